@@ -1,0 +1,68 @@
+// Why: buildApp(config, deps) is the whole HTTP application as a fastify plugin tree: shared plugins
+// (errors, docs, auth, metrics, health) first, then the domains. server.ts owns the process; tests
+// build apps with this and talk to them over real sockets.
+
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './shared/config.ts';
+import { createAuthenticator } from './shared/auth.ts';
+import { registerErrorHandling } from './shared/http-errors.ts';
+import { registerHealth } from './shared/health.ts';
+import { createRegistry } from './shared/metrics.ts';
+import type { Engine } from './query-cache/engines/engine.ts';
+import { registerQueryCache } from './query-cache/plugin.ts';
+
+export interface AppDeps {
+  engine: Engine;
+  /** Close the engine when the app closes (the process's app does; tests sharing an engine do not). */
+  ownsEngine?: boolean;
+  /** pino options, or false for no logs. */
+  logger?: FastifyServerOptions['logger'];
+  /** Collect process metrics (off in tests that build many apps). */
+  defaultMetrics?: boolean;
+}
+
+export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-trino-extra-credential"]', 'req.headers.cookie', '*.password', '*.token'],
+      censor: '[redacted]',
+    },
+  };
+}
+
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    // Let a hit's stored bytes go out as they are; keep-alive tuned for load balancers.
+    keepAliveTimeout: 65_000,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'hotpath', version: '0.1.0', description: 'Query cache in front of Trino, and GPU scheduling, for the 254Carbon platform.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const registry = createRegistry({ defaultMetrics: deps.defaultMetrics ?? true });
+  const auth = createAuthenticator(config);
+  const queryCache = registerQueryCache(app, { config, engine: deps.engine, auth, registry });
+  registerHealth(app, {
+    registry,
+    beforeScrape: [queryCache.updateGauges],
+    checks: {
+      redis: () => queryCache.store.l2.ping(),
+      engine: (signal) => deps.engine.ping(signal),
+    },
+  });
+  if (deps.ownsEngine) app.addHook('onClose', async () => deps.engine.close());
+  return app;
+}

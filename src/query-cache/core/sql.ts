@@ -1,0 +1,112 @@
+// Why: the cache must know, without an engine round trip, whether a statement may be cached, which
+// tables it reads (for invalidation), and a normal form of its text (for the key). A tokenizer that
+// understands Trino's literals, quoted identifiers and comments is enough for all three; a full parser
+// is not needed, and where the text defeats us we say so (tables unknown -> TTL-only entry).
+// Pure: no I/O.
+
+export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'punct';
+
+export interface Token {
+  kind: TokenKind;
+  /** Exact source text of the token. */
+  text: string;
+  /** Whitespace or a comment stood between this token and the previous one. */
+  spaced: boolean;
+}
+
+export interface Tokenized {
+  tokens: Token[];
+  /** Set when the text ends inside a literal, quoted identifier or block comment. */
+  error?: string;
+}
+
+const isWordStart = (c: string) => /[A-Za-z_\u0080-\uffff]/.test(c);
+const isWordPart = (c: string) => /[A-Za-z0-9_$@\u0080-\uffff]/.test(c);
+
+/** Split SQL into tokens; comments and whitespace are dropped but remembered as `spaced`. */
+export function tokenize(sql: string): Tokenized {
+  const tokens: Token[] = [];
+  let i = 0;
+  let spaced = false;
+  const n = sql.length;
+  const push = (kind: TokenKind, end: number) => {
+    tokens.push({ kind, text: sql.slice(i, end), spaced });
+    spaced = false;
+    i = end;
+  };
+  while (i < n) {
+    const c = sql[i]!;
+    const next = sql[i + 1];
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') {
+      spaced = true;
+      i++;
+    } else if (c === '-' && next === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? n : end + 1;
+      spaced = true;
+    } else if (c === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      if (end === -1) return { tokens, error: 'unterminated block comment' };
+      i = end + 2;
+      spaced = true;
+    } else if (c === "'" || ((c === 'X' || c === 'x' || c === 'E' || c === 'e') && next === "'") || ((c === 'U' || c === 'u') && next === '&' && sql[i + 2] === "'")) {
+      let j = sql.indexOf("'", i) + 1;
+      for (;;) {
+        const close = sql.indexOf("'", j);
+        if (close === -1) return { tokens, error: 'unterminated string literal' };
+        if (sql[close + 1] === "'") j = close + 2;
+        else {
+          j = close + 1;
+          break;
+        }
+      }
+      push('string', j);
+    } else if (c === '"' || c === '`') {
+      let j = i + 1;
+      for (;;) {
+        const close = sql.indexOf(c, j);
+        if (close === -1) return { tokens, error: 'unterminated quoted identifier' };
+        if (sql[close + 1] === c) j = close + 2;
+        else {
+          j = close + 1;
+          break;
+        }
+      }
+      push('quoted', j);
+    } else if (/[0-9]/.test(c) || (c === '.' && next !== undefined && /[0-9]/.test(next))) {
+      let j = i + 1;
+      while (j < n && /[0-9A-Za-z_.]/.test(sql[j]!)) {
+        if ((sql[j] === 'e' || sql[j] === 'E') && (sql[j + 1] === '+' || sql[j + 1] === '-')) j++;
+        j++;
+      }
+      push('number', j);
+    } else if (isWordStart(c)) {
+      let j = i + 1;
+      while (j < n && isWordPart(sql[j]!)) j++;
+      push('word', j);
+    } else {
+      const two = sql.slice(i, i + 2);
+      push('punct', i + (['<=', '>=', '<>', '!=', '||', '->', '=>', '::'].includes(two) ? 2 : 1));
+    }
+  }
+  return { tokens };
+}
+
+/** The key form of a statement: comments dropped, whitespace runs collapsed, a trailing `;` removed. */
+export function normalizeSql(tokens: readonly Token[]): string {
+  let end = tokens.length;
+  while (end > 0 && tokens[end - 1]!.text === ';') end--;
+  let out = '';
+  for (let k = 0; k < end; k++) {
+    const t = tokens[k]!;
+    if (k > 0 && t.spaced) out += ' ';
+    out += t.text;
+  }
+  return out;
+}
+
+/** Identifier value: unquoted are case-insensitive (lower-cased), quoted keep their case. */
+export function identifierName(t: Token): string {
+  if (t.kind === 'quoted') return t.text.slice(1, -1).replaceAll(t.text[0]! + t.text[0]!, t.text[0]!).toLowerCase();
+  return t.text.toLowerCase();
+}

@@ -1,0 +1,72 @@
+// Why: the query cache talks to every SQL engine (embedded DuckDB, an upstream Trino) through this one
+// small port, shaped by what the cache needs and by Trino's wire model, not by any client library.
+
+/** Trino type signature, as sent in QueryResults `columns[].typeSignature`. */
+export interface TypeSignature {
+  rawType: string;
+  arguments: TypeArgument[];
+}
+
+export type TypeArgument =
+  | { kind: 'LONG'; value: number }
+  | { kind: 'TYPE'; value: TypeSignature }
+  | { kind: 'NAMED_TYPE'; value: { fieldName?: { name: string }; typeSignature: TypeSignature } };
+
+/** A result column with its Trino type name (`decimal(12,2)`, `array(bigint)`, …). */
+export interface Column {
+  name: string;
+  type: string;
+  typeSignature: TypeSignature;
+}
+
+/**
+ * A cell already in Trino's JSON encoding, except that integers past 2^53 are JS `bigint`
+ * (the serialiser writes them as bare digits, bit-exact). Decimals and temporal values are strings.
+ */
+export type Cell = null | boolean | number | bigint | string | Cell[] | { [key: string]: Cell };
+
+export interface EngineQuery {
+  sql: string;
+  /** Verified principal the query runs as. */
+  user: string;
+  catalog?: string;
+  schema?: string;
+  session: Record<string, string>;
+  timeZone?: string;
+}
+
+export interface EngineResult {
+  columns: Column[];
+  rows: Cell[][];
+}
+
+/**
+ * Errors an engine reports. `kind` decides the HTTP status at the door:
+ * user (bad SQL: 400), unavailable (unreachable: 502), timeout (504), internal (500).
+ */
+export type EngineErrorKind = 'user' | 'unavailable' | 'timeout' | 'internal';
+
+export class EngineError extends Error {
+  readonly kind: EngineErrorKind;
+  /** The engine's own error name, e.g. Trino's `SYNTAX_ERROR` or DuckDB's `Parser Error`. */
+  readonly errorName: string;
+  constructor(kind: EngineErrorKind, errorName: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineError';
+    this.kind = kind;
+    this.errorName = errorName;
+  }
+}
+
+/**
+ * The port. `execute` runs one statement to completion and resolves with every row, or rejects with
+ * an EngineError. The signal aborts it (timeout or client cancel); an aborted run rejects.
+ */
+export interface Engine {
+  /** Stable id of the engine/cluster; part of every cache key so two clusters never share entries. */
+  readonly id: string;
+  execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult>;
+  /** Cheap reachability probe for /readyz. */
+  ping(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,160 @@
+// Why: single-flight. N identical concurrent misses must cause one engine execution, in one replica
+// (a shared promise) and across replicas (a Redis lock; the others wait for the holder's "done"
+// message and read its entry from Redis). Errors reach every waiter; nothing is stored after one.
+//
+//   miss ─> local flight? ──yes──> await it (collapsed)
+//             └─no─> register remote waiter ─> tryLock ──won──> run fill, store, publish done, unlock
+//                                                └─lost─> entry in L2 already? ─> use it (collapsed)
+//                                                          └─> await done ─ok+stored─> read L2 (collapsed)
+//                                                                       ├─error──────> throw it
+//                                                                       └─not stored / timeout ─> try again
+
+import { randomUUID } from 'node:crypto';
+import { AppError, type ErrorCode } from '../shared/errors.ts';
+import type { CachedEntry } from './store/entry.ts';
+import type { TieredStore } from './store/tiered-store.ts';
+import type { FlightDone, FlightError } from './store/redis-store.ts';
+
+const SKIPPED = new Error('background refresh skipped: another replica holds the lock');
+
+export interface FillOutcome {
+  /** The answer's bytes (and meta when it was stored or read back from the store). */
+  entry: CachedEntry;
+  stored: boolean;
+  /** Why it was not stored, when it was not. */
+  notStoredReason?: 'too-large' | 'invalidated' | 'cache-unavailable';
+  /** This caller waited for another's execution. */
+  collapsed: boolean;
+}
+
+/** The leader's work: execute, render, store (when allowed). Runs at most once per key at a time. */
+export type Fill = () => Promise<Omit<FillOutcome, 'collapsed'>>;
+
+export interface FlightOptions {
+  lockTtlMs: number;
+  /** Upper bound on waiting for other replicas before executing without the lock. */
+  maxWaitMs: number;
+}
+
+export class SingleFlight {
+  private readonly local = new Map<string, Promise<FillOutcome>>();
+  private readonly remoteWaiters = new Map<string, Set<(done: FlightDone) => void>>();
+  private readonly owner = randomUUID();
+  private readonly store: TieredStore;
+  private readonly opts: FlightOptions;
+
+  constructor(store: TieredStore, opts: FlightOptions) {
+    this.store = store;
+    this.opts = opts;
+  }
+
+  /** Feed from the store's event subscription. */
+  onDone(done: FlightDone): void {
+    const set = this.remoteWaiters.get(done.key);
+    if (set) for (const w of [...set]) w(done);
+  }
+
+  isInFlight(hash: string): boolean {
+    return this.local.has(hash);
+  }
+
+  /**
+   * Run `fill` once for `hash` across all replicas. With `waitForOthers` false (a background
+   * refresh) it returns undefined when another replica already holds the lock.
+   */
+  run(hash: string, fill: Fill, waitForOthers = true): Promise<FillOutcome | undefined> {
+    const existing = this.local.get(hash);
+    if (existing) {
+      // A skipped background refresh leaves nothing to share: then lead (or wait) ourselves.
+      return existing.then(
+        (o) => ({ ...o, collapsed: true }),
+        (err: unknown) => (err === SKIPPED ? this.run(hash, fill, waitForOthers) : Promise.reject(err)),
+      );
+    }
+    const p = this.acrossReplicas(hash, fill, waitForOthers);
+    const shared = p.then((o) => o ?? Promise.reject(SKIPPED));
+    shared.catch(() => {});
+    this.local.set(hash, shared);
+    void p.finally(() => {
+      if (this.local.get(hash) === shared) this.local.delete(hash);
+    }).catch(() => {});
+    return p;
+  }
+
+  private async acrossReplicas(hash: string, fill: Fill, waitForOthers: boolean): Promise<FillOutcome | undefined> {
+    const deadline = Date.now() + this.opts.maxWaitMs;
+    while (Date.now() < deadline) {
+      const waiter = this.registerWaiter(hash);
+      try {
+        let locked: boolean;
+        try {
+          locked = await this.store.l2.tryLock(hash, this.owner, this.opts.lockTtlMs);
+        } catch {
+          return { ...(await fill()), collapsed: false }; // Redis failing: run alone; the fill will not store
+        }
+        if (locked) return { ...(await this.asLeader(hash, fill)), collapsed: false };
+        if (!waitForOthers) return undefined;
+        const already = await this.store.lookup(hash).catch(() => undefined);
+        if (already) return { entry: already.entry, stored: true, collapsed: true };
+        const done = await waiter.wait(Math.min(this.opts.lockTtlMs, Math.max(1, deadline - Date.now())));
+        if (done?.ok === false) throw remoteError(done.error);
+        if (done?.ok && done.stored) {
+          const found = await this.store.lookup(hash).catch(() => undefined);
+          if (found) return { entry: found.entry, stored: true, collapsed: true };
+        }
+        // Not stored (too large, invalidated), holder gone, or entry already evicted: try to lead.
+      } finally {
+        waiter.cancel();
+      }
+    }
+    return { ...(await fill()), collapsed: false };
+  }
+
+  private async asLeader(hash: string, fill: Fill): Promise<Omit<FillOutcome, 'collapsed'>> {
+    const renew = setInterval(
+      () => void this.store.l2.extendLock(hash, this.owner, this.opts.lockTtlMs).catch(() => {}),
+      Math.max(50, Math.floor(this.opts.lockTtlMs / 3)),
+    );
+    try {
+      const outcome = await fill();
+      await this.store.l2.publishDone({ key: hash, ok: true, stored: outcome.stored }).catch(() => {});
+      return outcome;
+    } catch (err) {
+      await this.store.l2.publishDone({ key: hash, ok: false, error: toFlightError(err) }).catch(() => {});
+      throw err;
+    } finally {
+      clearInterval(renew);
+      await this.store.l2.releaseLock(hash, this.owner).catch(() => {});
+    }
+  }
+
+  private registerWaiter(hash: string): { wait: (ms: number) => Promise<FlightDone | undefined>; cancel: () => void } {
+    let resolve: (d: FlightDone | undefined) => void = () => {};
+    const got = new Promise<FlightDone | undefined>((r) => (resolve = r));
+    const listener = (d: FlightDone) => resolve(d);
+    let set = this.remoteWaiters.get(hash);
+    if (!set) this.remoteWaiters.set(hash, (set = new Set()));
+    set.add(listener);
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      wait: (ms) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+        return got;
+      },
+      cancel: () => {
+        clearTimeout(timer);
+        set.delete(listener);
+        if (set.size === 0 && this.remoteWaiters.get(hash) === set) this.remoteWaiters.delete(hash);
+      },
+    };
+  }
+}
+
+function toFlightError(err: unknown): FlightError {
+  if (err instanceof AppError) return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+  return { code: 'INTERNAL', message: 'internal error' };
+}
+
+function remoteError(e: FlightError): AppError {
+  return new AppError(e.code as ErrorCode, e.message, e.details ? { details: e.details } : {});
+}

@@ -1,0 +1,44 @@
+// Why: every query-cache metric in one file, on the app's registry. Label values come from closed sets
+// (result, reason, tier, engine outcome): never SQL text or a user name.
+
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type RequestResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'error';
+
+export function createQueryCacheMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    requests: new Counter({
+      name: 'hotpath_query_requests_total',
+      help: 'Queries answered, by door, result (hit, miss, stale, bypass, error) and bypass/error reason',
+      labelNames: ['door', 'result', 'reason'] as const,
+      registers,
+    }),
+    engineSeconds: new Histogram({
+      name: 'hotpath_engine_execution_seconds',
+      help: 'Engine execution time of cache misses and bypasses',
+      labelNames: ['engine', 'outcome'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    hitSeconds: new Histogram({
+      name: 'hotpath_cache_hit_seconds',
+      help: 'Time to find a cached answer, by tier',
+      labelNames: ['tier'] as const,
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+      registers,
+    }),
+    tierHits: new Counter({ name: 'hotpath_cache_tier_hits_total', help: 'Cache hits by tier (l1, l2)', labelNames: ['tier'] as const, registers }),
+    storedBytes: new Counter({ name: 'hotpath_cache_stored_bytes_total', help: 'Bytes written to Redis as cache entries', registers }),
+    stored: new Counter({ name: 'hotpath_cache_stores_total', help: 'Cache entries written, by outcome (stored, skipped-invalidated, too-large)', labelNames: ['outcome'] as const, registers }),
+    l1Bytes: new Gauge({ name: 'hotpath_cache_l1_bytes', help: 'Bytes held by the in-process L1 cache', registers }),
+    evictions: new Counter({ name: 'hotpath_cache_evictions_total', help: 'Entries evicted from L1 for space', labelNames: ['tier'] as const, registers }),
+    collapsed: new Counter({ name: 'hotpath_cache_collapsed_waiters_total', help: 'Queries that waited for an identical in-flight execution instead of running their own', registers }),
+    invalidations: new Counter({ name: 'hotpath_cache_invalidations_total', help: 'Invalidation requests, by kind', labelNames: ['kind'] as const, registers }),
+    queueDepth: new Gauge({ name: 'hotpath_admission_queue_depth', help: 'Queries waiting for an engine execution slot', registers }),
+    running: new Gauge({ name: 'hotpath_admission_running', help: 'Engine executions running now', registers }),
+    redisAvailable: new Gauge({ name: 'hotpath_cache_redis_available', help: '1 when Redis is reachable and the cache is on', registers }),
+  };
+}
+
+export type QueryCacheMetrics = ReturnType<typeof createQueryCacheMetrics>;

@@ -1,0 +1,265 @@
+// Why: the query cache's use case, independent of any door: classify, key, look up, serve fresh or
+// stale, fill through single-flight and admission, store, and report what happened in RFC 9211 terms.
+// Doors (JSON, Trino) turn a request into a QueryRequest and a QueryAnswer into their wire format.
+
+import type { Config } from '../shared/config.ts';
+import { AppError } from '../shared/errors.ts';
+import { classifySql, qualifyTables } from './core/classify.ts';
+import { deriveKey, sqlHash, type KeyInput } from './core/key.ts';
+import { decide, entryState, type CacheDecision, type Freshness } from './core/policy.ts';
+import { cacheStatus } from './core/cache-status.ts';
+import { EngineError, type Engine, type EngineResult } from './engines/engine.ts';
+import type { Admission } from './admission.ts';
+import type { SingleFlight } from './flight.ts';
+import type { CachedEntry } from './store/entry.ts';
+import type { TieredStore } from './store/tiered-store.ts';
+import type { QueryCacheMetrics, RequestResult } from './metrics.ts';
+
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** How a door renders a full engine result into the bytes it sends (and the cache stores). */
+export interface Renderer {
+  format: string;
+  contentType: string;
+  render(result: EngineResult): Buffer;
+}
+
+export interface QueryRequest {
+  sql: string;
+  /** Verified principal. */
+  principal: string;
+  catalog?: string | undefined;
+  schema?: string | undefined;
+  session: Record<string, string>;
+  /** `Cache-Control: no-cache`: skip the lookup, execute, store. */
+  noCache: boolean;
+  /** Other key inputs a door knows (Trino headers). */
+  keyExtras?: Partial<Omit<KeyInput, 'format' | 'engineId' | 'principal' | 'normalizedSql' | 'session' | 'catalog' | 'schema'>>;
+}
+
+export interface QueryAnswer {
+  body: Buffer;
+  contentType: string;
+  cacheStatus: string;
+  /** Seconds since the entry was stored (hits only). */
+  ageSeconds?: number;
+  result: RequestResult;
+  reason?: string;
+}
+
+export interface QueryCacheDeps {
+  config: Config;
+  engine: Engine;
+  store: TieredStore;
+  flight: SingleFlight;
+  admission: Admission;
+  metrics: QueryCacheMetrics;
+  log: Logger;
+  now?: () => number;
+}
+
+export class QueryCacheService {
+  private readonly d: QueryCacheDeps;
+  private readonly now: () => number;
+
+  constructor(deps: QueryCacheDeps) {
+    this.d = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  async query(req: QueryRequest, renderer: Renderer, door: string): Promise<QueryAnswer> {
+    const answer = await this.answer(req, renderer).catch((err: unknown) => {
+      this.d.metrics.requests.inc({ door, result: 'error', reason: err instanceof AppError ? err.code : 'INTERNAL' });
+      throw err;
+    });
+    this.d.metrics.requests.inc({ door, result: answer.result, reason: answer.reason ?? '' });
+    return answer;
+  }
+
+  private async answer(req: QueryRequest, renderer: Renderer): Promise<QueryAnswer> {
+    const { config, log } = this.d;
+    const cls = classifySql(req.sql);
+    if (cls.bypass === 'empty') throw new AppError('BAD_REQUEST', 'sql is empty');
+    if (!cls.readOnly && !config.allowWrites) {
+      throw new AppError('NOT_READ_ONLY', 'only read-only statements (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN) are allowed');
+    }
+    const tables = cls.tableRefs && qualifyTables(cls.tableRefs, req.catalog ?? config.defaultCatalog, req.schema ?? config.defaultSchema);
+    const decision = decide(cls, tables, config.cacheRules, {
+      ttlSeconds: config.cacheTtlSeconds,
+      swrSeconds: config.cacheSwrSeconds,
+      staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
+    });
+    if (!decision.cache) return this.bypass(req, renderer, decision.reason);
+    if (tables === undefined) log.info({ sqlHash: sqlHash(req.sql) }, 'tables not recognised in SQL: entry is TTL-only (no invalidation by table)');
+    if (!this.d.store.available()) return this.bypass(req, renderer, 'cache-unavailable');
+
+    const principal = decision.shared ? undefined : req.principal;
+    const hash = deriveKey({
+      ...req.keyExtras,
+      format: renderer.format,
+      engineId: this.d.engine.id,
+      principal,
+      catalog: req.catalog,
+      schema: req.schema,
+      session: req.session,
+      normalizedSql: cls.normalizedSql,
+    });
+
+    let stale: CachedEntry | undefined;
+    if (!req.noCache) {
+      const started = performance.now();
+      let found: Awaited<ReturnType<TieredStore['lookup']>>;
+      try {
+        found = await this.d.store.lookup(hash);
+      } catch {
+        return this.bypass(req, renderer, 'cache-unavailable');
+      }
+      if (found) {
+        const { entry, tier } = found;
+        const state = entryState(entry.meta.storedAtMs, entry.meta.freshness, this.now());
+        if (state === 'fresh' || state === 'stale-revalidate') {
+          this.d.metrics.hitSeconds.observe({ tier }, (performance.now() - started) / 1000);
+          this.d.metrics.tierHits.inc({ tier });
+          if (state === 'stale-revalidate') {
+            this.revalidate(hash, req, renderer, decision, principal);
+            return this.fromEntry(entry, 'stale', 'stale-while-revalidate');
+          }
+          return this.fromEntry(entry, 'hit');
+        }
+        if (state === 'stale-if-error-only') stale = entry;
+      }
+    }
+
+    try {
+      const outcome = await this.d.flight.run(hash, () => this.fill(hash, req, renderer, decision, principal));
+      // run() only skips when asked not to wait; a foreground query always waits.
+      if (!outcome) throw new AppError('INTERNAL');
+      if (outcome.collapsed) this.d.metrics.collapsed.inc();
+      const fwd = req.noCache ? 'request' : stale ? 'stale' : 'miss';
+      const status = cacheStatus({
+        fwd,
+        stored: outcome.stored && !outcome.collapsed,
+        collapsed: outcome.collapsed,
+        detail: outcome.notStoredReason,
+      });
+      return { body: outcome.entry.body, contentType: renderer.contentType, cacheStatus: status, result: 'miss', ...(outcome.notStoredReason ? { reason: outcome.notStoredReason } : {}) };
+    } catch (err) {
+      const engineFault = err instanceof AppError && ['ENGINE_UNAVAILABLE', 'ENGINE_TIMEOUT', 'INTERNAL'].includes(err.code);
+      if (stale && engineFault) {
+        log.warn({ sqlHash: sqlHash(req.sql), code: (err as AppError).code }, 'engine failed: serving stale-if-error');
+        return this.fromEntry(stale, 'stale', 'stale-if-error');
+      }
+      throw err;
+    }
+  }
+
+  private fromEntry(entry: CachedEntry, result: 'hit' | 'stale', detail?: 'stale-while-revalidate' | 'stale-if-error'): QueryAnswer {
+    const ageMs = this.now() - entry.meta.storedAtMs;
+    const ttlSeconds = Math.floor((entry.meta.freshness.ttlMs - ageMs) / 1000);
+    return {
+      body: entry.body,
+      contentType: entry.meta.contentType,
+      cacheStatus: cacheStatus({ hit: true, ttlSeconds, detail }),
+      ageSeconds: Math.max(0, Math.floor(ageMs / 1000)),
+      result,
+      ...(detail ? { reason: detail } : {}),
+    };
+  }
+
+  /** Refresh once in the background; another replica already refreshing makes this a no-op. */
+  private revalidate(hash: string, req: QueryRequest, renderer: Renderer, decision: CacheDecision & { cache: true }, principal: string | undefined): void {
+    if (this.d.flight.isInFlight(hash)) return;
+    this.d.flight.run(hash, () => this.fill(hash, req, renderer, decision, principal), false).catch((err: unknown) => {
+      this.d.log.warn({ sqlHash: sqlHash(req.sql), err }, 'background refresh failed; stale entry kept');
+    });
+  }
+
+  /** Leader work: execute under admission, render, store unless too large or invalidated meanwhile. */
+  private async fill(hash: string, req: QueryRequest, renderer: Renderer, decision: CacheDecision & { cache: true }, principal: string | undefined) {
+    const { store, metrics, config } = this.d;
+    const tables = decision.tables ?? [];
+    let versions: string[] | undefined;
+    try {
+      versions = await store.l2.readVersions(principal, tables);
+    } catch {
+      versions = undefined;
+    }
+    const result = await this.execute(req);
+    const body = renderer.render(result);
+    const meta = {
+      storedAtMs: this.now(),
+      freshness: decision.freshness satisfies Freshness,
+      tables: decision.tables,
+      principal,
+      contentType: renderer.contentType,
+      rowCount: result.rows.length,
+    };
+    const entry: CachedEntry = { meta, body };
+    if (body.length > config.cacheMaxEntryBytes) {
+      metrics.stored.inc({ outcome: 'too-large' });
+      return { entry, stored: false, notStoredReason: 'too-large' as const };
+    }
+    if (versions === undefined) return { entry, stored: false, notStoredReason: 'cache-unavailable' as const };
+    try {
+      const { stored, bytes } = await store.store(hash, entry, versions);
+      metrics.stored.inc({ outcome: stored ? 'stored' : 'skipped-invalidated' });
+      if (stored) metrics.storedBytes.inc(bytes);
+      return stored ? { entry, stored: true } : { entry, stored: false, notStoredReason: 'invalidated' as const };
+    } catch {
+      return { entry, stored: false, notStoredReason: 'cache-unavailable' as const };
+    }
+  }
+
+  private async bypass(req: QueryRequest, renderer: Renderer, reason: string): Promise<QueryAnswer> {
+    const result = await this.execute(req);
+    return {
+      body: renderer.render(result),
+      contentType: renderer.contentType,
+      cacheStatus: cacheStatus({ fwd: 'bypass', detail: reason }),
+      result: 'bypass',
+      reason,
+    };
+  }
+
+  /** One engine execution under admission control, with the statement timeout. */
+  async execute(req: QueryRequest): Promise<EngineResult> {
+    const { admission, engine, metrics, config } = this.d;
+    const release = await admission.acquire(req.principal);
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      return await engine.execute(
+        { sql: req.sql, user: req.principal, catalog: req.catalog, schema: req.schema, session: req.session },
+        AbortSignal.timeout(config.statementTimeoutMs),
+      );
+    } catch (err) {
+      outcome = err instanceof EngineError ? err.kind : 'internal';
+      throw toAppError(err);
+    } finally {
+      release();
+      metrics.engineSeconds.observe({ engine: engine.id, outcome }, (performance.now() - started) / 1000);
+    }
+  }
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof EngineError) {
+    const details = { errorName: err.errorName };
+    switch (err.kind) {
+      case 'user':
+        return new AppError('SQL_ERROR', err.message, { details });
+      case 'unavailable':
+        return new AppError('ENGINE_UNAVAILABLE', err.message, { details, cause: err });
+      case 'timeout':
+        return new AppError('ENGINE_TIMEOUT', err.message, { details, cause: err });
+      case 'internal':
+        return err.errorName === 'USER_CANCELED' ? new AppError('QUERY_CANCELLED', err.message, { details }) : new AppError('INTERNAL', err.message, { details, cause: err });
+    }
+  }
+  return new AppError('INTERNAL', undefined, { cause: err });
+}

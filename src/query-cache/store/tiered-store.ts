@@ -1,0 +1,122 @@
+// Why: the ResultStore the cache service uses: an in-process LRU (L1, bounded by bytes) in front of
+// Redis (L2). L1 only ever holds what L2 held, and every replica drops L1 entries when an
+// invalidation message arrives, or everything when its event subscription reconnects.
+
+import { LRUCache } from 'lru-cache';
+import { entrySizeBytes, packEntry, unpackEntry, type CachedEntry } from './entry.ts';
+import { retentionMs } from '../core/policy.ts';
+import { RedisCacheStore, type FlightDone, type Invalidation } from './redis-store.ts';
+
+export type Tier = 'l1' | 'l2';
+
+export interface TieredStoreOptions {
+  redisUrl: string;
+  prefix: string;
+  commandTimeoutMs: number;
+  l1MaxBytes: number;
+  compressMinBytes: number;
+  onFlightDone: (done: FlightDone) => void;
+  onL1Eviction?: () => void;
+  log?: (msg: string) => void;
+}
+
+export class TieredStore {
+  readonly l2: RedisCacheStore;
+  private readonly l1: LRUCache<string, CachedEntry> | undefined;
+  private readonly compressMinBytes: number;
+  /** Moves on every invalidation seen; an L2 read that straddles a move is not copied into L1. */
+  private epoch = 0;
+
+  constructor(opts: TieredStoreOptions) {
+    this.compressMinBytes = opts.compressMinBytes;
+    if (opts.l1MaxBytes > 0) {
+      this.l1 = new LRUCache<string, CachedEntry>({
+        maxSize: opts.l1MaxBytes,
+        sizeCalculation: entrySizeBytes,
+        dispose: (_v, _k, reason) => {
+          if (reason === 'evict') opts.onL1Eviction?.();
+        },
+      });
+    }
+    this.l2 = new RedisCacheStore({
+      url: opts.redisUrl,
+      prefix: opts.prefix,
+      commandTimeoutMs: opts.commandTimeoutMs,
+      onFlightDone: opts.onFlightDone,
+      onInvalidation: (inv) => this.dropFromL1(inv),
+      onResync: () => {
+        this.epoch++;
+        this.l1?.clear();
+      },
+    });
+  }
+
+  available(): boolean {
+    return this.l2.available();
+  }
+
+  l1Bytes(): number {
+    return this.l1?.calculatedSize ?? 0;
+  }
+
+  /** L1, then L2 (copied into L1). Rejects when Redis fails; the caller degrades to bypass. */
+  async lookup(hash: string): Promise<{ entry: CachedEntry; tier: Tier } | undefined> {
+    const local = this.l1?.get(hash);
+    if (local) return { entry: local, tier: 'l1' };
+    const epochAtRead = this.epoch;
+    const raw = await this.l2.get(hash);
+    if (!raw) return undefined;
+    const entry = unpackEntry(raw);
+    if (!entry) return undefined;
+    if (this.l1 && this.epoch === epochAtRead) this.l1.set(hash, entry, { ttl: this.l1TtlMs(entry) });
+    return { entry, tier: 'l2' };
+  }
+
+  private l1TtlMs(entry: CachedEntry): number {
+    return Math.max(1, retentionMs(entry.meta.freshness) - (Date.now() - entry.meta.storedAtMs));
+  }
+
+  /**
+   * Store unless the user or a table was invalidated since `versionsAtStart` were read.
+   * Returns whether it was stored and the envelope size in bytes.
+   */
+  async store(hash: string, entry: CachedEntry, versionsAtStart: readonly string[]): Promise<{ stored: boolean; bytes: number }> {
+    const envelope = packEntry(entry, this.compressMinBytes);
+    const epochAtStart = this.epoch;
+    const stored = await this.l2.put(
+      hash,
+      envelope,
+      retentionMs(entry.meta.freshness),
+      entry.meta.principal,
+      entry.meta.tables ?? [],
+      versionsAtStart,
+    );
+    if (stored && this.l1 && this.epoch === epochAtStart) this.l1.set(hash, entry, { ttl: this.l1TtlMs(entry) });
+    return { stored, bytes: envelope.length };
+  }
+
+  async invalidate(inv: Invalidation): Promise<number> {
+    const removed = await this.l2.invalidate(inv);
+    this.dropFromL1(inv);
+    return removed;
+  }
+
+  private dropFromL1(inv: Invalidation): void {
+    this.epoch++;
+    const l1 = this.l1;
+    if (!l1) return;
+    if (inv.kind === 'all') {
+      l1.clear();
+      return;
+    }
+    for (const [hash, entry] of l1.entries()) {
+      const hit = inv.kind === 'table' ? entry.meta.tables?.includes(inv.table) : entry.meta.principal === inv.user;
+      if (hit) l1.delete(hash);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.l1?.clear();
+    await this.l2.close();
+  }
+}

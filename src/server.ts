@@ -1,0 +1,65 @@
+// Why: the process. Reads and validates the config (a bad value stops here with a clear message),
+// makes sure Redis is there, builds the engine and the app, listens, and drains on SIGTERM/SIGINT.
+
+import { buildApp, loggerOptions } from './app.ts';
+import { ConfigError, loadConfig, redactedConfig, type Config } from './shared/config.ts';
+import { ensureLocalRedis, type StartedRedis } from './shared/redis-autostart.ts';
+import { createEngine } from './query-cache/engines/create-engine.ts';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`hotpath: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let privateRedis: StartedRedis | undefined;
+  if (config.redisAutostart) {
+    privateRedis = await ensureLocalRedis(config.redisUrl, (msg) => process.stderr.write(`hotpath: ${msg}\n`));
+  }
+  const startedAt = performance.now();
+  const engine = await createEngine(config);
+  const app = await buildApp(config, { engine, ownsEngine: true, logger: loggerOptions(config) });
+  app.log.info({ config: redactedConfig(config), engineStartMs: Math.round(performance.now() - startedAt) }, 'configuration loaded');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new connections, draining in-flight requests');
+    const force = setTimeout(() => {
+      app.log.warn('drain took longer than HOTPATH_SHUTDOWN_GRACE_MS; exiting');
+      privateRedis?.stop();
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    try {
+      await app.close();
+    } finally {
+      privateRedis?.stop();
+      clearTimeout(force);
+      app.log.info('stopped');
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    app.log.error({ err }, 'cannot listen');
+    privateRedis?.stop();
+    process.exit(1);
+  }
+  app.log.info({ docs: `http://${config.host}:${config.port}/docs` }, 'hotpath ready');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`hotpath: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,140 @@
+// Why: a cache hit never reaches Trino, so hotpath itself must know who is asking before it serves a
+// stored result. Three modes: none (local: X-Trino-User names the user), bearer tokens from a file
+// (stored as SHA-256 hashes), and JWTs (jose). X-Trino-User may never name someone else.
+
+import { createHash, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { jwtVerify, type JWTPayload, type KeyObject } from 'jose';
+import type { Config } from './config.ts';
+import { ConfigError } from './config.ts';
+import { AppError } from './errors.ts';
+
+export interface Principal {
+  user: string;
+  /** May invalidate the cache and use other admin endpoints. */
+  admin: boolean;
+}
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+export interface Authenticator {
+  readonly mode: Config['auth'];
+  authenticate(headers: Headers): Promise<Principal>;
+}
+
+const MAX_USER_LENGTH = 256;
+
+function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The user named by `X-Trino-User` (or the older `X-Presto-User`), validated. */
+export function namedUser(headers: Headers): string | undefined {
+  const v = header(headers, 'x-trino-user') ?? header(headers, 'x-presto-user');
+  if (v === undefined) return undefined;
+  const user = v.trim();
+  // eslint-disable-next-line no-control-regex
+  if (user.length === 0 || user.length > MAX_USER_LENGTH || /[\u0000-\u001f\u007f]/.test(user)) {
+    throw new AppError('BAD_REQUEST', `X-Trino-User must be 1-${MAX_USER_LENGTH} printable characters`);
+  }
+  return user;
+}
+
+function bearer(headers: Headers): string {
+  const auth = header(headers, 'authorization');
+  const m = auth?.match(/^Bearer\s+(\S+)\s*$/i);
+  if (!m) throw new AppError('UNAUTHENTICATED', 'send Authorization: Bearer <token>', { headers: { 'www-authenticate': 'Bearer' } });
+  return m[1]!;
+}
+
+function checkImpersonation(headers: Headers, user: string): void {
+  const named = namedUser(headers);
+  if (named !== undefined && named !== user) throw new AppError('FORBIDDEN', `authenticated as ${user}; X-Trino-User may not name another user`);
+}
+
+interface TokenRecord {
+  user: string;
+  tokenSha256: string;
+  admin?: boolean;
+}
+
+function loadTokens(file: string): Map<string, Principal> {
+  let records: unknown;
+  try {
+    records = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`HOTPATH_AUTH_TOKENS_FILE: cannot read ${file} as JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(records)) throw new ConfigError('HOTPATH_AUTH_TOKENS_FILE: expected a JSON list of {user, tokenSha256, admin?}');
+  const map = new Map<string, Principal>();
+  for (const [i, r] of (records as TokenRecord[]).entries()) {
+    if (typeof r?.user !== 'string' || typeof r.tokenSha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(r.tokenSha256)) {
+      throw new ConfigError(`HOTPATH_AUTH_TOKENS_FILE[${i}]: expected {"user": string, "tokenSha256": 64 hex chars, "admin"?: boolean}`);
+    }
+    map.set(r.tokenSha256.toLowerCase(), { user: r.user, admin: r.admin === true });
+  }
+  return map;
+}
+
+export const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export function createAuthenticator(config: Config): Authenticator {
+  const admins = new Set(config.adminUsers);
+  switch (config.auth) {
+    case 'none':
+      return {
+        mode: 'none',
+        authenticate: async (headers) => {
+          const user = namedUser(headers) ?? 'anonymous';
+          return { user, admin: admins.size === 0 || admins.has(user) };
+        },
+      };
+    case 'token': {
+      const tokens = loadTokens(config.authTokensFile!);
+      return {
+        mode: 'token',
+        authenticate: async (headers) => {
+          const found = tokens.get(sha256Hex(bearer(headers)));
+          if (!found) throw new AppError('UNAUTHENTICATED', 'unknown bearer token', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
+          checkImpersonation(headers, found.user);
+          return { user: found.user, admin: found.admin || admins.has(found.user) };
+        },
+      };
+    }
+    case 'jwt': {
+      let key: Uint8Array | KeyObject;
+      if (config.jwtPublicKeyFile) {
+        try {
+          key = createPublicKey(readFileSync(config.jwtPublicKeyFile, 'utf8'));
+        } catch (err) {
+          throw new ConfigError(`HOTPATH_JWT_PUBLIC_KEY_FILE: cannot read a PEM public key (${(err as Error).message})`);
+        }
+      } else key = new TextEncoder().encode(config.jwtSecret!);
+      const verifyOptions = {
+        ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
+        ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
+        algorithms: config.jwtPublicKeyFile ? ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'EdDSA'] : ['HS256', 'HS384', 'HS512'],
+      };
+      return {
+        mode: 'jwt',
+        authenticate: async (headers) => {
+          let payload: JWTPayload;
+          try {
+            ({ payload } = await jwtVerify(bearer(headers), key, verifyOptions));
+          } catch (err) {
+            if (err instanceof AppError) throw err;
+            throw new AppError('UNAUTHENTICATED', `invalid token (${(err as { code?: string }).code ?? 'verification failed'})`, {
+              headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+            });
+          }
+          const user = payload[config.jwtUserClaim];
+          if (typeof user !== 'string' || user.length === 0) throw new AppError('UNAUTHENTICATED', `token has no "${config.jwtUserClaim}" claim`);
+          checkImpersonation(headers, user);
+          const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+          return { user, admin: scope.includes('hotpath:admin') || admins.has(user) };
+        },
+      };
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// Why: the one schema of every setting hotpath reads from the environment: name, type, default and what
+// it means. config.ts validates against it; the README's configuration table is printed from it
+// (`npm run config:doc`), so the docs cannot drift from the code.
+
+export type VarType =
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'bool' }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'url'; protocols: readonly string[] }
+  | { kind: 'string' }
+  | { kind: 'list' };
+
+export interface VarSpec {
+  env: string;
+  type: VarType;
+  /** Default as the environment would spell it; undefined = unset. */
+  default?: string;
+  /** May also be read from `${env}_FILE`, and is never logged. */
+  secret?: boolean;
+  doc: string;
+}
+
+const int = (min: number, max: number): VarType => ({ kind: 'int', min, max });
+const bool: VarType = { kind: 'bool' };
+const str: VarType = { kind: 'string' };
+const MiB = 1024 * 1024;
+
+export const CONFIG_VARS = [
+  { env: 'PORT', type: int(0, 65535), default: '8080', doc: 'HTTP port.' },
+  { env: 'HOST', type: str, default: '127.0.0.1', doc: 'Listen address. Anything but loopback requires HOTPATH_AUTH other than none (or HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE=true).' },
+  { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'pino log level. At debug, SQL text is logged; otherwise only its hash.' },
+  { env: 'REDIS_URL', type: { kind: 'url', protocols: ['redis:', 'rediss:'] }, default: 'redis://127.0.0.1:6379', secret: true, doc: 'Redis for the L2 cache, single-flight locks and invalidation. May carry a password (use REDIS_URL_FILE).' },
+  { env: 'HOTPATH_REDIS_PREFIX', type: str, default: 'hp:', doc: 'Prefix of every Redis key hotpath writes.' },
+  { env: 'HOTPATH_REDIS_AUTOSTART', type: bool, default: 'true', doc: '`npm start` only: when nothing answers at a loopback REDIS_URL and redis-server is on PATH, start a private one.' },
+  { env: 'HOTPATH_REDIS_COMMAND_TIMEOUT_MS', type: int(10, 60000), default: '500', doc: 'A Redis command slower than this counts as Redis unavailable for that request.' },
+  { env: 'HOTPATH_ENGINE', type: { kind: 'enum', values: ['duckdb', 'trino'] }, default: 'duckdb', doc: 'Query engine: embedded DuckDB with demo data, or an upstream Trino.' },
+  { env: 'TRINO_URL', type: { kind: 'url', protocols: ['http:', 'https:'] }, doc: 'Upstream Trino coordinator (HOTPATH_ENGINE=trino).' },
+  { env: 'HOTPATH_DEMO_ORDER_ROWS', type: int(0, 100_000_000), default: '1000000', doc: 'Rows of demo.sales.orders created by the embedded engine at start.' },
+  { env: 'HOTPATH_DEFAULT_CATALOG', type: str, default: 'demo', doc: 'Catalog assumed for unqualified table names (cache invalidation by table).' },
+  { env: 'HOTPATH_DEFAULT_SCHEMA', type: str, default: 'sales', doc: 'Schema assumed for unqualified table names.' },
+  { env: 'HOTPATH_STATEMENT_TIMEOUT_MS', type: int(100, 3_600_000), default: '30000', doc: 'Engine execution limit; past it the query answers 504.' },
+  { env: 'HOTPATH_ALLOW_WRITES', type: bool, default: 'false', doc: 'Let non-read-only statements through (never cached). Off: they answer 403 NOT_READ_ONLY.' },
+  { env: 'HOTPATH_MAX_SQL_BYTES', type: int(64, 16 * MiB), default: String(256 * 1024), doc: 'Largest SQL text accepted (413 beyond).' },
+  { env: 'HOTPATH_CACHE_TTL_SECONDS', type: int(0, 86400 * 30), default: '60', doc: 'Default freshness of a cached result.' },
+  { env: 'HOTPATH_CACHE_SWR_SECONDS', type: int(0, 86400 * 30), default: '30', doc: 'Stale-while-revalidate window after the TTL: serve stale, refresh once in the background.' },
+  { env: 'HOTPATH_CACHE_STALE_IF_ERROR_SECONDS', type: int(0, 86400 * 30), default: '300', doc: 'After the TTL, serve stale when the engine fails (unreachable, timeout).' },
+  { env: 'HOTPATH_CACHE_MAX_ENTRY_BYTES', type: int(1024, 512 * MiB), default: String(8 * MiB), doc: 'Results larger than this (serialised) are served but not stored.' },
+  { env: 'HOTPATH_CACHE_COMPRESS_MIN_BYTES', type: int(0, 512 * MiB), default: String(32 * 1024), doc: 'Entries at least this large are gzip-compressed in Redis.' },
+  { env: 'HOTPATH_L1_MAX_BYTES', type: int(0, 64 * 1024 * MiB), default: String(128 * MiB), doc: 'In-process L1 LRU budget in bytes; 0 disables L1 (every hit goes to Redis).' },
+  { env: 'HOTPATH_CACHE_RULES', type: str, secret: false, doc: 'JSON list of cache rules (TTL per table/catalog, shared tables, system tables); also HOTPATH_CACHE_RULES_FILE. See README.' },
+  { env: 'HOTPATH_LOCK_TTL_MS', type: int(100, 3_600_000), default: '15000', doc: 'Single-flight lock lease across replicas; renewed while the leader runs.' },
+  { env: 'HOTPATH_MAX_CONCURRENT_EXECUTIONS', type: int(1, 10000), default: '16', doc: 'Engine executions at once, all users.' },
+  { env: 'HOTPATH_MAX_CONCURRENT_PER_USER', type: int(1, 10000), default: '4', doc: 'Engine executions at once, per user.' },
+  { env: 'HOTPATH_MAX_QUEUED', type: int(0, 1_000_000), default: '256', doc: 'Queries waiting for an execution slot; beyond it 429 with Retry-After.' },
+  { env: 'HOTPATH_MAX_QUEUE_WAIT_MS', type: int(0, 3_600_000), default: '10000', doc: 'Longest wait for an execution slot before 429.' },
+  { env: 'HOTPATH_AUTH', type: { kind: 'enum', values: ['none', 'token', 'jwt'] }, default: 'none', doc: 'none: X-Trino-User names the user (loopback only). token: bearer tokens from HOTPATH_AUTH_TOKENS_FILE. jwt: signed JWTs.' },
+  { env: 'HOTPATH_AUTH_TOKENS_FILE', type: str, doc: 'JSON list `[{"user","tokenSha256","admin"?}]` for HOTPATH_AUTH=token.' },
+  { env: 'HOTPATH_JWT_SECRET', type: str, secret: true, doc: 'HS256 secret for HOTPATH_AUTH=jwt (or HOTPATH_JWT_SECRET_FILE).' },
+  { env: 'HOTPATH_JWT_PUBLIC_KEY_FILE', type: str, doc: 'PEM public key (RS256/ES256) for HOTPATH_AUTH=jwt.' },
+  { env: 'HOTPATH_JWT_ISSUER', type: str, doc: 'Required `iss` of JWTs, when set.' },
+  { env: 'HOTPATH_JWT_AUDIENCE', type: str, doc: 'Required `aud` of JWTs, when set.' },
+  { env: 'HOTPATH_JWT_USER_CLAIM', type: str, default: 'sub', doc: 'JWT claim that names the user.' },
+  { env: 'HOTPATH_ADMIN_USERS', type: { kind: 'list' }, default: '', doc: 'Users with admin scope (cache invalidation), comma-separated. JWTs may also carry scope `hotpath:admin`.' },
+  { env: 'HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE', type: bool, default: 'false', doc: 'Allow HOTPATH_AUTH=none on a non-loopback HOST (trusted networks only).' },
+  { env: 'HOTPATH_SHUTDOWN_GRACE_MS', type: int(0, 600_000), default: '10000', doc: 'On SIGTERM, time given to in-flight requests before connections are closed.' },
+] as const satisfies readonly VarSpec[];
+
+export type ConfigVarName = (typeof CONFIG_VARS)[number]['env'];

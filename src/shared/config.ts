@@ -1,0 +1,203 @@
+// Why: read the environment once, validate it against config-schema.ts, and stop with a message that
+// names the variable and what it expected. Everything else receives a typed, frozen Config.
+
+import { readFileSync } from 'node:fs';
+import { CONFIG_VARS, type VarSpec } from './config-schema.ts';
+
+export interface CacheRule {
+  /** Table patterns `catalog.schema.table`, `*` matches one whole part. */
+  tables?: string[];
+  catalogs?: string[];
+  ttlSeconds?: number;
+  swrSeconds?: number;
+  staleIfErrorSeconds?: number;
+  /** Entries for queries reading only these tables are shared by all users. Admin-configured only. */
+  shared?: boolean;
+  /** Allow caching queries on system./information_schema tables that this rule matches. */
+  allowSystemTables?: boolean;
+  /** false: never cache queries matching this rule. */
+  cache?: boolean;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  redisUrl: string;
+  redisPrefix: string;
+  redisAutostart: boolean;
+  redisCommandTimeoutMs: number;
+  engine: 'duckdb' | 'trino';
+  trinoUrl: string | undefined;
+  demoOrderRows: number;
+  defaultCatalog: string;
+  defaultSchema: string;
+  statementTimeoutMs: number;
+  allowWrites: boolean;
+  maxSqlBytes: number;
+  cacheTtlSeconds: number;
+  cacheSwrSeconds: number;
+  cacheStaleIfErrorSeconds: number;
+  cacheMaxEntryBytes: number;
+  cacheCompressMinBytes: number;
+  l1MaxBytes: number;
+  cacheRules: CacheRule[];
+  lockTtlMs: number;
+  maxConcurrentExecutions: number;
+  maxConcurrentPerUser: number;
+  maxQueued: number;
+  maxQueueWaitMs: number;
+  auth: 'none' | 'token' | 'jwt';
+  authTokensFile: string | undefined;
+  jwtSecret: string | undefined;
+  jwtPublicKeyFile: string | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  jwtUserClaim: string;
+  adminUsers: string[];
+  allowUnauthenticatedRemote: boolean;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function rawValue(spec: VarSpec, env: Env): string | undefined {
+  const fileVar = `${spec.env}_FILE`;
+  const direct = env[spec.env];
+  const file = env[fileVar];
+  if (direct !== undefined && direct !== '' && file) {
+    throw new ConfigError(`${spec.env} and ${fileVar} are both set; set only one`);
+  }
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`${fileVar}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return direct === '' ? undefined : (direct ?? spec.default);
+}
+
+function parseVar(spec: VarSpec, raw: string): unknown {
+  const t = spec.type;
+  const shown = spec.secret ? '(hidden)' : JSON.stringify(raw);
+  switch (t.kind) {
+    case 'int': {
+      const n = Number(raw);
+      if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < t.min || n > t.max) {
+        throw new ConfigError(`${spec.env}: expected an integer from ${t.min} to ${t.max}, got ${shown}`);
+      }
+      return n;
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      throw new ConfigError(`${spec.env}: expected true or false, got ${shown}`);
+    }
+    case 'enum':
+      if (!t.values.includes(raw)) throw new ConfigError(`${spec.env}: expected one of ${t.values.join(', ')}, got ${shown}`);
+      return raw;
+    case 'url': {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new ConfigError(`${spec.env}: expected a ${t.protocols.join(' or ')} URL, got ${shown}`);
+      }
+      if (!t.protocols.includes(url.protocol)) {
+        throw new ConfigError(`${spec.env}: expected a ${t.protocols.join(' or ')} URL, got ${shown}`);
+      }
+      return raw;
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'string':
+      return raw;
+  }
+}
+
+const RULE_KEYS = new Set(['tables', 'catalogs', 'ttlSeconds', 'swrSeconds', 'staleIfErrorSeconds', 'shared', 'allowSystemTables', 'cache']);
+
+export function parseCacheRules(text: string, source: string): CacheRule[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: expected a JSON list of cache rules (${(err as Error).message})`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(`${source}: expected a JSON list of cache rules`);
+  return parsed.map((rule: unknown, i) => {
+    const where = `${source}[${i}]`;
+    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) throw new ConfigError(`${where}: expected an object`);
+    const r = rule as Record<string, unknown>;
+    for (const k of Object.keys(r)) if (!RULE_KEYS.has(k)) throw new ConfigError(`${where}: unknown field "${k}"`);
+    for (const k of ['tables', 'catalogs'] as const) {
+      const v = r[k];
+      if (v !== undefined && (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && s.length > 0))) {
+        throw new ConfigError(`${where}.${k}: expected a list of non-empty strings`);
+      }
+    }
+    if (r.tables === undefined && r.catalogs === undefined) throw new ConfigError(`${where}: needs "tables" or "catalogs"`);
+    for (const k of ['ttlSeconds', 'swrSeconds', 'staleIfErrorSeconds'] as const) {
+      const v = r[k];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+        throw new ConfigError(`${where}.${k}: expected a number of seconds >= 0`);
+      }
+    }
+    for (const k of ['shared', 'allowSystemTables', 'cache'] as const) {
+      if (r[k] !== undefined && typeof r[k] !== 'boolean') throw new ConfigError(`${where}.${k}: expected true or false`);
+    }
+    const lower = (xs: unknown) => (xs as string[] | undefined)?.map((s) => s.toLowerCase());
+    return { ...(r as CacheRule), tables: lower(r.tables), catalogs: lower(r.catalogs) };
+  });
+}
+
+const camel = (env: string) =>
+  env
+    .replace(/^HOTPATH_/, '')
+    .toLowerCase()
+    .replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** Validate `env` (default: process.env). Throws ConfigError naming the bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const spec of CONFIG_VARS as readonly VarSpec[]) {
+    const raw = rawValue(spec, env);
+    out[camel(spec.env)] = raw === undefined ? undefined : parseVar(spec, raw);
+  }
+  const rulesFile = env.HOTPATH_CACHE_RULES_FILE;
+  const rulesText = rulesFile ? rawValue(CONFIG_VARS.find((v) => v.env === 'HOTPATH_CACHE_RULES')!, env) : env.HOTPATH_CACHE_RULES;
+  out.cacheRules = rulesText ? parseCacheRules(rulesText, rulesFile ? 'HOTPATH_CACHE_RULES_FILE' : 'HOTPATH_CACHE_RULES') : [];
+  const config = out as unknown as Config;
+
+  if (config.engine === 'trino' && !config.trinoUrl) throw new ConfigError('TRINO_URL: required when HOTPATH_ENGINE=trino');
+  if (config.auth === 'token' && !config.authTokensFile) throw new ConfigError('HOTPATH_AUTH_TOKENS_FILE: required when HOTPATH_AUTH=token');
+  if (config.auth === 'jwt' && !config.jwtSecret && !config.jwtPublicKeyFile) {
+    throw new ConfigError('HOTPATH_JWT_SECRET or HOTPATH_JWT_PUBLIC_KEY_FILE: one is required when HOTPATH_AUTH=jwt');
+  }
+  if (config.auth === 'none' && !isLoopback(config.host) && !config.allowUnauthenticatedRemote) {
+    throw new ConfigError(
+      `HOST: ${config.host} is not a loopback address, and HOTPATH_AUTH=none would let anyone name any user; ` +
+        'set HOTPATH_AUTH=token or jwt (or HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE=true on a trusted network)',
+    );
+  }
+  return Object.freeze(config);
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Secrets removed, for a start-up log line. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const hidden = new Set((CONFIG_VARS as readonly VarSpec[]).filter((v) => v.secret).map((v) => camel(v.env)));
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, hidden.has(k) && v !== undefined ? '(hidden)' : v]));
+}

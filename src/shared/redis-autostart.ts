@@ -1,0 +1,72 @@
+// Why: `npm start` should work on a fresh machine with nothing running: when nothing answers at a
+// loopback REDIS_URL and `redis-server` is installed, start a private one (no persistence) and say so.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isLoopback } from './config.ts';
+
+/** True when something accepts TCP connections at host:port within timeoutMs. */
+export function portAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export interface StartedRedis {
+  port: number;
+  process: ChildProcess;
+  stop(): void;
+}
+
+/** Start `redis-server` on 127.0.0.1:port and wait until it accepts connections. */
+export async function startRedisServer(port: number, opts: { timeoutMs?: number } = {}): Promise<StartedRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'hotpath-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (!(await portAnswers('127.0.0.1', port, 200))) {
+    if (exited) throw new Error(`redis-server exited before listening on port ${port}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server did not listen on port ${port} in time`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return { port, process: child, stop: () => void child.kill('SIGTERM') };
+}
+
+export function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * When REDIS_URL points at loopback and nothing answers there, start a private redis-server on that
+ * port. Returns it (so the caller can stop it at exit), or undefined when not needed or not possible.
+ */
+export async function ensureLocalRedis(redisUrl: string, log: (msg: string) => void): Promise<StartedRedis | undefined> {
+  const url = new URL(redisUrl);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || 6379);
+  if (!isLoopback(host)) return undefined;
+  if (await portAnswers(host, port, 500)) return undefined;
+  if (!hasRedisServer()) {
+    log(`nothing answers at ${host}:${port} and redis-server is not installed: the cache stays off (bypass) until Redis is reachable`);
+    return undefined;
+  }
+  const started = await startRedisServer(port);
+  log(`nothing answered at ${host}:${port}: started a private redis-server there (pid ${started.process.pid}, no persistence); it stops with hotpath`);
+  return started;
+}

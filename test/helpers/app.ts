@@ -1,0 +1,102 @@
+// Why: build real hotpath apps for tests: validated config from env-style overrides, a real DuckDB
+// engine (shared per file, small demo data), listening on a real loopback socket.
+
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/shared/config.ts';
+import type { Engine, EngineQuery, EngineResult } from '../../src/query-cache/engines/engine.ts';
+import { EngineError } from '../../src/query-cache/engines/engine.ts';
+import { createDuckDbEngine } from '../../src/query-cache/engines/duckdb-engine.ts';
+
+export interface TestApp {
+  app: FastifyInstance;
+  url: string;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export function testConfig(redisUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    REDIS_URL: redisUrl,
+    HOTPATH_REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 8)}:`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+export async function startApp(config: Config, engine: Engine): Promise<TestApp> {
+  const app = await buildApp(config, { engine, defaultMetrics: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  // Wait until the cache's Redis connections are up, so tests start from a known state.
+  const deadline = Date.now() + 5000;
+  while (!app.queryCache.store.available() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return { app, url: `http://127.0.0.1:${port}`, config, close: () => app.close() };
+}
+
+/**
+ * A real DuckDB engine that counts executions per SQL text and can be told to fail like an
+ * unreachable Trino would, or to slow down (to widen race windows in single-flight tests).
+ */
+export class ControlledEngine implements Engine {
+  readonly id = 'duckdb-embedded';
+  readonly inner: Engine;
+  readonly executionsBySql = new Map<string, number>();
+  failWith: EngineError | undefined;
+  delayMs = 0;
+
+  constructor(inner: Engine) {
+    this.inner = inner;
+  }
+
+  static async create(): Promise<ControlledEngine> {
+    return new ControlledEngine(await createDuckDbEngine({ demoData: true, demoOrderRowCount: 20_000, statementTimeoutMs: 10_000 }));
+  }
+
+  executions(sql?: string): number {
+    if (sql !== undefined) return this.executionsBySql.get(sql) ?? 0;
+    let n = 0;
+    for (const v of this.executionsBySql.values()) n += v;
+    return n;
+  }
+
+  async execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
+    this.executionsBySql.set(query.sql, (this.executionsBySql.get(query.sql) ?? 0) + 1);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.failWith) throw this.failWith;
+    return this.inner.execute(query, signal);
+  }
+
+  ping(signal: AbortSignal): Promise<void> {
+    return this.inner.ping(signal);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+export function unreachable(): EngineError {
+  return new EngineError('unavailable', 'ENGINE_UNREACHABLE', 'connection refused');
+}
+
+/** POST /v1/query with fetch; returns status, headers and parsed body (and the raw text). */
+export async function query(
+  base: string,
+  sql: string,
+  opts: { user?: string; headers?: Record<string, string>; body?: Record<string, unknown> } = {},
+): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+  const res = await fetch(`${base}/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(opts.user ? { 'x-trino-user': opts.user } : {}), ...opts.headers },
+    body: JSON.stringify({ sql, ...opts.body }),
+  });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, headers: res.headers, body, text };
+}

@@ -1,0 +1,51 @@
+// Why: every test file gets its own redis-server on a free loopback port, so parallel runs never
+// collide and a test can kill and restart "Redis" to prove the cache degrades and recovers.
+
+import { createServer } from 'node:net';
+import { startRedisServer, type StartedRedis } from '../../src/shared/redis-autostart.ts';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  /** Kill the server (SIGKILL) and wait until it is gone. */
+  kill(): Promise<void>;
+  /** Start it again on the same port (empty: no persistence). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  let server: StartedRedis = await startRedisServer(port);
+  const waitExit = (s: StartedRedis) =>
+    new Promise<void>((resolve) => {
+      if (s.process.exitCode !== null || s.process.signalCode !== null) resolve();
+      else s.process.once('exit', () => resolve());
+    });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async kill() {
+      server.process.kill('SIGKILL');
+      await waitExit(server);
+    },
+    async restart() {
+      server = await startRedisServer(port);
+    },
+    async stop() {
+      server.process.kill('SIGTERM');
+      await waitExit(server);
+    },
+  };
+}
