@@ -40,9 +40,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // No type coercion: `{"sql": 42}` is a bad request, not the SQL text "42".
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   registerErrorHandling(app);
+  // JSON only: text/plain SQL bodies belong to the Trino door, which registers its own parser.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(swagger, {
     openapi: {

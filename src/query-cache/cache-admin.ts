@@ -13,7 +13,7 @@ const Query = Type.Object(
   {
     table: Type.Optional(Type.String({ pattern: '^[^.\\s]+\\.[^.\\s]+\\.[^.\\s]+$', description: 'catalog.schema.table' })),
     user: Type.Optional(Type.String({ minLength: 1 })),
-    all: Type.Optional(Type.Boolean()),
+    all: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   },
   { additionalProperties: false },
 );
@@ -34,7 +34,7 @@ export function registerCacheAdmin(app: FastifyInstance, deps: { store: TieredSt
       const principal = await deps.auth.authenticate(request.headers);
       if (!principal.admin) throw new AppError('FORBIDDEN', 'cache invalidation needs admin scope');
       const { table, user, all } = request.query;
-      const given = [table !== undefined, user !== undefined, all === true].filter(Boolean).length;
+      const given = [table !== undefined, user !== undefined, all === 'true'].filter(Boolean).length;
       if (given !== 1) throw new AppError('BAD_REQUEST', 'give exactly one of table=catalog.schema.table, user=NAME or all=true');
       const inv: Invalidation = table !== undefined ? { kind: 'table', table: table.toLowerCase() } : user !== undefined ? { kind: 'user', user } : { kind: 'all' };
       if (!deps.store.available()) throw new AppError('CACHE_UNAVAILABLE', 'Redis is unavailable: nothing could be invalidated; retry when it is back');

@@ -1,0 +1,99 @@
+// Why: the load generator must not share an event loop with the servers it measures, so one autocannon
+// run lives here, started either as a worker thread or as a forked process (bench/lib/loadgen.ts
+// picks). It takes a LoadSpec, runs autocannon once and posts back a small, plain LoadResult.
+
+import { createRequire } from 'node:module';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LoadResult, LoadSpec, RunnerReply } from './loadgen.ts';
+
+interface Percentiles {
+  mean: number;
+  max: number;
+  p50: number;
+  p99: number;
+  total: number;
+}
+
+interface AutocannonResult {
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  resets: number;
+  statusCodeStats: Record<string, { count: number }>;
+  latency?: Percentiles;
+  requests?: Percentiles;
+  throughput?: Percentiles;
+  totalCompletedRequests?: number;
+}
+
+type Autocannon = ((opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown) & {
+  aggregateResult(results: AutocannonResult[], opts: Record<string, unknown>): AutocannonResult;
+};
+
+// autocannon ships no types; CommonJS require keeps the strict compiler happy without a .d.ts.
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+function runOnce(spec: LoadSpec): Promise<LoadResult> {
+  const opts: Record<string, unknown> = {
+    url: spec.url,
+    method: 'POST',
+    connections: spec.connections,
+    pipelining: 1,
+    duration: spec.durationSec,
+    headers: spec.headers,
+    body: spec.body,
+    // `[<id>]` in the body becomes a unique id per request (miss runs: every request is new SQL).
+    idReplacement: spec.uniqueIds === true,
+    timeout: 10,
+  };
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, raw) => {
+      if (err) return reject(err);
+      // Off the main thread autocannon hands back its raw, unaggregated result (no percentiles).
+      const r = raw.latency ? raw : autocannon.aggregateResult([raw], opts);
+      const latency = r.latency;
+      const requests = r.requests;
+      if (!latency || !requests) return reject(new Error('autocannon returned no latency/requests statistics'));
+      const statusCodes: Record<string, number> = {};
+      for (const [code, stat] of Object.entries(r.statusCodeStats)) statusCodes[code] = stat.count;
+      resolve({
+        durationSec: r.duration,
+        requests: requests.total,
+        reqPerSec: r.duration > 0 ? requests.total / r.duration : 0,
+        latencyP50Ms: latency.p50,
+        latencyP99Ms: latency.p99,
+        latencyMeanMs: latency.mean,
+        latencyMaxMs: latency.max,
+        errors: r.errors,
+        timeouts: r.timeouts,
+        non2xx: r.non2xx,
+        resets: r.resets,
+        statusCodes,
+        responseBytes: r.throughput?.total ?? 0,
+      });
+    });
+  });
+}
+
+async function reply(spec: LoadSpec): Promise<RunnerReply> {
+  try {
+    return { ok: true, result: await runOnce(spec) };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+if (parentPort) {
+  // Worker thread: the spec arrives as workerData.
+  const port = parentPort;
+  void reply(workerData as LoadSpec).then((r) => port.postMessage(r));
+} else if (process.send) {
+  // Forked process: the spec arrives as the first IPC message.
+  process.once('message', (spec: LoadSpec) => {
+    void reply(spec).then((r) => process.send?.(r, () => process.disconnect()));
+  });
+} else {
+  process.stderr.write('loadgen-runner: start me as a worker thread or with child_process.fork\n');
+  process.exitCode = 2;
+}

@@ -1,0 +1,141 @@
+// Why: turn the query benchmark's raw runs into what BENCHMARKS.md section 1 asks for: medians per
+// server, per-round ratios against the ceiling (each pair measured back to back), targets with a
+// PASS/MISS mark, and a plain-text table. Pure: no I/O.
+
+import type { LoadResult } from './loadgen.ts';
+
+export type ServerKind = 'ceiling' | 'l1-hit' | 'l2-hit' | 'miss';
+export const SERVER_KINDS: readonly ServerKind[] = ['ceiling', 'l1-hit', 'l2-hit', 'miss'];
+
+export interface RunRecord {
+  /** 0 for the untimed JIT warm-up runs, else 1..rounds. */
+  round: number;
+  size: string;
+  server: ServerKind;
+  startedAt: string;
+  result: LoadResult;
+  /** Engine executions while the run lasted (0 for every hit run, checked). */
+  engineExecutions: number;
+  /** Hit-count deltas by tier from the app's /metrics (hotpath hit runs). */
+  tierHits?: { l1: number; l2: number };
+}
+
+export interface ServerSummary {
+  server: ServerKind;
+  runs: number;
+  reqPerSecMedian: number;
+  latencyP50MsMedian: number;
+  latencyP99MsMedian: number;
+  errors: number;
+  non2xx: number;
+  /** Miss runs: engine executions per response (1 = every request really executed). */
+  executionsPerRequest?: number;
+}
+
+export interface Check {
+  name: string;
+  value: number;
+  unit: '×' | 'ms';
+  /** Pass when value >= target ('min') or value <= target ('max'). */
+  bound: 'min' | 'max';
+  target: number;
+  pass: boolean;
+  /** Per-round values (ratios). */
+  perRound?: number[];
+}
+
+export interface SizeSummary {
+  size: string;
+  bodyBytes: number;
+  sql: string;
+  servers: ServerSummary[];
+  checks: Check[];
+}
+
+export const TARGETS = { l1Ratio: 0.9, l2Ratio: 0.75, hitP99Ms: 5 } as const;
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function check(name: string, value: number, unit: Check['unit'], bound: Check['bound'], target: number, perRound?: number[]): Check {
+  const pass = Number.isFinite(value) && (bound === 'min' ? value >= target : value <= target);
+  return { name, value, unit, bound, target, pass, ...(perRound ? { perRound } : {}) };
+}
+
+export function summarizeSize(size: string, bodyBytes: number, sql: string, runs: readonly RunRecord[]): SizeSummary {
+  const timed = runs.filter((r) => r.size === size && r.round > 0);
+  const servers: ServerSummary[] = [];
+  for (const server of SERVER_KINDS) {
+    const mine = timed.filter((r) => r.server === server);
+    if (mine.length === 0) continue;
+    const requests = mine.reduce((n, r) => n + r.result.requests, 0);
+    servers.push({
+      server,
+      runs: mine.length,
+      reqPerSecMedian: median(mine.map((r) => r.result.reqPerSec)),
+      latencyP50MsMedian: median(mine.map((r) => r.result.latencyP50Ms)),
+      latencyP99MsMedian: median(mine.map((r) => r.result.latencyP99Ms)),
+      errors: mine.reduce((n, r) => n + r.result.errors + r.result.timeouts, 0),
+      non2xx: mine.reduce((n, r) => n + r.result.non2xx, 0),
+      ...(server === 'miss' && requests > 0 ? { executionsPerRequest: mine.reduce((n, r) => n + r.engineExecutions, 0) / requests } : {}),
+    });
+  }
+  const perRoundRatio = (server: ServerKind): number[] => {
+    const out: number[] = [];
+    for (const r of timed.filter((x) => x.server === server)) {
+      const ceiling = timed.find((x) => x.server === 'ceiling' && x.round === r.round);
+      if (ceiling && ceiling.result.reqPerSec > 0) out.push(r.result.reqPerSec / ceiling.result.reqPerSec);
+    }
+    return out;
+  };
+  const l1 = perRoundRatio('l1-hit');
+  const l2 = perRoundRatio('l2-hit');
+  const p99 = (server: ServerKind) => servers.find((s) => s.server === server)?.latencyP99MsMedian ?? Number.NaN;
+  const checks = [
+    check('L1-hit / ceiling', median(l1), '×', 'min', TARGETS.l1Ratio, l1),
+    check('L2-hit / ceiling', median(l2), '×', 'min', TARGETS.l2Ratio, l2),
+    check('L1-hit p99', p99('l1-hit'), 'ms', 'max', TARGETS.hitP99Ms),
+    check('L2-hit p99', p99('l2-hit'), 'ms', 'max', TARGETS.hitP99Ms),
+  ];
+  return { size, bodyBytes, sql, servers, checks };
+}
+
+const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+const ms = (n: number): string => (Number.isFinite(n) ? (Number.isInteger(n) ? String(n) : n.toFixed(1)) : '-');
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function formatSize(s: SizeSummary, connections: number): string {
+  const head = `== ${s.size} body: ${s.bodyBytes.toLocaleString('en-US')} bytes, c=${connections}, pipelining 1 ==\n   ${s.sql}`;
+  const serverRows = [
+    ['server', 'runs', 'req/s (median)', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'exec/req'],
+    ...s.servers.map((v) => [
+      v.server,
+      String(v.runs),
+      int(v.reqPerSecMedian),
+      ms(v.latencyP50MsMedian),
+      ms(v.latencyP99MsMedian),
+      String(v.errors),
+      String(v.non2xx),
+      v.executionsPerRequest === undefined ? '' : v.executionsPerRequest.toFixed(2),
+    ]),
+  ];
+  const checkRows = [
+    ['check', 'median', 'per round', 'target', ''],
+    ...s.checks.map((c) => [
+      c.name,
+      c.unit === '×' ? c.value.toFixed(2) : `${ms(c.value)} ms`,
+      c.perRound ? c.perRound.map((x) => x.toFixed(2)).join(' ') : '',
+      `${c.bound === 'min' ? '≥' : '≤'} ${c.unit === '×' ? c.target.toFixed(2) : `${c.target} ms`}`,
+      c.pass ? 'PASS' : 'MISS',
+    ]),
+  ];
+  return `${head}\n${table(serverRows)}\n\n${table(checkRows)}`;
+}

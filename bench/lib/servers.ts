@@ -1,0 +1,133 @@
+// Why: the servers the query benchmark compares (a bare fastify "ceiling" and real hotpath apps sharing
+// one engine), plus the probes that prove a run measured what it claims: an engine that counts its
+// executions and a /metrics reader for per-tier hit counts.
+
+import Fastify, { type FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/shared/config.ts';
+import type { Engine, EngineQuery, EngineResult } from '../../src/query-cache/engines/engine.ts';
+
+/** Wraps an engine and counts executions, so hit runs can prove they executed nothing. */
+export class CountingEngine implements Engine {
+  readonly id: string;
+  readonly inner: Engine;
+  executions = 0;
+
+  constructor(inner: Engine) {
+    this.inner = inner;
+    this.id = inner.id;
+  }
+
+  execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
+    this.executions++;
+    return this.inner.execute(query, signal);
+  }
+
+  ping(signal: AbortSignal): Promise<void> {
+    return this.inner.ping(signal);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+export interface Listening {
+  name: string;
+  app: FastifyInstance;
+  /** Base URL, e.g. http://127.0.0.1:40123 */
+  url: string;
+}
+
+async function listen(name: string, app: FastifyInstance): Promise<Listening> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  return { name, app, url: `http://127.0.0.1:${port}` };
+}
+
+export function benchConfig(redisUrl: string, env: Record<string, string>): Config {
+  return loadConfig({
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: 'silent',
+    // Entries must stay fresh for the whole run: a stale hit would not count as a hit.
+    HOTPATH_CACHE_TTL_SECONDS: '3600',
+    ...env,
+  });
+}
+
+/** A hotpath app listening on a loopback port, once its Redis connections are up. */
+export async function startHotpath(name: string, config: Config, engine: Engine): Promise<Listening> {
+  const app = await buildApp(config, { engine, defaultMetrics: false, logger: false });
+  const listening = await listen(name, app);
+  const deadline = Date.now() + 5000;
+  while (!app.queryCache.store.available()) {
+    if (Date.now() > deadline) {
+      await app.close();
+      throw new Error(`${name}: Redis did not become available within 5 s`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return listening;
+}
+
+export interface CeilingAnswer {
+  body: Buffer;
+  contentType: string;
+  cacheStatus: string;
+  age: string;
+}
+
+/**
+ * The ceiling: bare fastify with one POST /v1/query route sending a pre-serialised Buffer, with the same
+ * content-type and headers of the same length as a hotpath hit. Same fastify options as buildApp's.
+ */
+export async function startCeiling(name: string, answer: CeilingAnswer): Promise<Listening> {
+  const app = Fastify({ logger: false, keepAliveTimeout: 65_000, forceCloseConnections: 'idle', return503OnClosing: true });
+  app.post('/v1/query', async (_request, reply) => {
+    void reply.header('cache-status', answer.cacheStatus);
+    void reply.header('age', answer.age);
+    return reply.type(answer.contentType).send(answer.body);
+  });
+  return listen(name, app);
+}
+
+export interface HitCounts {
+  l1: number;
+  l2: number;
+}
+
+/** Cache hits by tier so far, from the app's own /metrics. */
+export async function tierHits(app: FastifyInstance): Promise<HitCounts> {
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}`);
+  const read = (tier: string): number => {
+    const m = new RegExp(`^hotpath_cache_tier_hits_total\\{tier="${tier}"\\} (\\d+)`, 'm').exec(res.body);
+    return m ? Number(m[1]) : 0;
+  };
+  return { l1: read('l1'), l2: read('l2') };
+}
+
+export interface PostResult {
+  status: number;
+  cacheStatus: string;
+  contentType: string;
+  age: string;
+  body: Buffer;
+}
+
+/** One POST /v1/query (or any path), with a time limit. */
+export async function post(url: string, body: string, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<PostResult> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return {
+    status: res.status,
+    cacheStatus: res.headers.get('cache-status') ?? '',
+    contentType: res.headers.get('content-type') ?? '',
+    age: res.headers.get('age') ?? '',
+    body: Buffer.from(await res.arrayBuffer()),
+  };
+}

@@ -1,0 +1,99 @@
+// Why: with auth on, a cached result is served only to a caller hotpath itself has verified;
+// X-Trino-User cannot borrow someone else's cache entries; invalidation needs admin scope.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/shared/auth.ts';
+import { ControlledEngine, query, startApp, testConfig, type TestApp } from '../helpers/app.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+
+let redis: TestRedis;
+let engine: ControlledEngine;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  engine = await ControlledEngine.create();
+});
+afterAll(async () => {
+  await engine?.close();
+  await redis?.stop();
+});
+
+describe('HOTPATH_AUTH=token', () => {
+  let h: TestApp;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hp-auth-'));
+    const file = join(dir, 'tokens.json');
+    writeFileSync(file, JSON.stringify([
+      { user: 'alice', tokenSha256: sha256Hex('alice-token') },
+      { user: 'ops', tokenSha256: sha256Hex('ops-token'), admin: true },
+    ]));
+    h = await startApp(testConfig(redis.url, { HOTPATH_AUTH: 'token', HOTPATH_AUTH_TOKENS_FILE: file }), engine);
+  });
+  afterAll(async () => h?.close());
+
+  it('401 JSON without a token or with an unknown one', async () => {
+    const none = await query(h.url, 'SELECT 1');
+    expect(none.status).toBe(401);
+    expect(none.body.error.code).toBe('UNAUTHENTICATED');
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const wrong = await query(h.url, 'SELECT 1', { headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('serves the verified user, and X-Trino-User may not name someone else', async () => {
+    const ok = await query(h.url, 'SELECT 1 AS one', { headers: { authorization: 'Bearer alice-token' } });
+    expect(ok.status).toBe(200);
+    const same = await query(h.url, 'SELECT 1 AS one', { headers: { authorization: 'Bearer alice-token', 'x-trino-user': 'alice' } });
+    expect(same.headers.get('cache-status')).toMatch(/hit/);
+    const spoof = await query(h.url, 'SELECT 1 AS one', { headers: { authorization: 'Bearer ops-token', 'x-trino-user': 'alice' } });
+    expect(spoof.status).toBe(403);
+    expect(spoof.body.error.code).toBe('FORBIDDEN');
+  });
+
+  it('cache invalidation needs admin scope', async () => {
+    const denied = await fetch(`${h.url}/v1/cache?all=true`, { method: 'DELETE', headers: { authorization: 'Bearer alice-token' } });
+    expect(denied.status).toBe(403);
+    const anon = await fetch(`${h.url}/v1/cache?all=true`, { method: 'DELETE' });
+    expect(anon.status).toBe(401);
+    const ok = await fetch(`${h.url}/v1/cache?all=true`, { method: 'DELETE', headers: { authorization: 'Bearer ops-token' } });
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe('HOTPATH_AUTH=jwt', () => {
+  let h: TestApp;
+  const secret = new TextEncoder().encode('a-test-secret-of-enough-length-0123456789');
+  const sign = (claims: Record<string, unknown>, opts: { exp?: string; iss?: string } = {}) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setIssuer(opts.iss ?? 'platform').setExpirationTime(opts.exp ?? '5m').sign(secret);
+
+  beforeAll(async () => {
+    h = await startApp(
+      testConfig(redis.url, { HOTPATH_AUTH: 'jwt', HOTPATH_JWT_SECRET: new TextDecoder().decode(secret), HOTPATH_JWT_ISSUER: 'platform' }),
+      engine,
+    );
+  });
+  afterAll(async () => h?.close());
+
+  it('accepts a valid token and keys the cache by its subject', async () => {
+    const alice = await sign({ sub: 'alice' });
+    const bob = await sign({ sub: 'bob' });
+    const sql = 'SELECT count(*) AS n FROM demo.sales.customers WHERE segment = \'consumer\'';
+    expect((await query(h.url, sql, { headers: { authorization: `Bearer ${alice}` } })).status).toBe(200);
+    const b = await query(h.url, sql, { headers: { authorization: `Bearer ${bob}` } });
+    expect(b.headers.get('cache-status')).toBe('hotpath; fwd=miss; stored');
+  });
+
+  it.each([
+    ['expired', () => sign({ sub: 'alice' }, { exp: '-1m' })],
+    ['wrong issuer', () => sign({ sub: 'alice' }, { iss: 'elsewhere' })],
+    ['no subject', () => sign({})],
+    ['bad signature', async () => `${(await sign({ sub: 'alice' })).slice(0, -4)}AAAA`],
+  ])('401 for a token that is %s', async (_what, make) => {
+    const r = await query(h.url, 'SELECT 1', { headers: { authorization: `Bearer ${await make()}` } });
+    expect(r.status).toBe(401);
+    expect(r.body.error.code).toBe('UNAUTHENTICATED');
+  });
+});
