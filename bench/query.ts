@@ -20,7 +20,7 @@ import { freePort } from '../test/helpers/redis.ts';
 import { customersSql, tuneQuery, warmAndVerify, type TunedQuery } from './lib/bodies.ts';
 import { killAllLoad, runLoad, type LoadSpec, type Placement } from './lib/loadgen.ts';
 import { formatSize, summarizeSize, type RunRecord, type ServerKind } from './lib/report.ts';
-import { benchConfig, CountingEngine, startCeiling, startHotpath, tierHits, type Listening } from './lib/servers.ts';
+import { benchConfig, CountingEngine, startCeiling, startHotpath, tierHits, waitIdle, type Listening } from './lib/servers.ts';
 import { singleFlightCheck } from './lib/single-flight.ts';
 
 const SIZES = [
@@ -159,6 +159,7 @@ async function main(): Promise<number> {
       const executionsBefore = engine.executions;
       const runStartedAt = new Date().toISOString();
       const result = await runLoad(spec, opts.placement);
+      if (isMiss) await waitIdle(miss.app, engine);
       const record: RunRecord = { round, size: q.label, server, startedAt: runStartedAt, result, engineExecutions: engine.executions - executionsBefore };
       if (hitsBefore) {
         const after = await tierHits(target.app);

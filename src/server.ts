@@ -38,9 +38,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs);
     force.unref();
+    // Keep-alive connections whose last request finishes during the drain would hold close() open
+    // until their idle timeout: close each as soon as it goes idle.
+    const reapIdle = setInterval(() => app.server.closeIdleConnections(), 50);
     try {
       await app.close();
     } finally {
+      clearInterval(reapIdle);
       privateRedis?.stop();
       clearTimeout(force);
       app.log.info('stopped');

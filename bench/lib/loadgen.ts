@@ -1,5 +1,5 @@
-// Why: run one autocannon measurement off the servers' event loop (worker thread or forked process, see
-// loadgen-runner.ts), bounded in time, so a stuck run can never hang the benchmark.
+// Why: run autocannon measurements off the servers' event loop (in a worker thread or a forked process,
+// see loadgen-runner.ts), each bounded in time, so a stuck run can never hang the benchmark.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -20,6 +20,8 @@ export interface LoadResult {
   durationSec: number;
   /** Responses received (any status). */
   requests: number;
+  /** Requests written (some may still have been in flight when the run stopped). */
+  sent: number;
   reqPerSec: number;
   /** autocannon records latency in whole milliseconds. */
   latencyP50Ms: number;
@@ -38,60 +40,89 @@ export type RunnerReply = { ok: true; result: LoadResult } | { ok: false; error:
 
 const RUNNER = new URL('./loadgen-runner.ts', import.meta.url);
 
-/** Live runners, so an emergency exit can stop them (see killAllLoad). */
-const live = new Set<{ kill(): void }>();
+export interface LoadGenerator {
+  placement: Placement;
+  /** One autocannon run; rejects (and stops the runner) when it fails or outlives durationSec + graceMs. */
+  run(spec: LoadSpec, graceMs?: number): Promise<LoadResult>;
+  close(): Promise<void>;
+}
+
+/** Runners still up, so an emergency exit can stop them. */
+const live = new Set<() => void>();
 
 export function killAllLoad(): void {
-  for (const r of live) r.kill();
+  for (const kill of live) kill();
   live.clear();
 }
 
-/** One autocannon run; rejects when the runner fails or outlives durationSec + graceMs. */
-export function runLoad(spec: LoadSpec, placement: Placement, graceMs = 30_000): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    let worker: Worker | undefined;
-    let child: ChildProcess | undefined;
-    const handle = {
-      kill: () => {
-        void worker?.terminate();
-        if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      },
-    };
-    live.add(handle);
-    const finish = (err: Error | undefined, result?: LoadResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      live.delete(handle);
-      if (err) {
-        handle.kill();
-        reject(err);
-      } else {
-        resolve(result!);
-      }
-    };
-    const onMessage = (msg: RunnerReply): void => {
-      if (msg.ok) finish(undefined, msg.result);
-      else finish(new Error(`load generator failed: ${msg.error}`));
-    };
-    const onExit = (code: number | null): void => finish(new Error(`load generator exited (code ${code}) before reporting`));
-    const timer = setTimeout(
-      () => finish(new Error(`load generator did not finish within ${spec.durationSec} s + ${graceMs} ms`)),
-      spec.durationSec * 1000 + graceMs,
-    );
+/** Start one runner (worker thread or forked process) that serves runs one at a time. */
+export function startLoadGenerator(placement: Placement): LoadGenerator {
+  let worker: Worker | undefined;
+  let child: ChildProcess | undefined;
+  let pending: { resolve: (r: LoadResult) => void; reject: (e: Error) => void } | undefined;
+  let dead: Error | undefined;
 
-    if (placement === 'worker') {
-      worker = new Worker(RUNNER, { workerData: spec });
-      worker.once('message', onMessage);
-      worker.once('error', (err) => finish(err));
-      worker.once('exit', onExit);
-    } else {
-      child = fork(RUNNER, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      child.once('message', (m) => onMessage(m as RunnerReply));
-      child.once('error', (err) => finish(err));
-      child.once('exit', onExit);
-      child.send(spec);
-    }
-  });
+  const kill = (): void => {
+    void worker?.terminate();
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  live.add(kill);
+  const fail = (err: Error): void => {
+    dead ??= err;
+    const p = pending;
+    pending = undefined;
+    p?.reject(err);
+  };
+  const onMessage = (msg: RunnerReply): void => {
+    const p = pending;
+    pending = undefined;
+    if (!p) return;
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new Error(`load generator failed: ${msg.error}`));
+  };
+  const onExit = (code: number | null): void => fail(new Error(`load generator exited (code ${code})`));
+
+  if (placement === 'worker') {
+    worker = new Worker(RUNNER);
+    worker.on('message', onMessage);
+    worker.once('error', (err) => fail(err));
+    worker.once('exit', onExit);
+  } else {
+    child = fork(RUNNER, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('message', (m) => onMessage(m as RunnerReply));
+    child.once('error', (err) => fail(err));
+    child.once('exit', onExit);
+  }
+
+  return {
+    placement,
+    run(spec, graceMs = 30_000) {
+      if (dead) return Promise.reject(dead);
+      if (pending) return Promise.reject(new Error('load generator is busy: runs are sequential'));
+      return new Promise<LoadResult>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          fail(new Error(`load generator did not finish within ${spec.durationSec} s + ${graceMs} ms`));
+          kill();
+        }, spec.durationSec * 1000 + graceMs);
+        pending = {
+          resolve: (r) => (clearTimeout(timer), resolve(r)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        };
+        if (worker) worker.postMessage(spec);
+        else child?.send(spec);
+      });
+    },
+    async close() {
+      live.delete(kill);
+      dead ??= new Error('load generator closed');
+      if (worker) await worker.terminate();
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
+        child.disconnect();
+        const timer = setTimeout(() => child?.kill('SIGKILL'), 2000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
 }

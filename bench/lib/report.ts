@@ -14,7 +14,7 @@ export interface RunRecord {
   server: ServerKind;
   startedAt: string;
   result: LoadResult;
-  /** Engine executions while the run lasted (0 for every hit run, checked). */
+  /** Engine executions the run caused, queued ones drained (0 for every hit run, checked). */
   engineExecutions: number;
   /** Hit-count deltas by tier from the app's /metrics (hotpath hit runs). */
   tierHits?: { l1: number; l2: number };
@@ -28,7 +28,7 @@ export interface ServerSummary {
   latencyP99MsMedian: number;
   errors: number;
   non2xx: number;
-  /** Miss runs: engine executions per response (1 = every request really executed). */
+  /** Miss runs: engine executions per request sent (1 = every request really executed). */
   executionsPerRequest?: number;
 }
 
@@ -72,7 +72,7 @@ export function summarizeSize(size: string, bodyBytes: number, sql: string, runs
   for (const server of SERVER_KINDS) {
     const mine = timed.filter((r) => r.server === server);
     if (mine.length === 0) continue;
-    const requests = mine.reduce((n, r) => n + r.result.requests, 0);
+    const sent = mine.reduce((n, r) => n + r.result.sent, 0);
     servers.push({
       server,
       runs: mine.length,
@@ -81,7 +81,7 @@ export function summarizeSize(size: string, bodyBytes: number, sql: string, runs
       latencyP99MsMedian: median(mine.map((r) => r.result.latencyP99Ms)),
       errors: mine.reduce((n, r) => n + r.result.errors + r.result.timeouts, 0),
       non2xx: mine.reduce((n, r) => n + r.result.non2xx, 0),
-      ...(server === 'miss' && requests > 0 ? { executionsPerRequest: mine.reduce((n, r) => n + r.engineExecutions, 0) / requests } : {}),
+      ...(server === 'miss' && sent > 0 ? { executionsPerRequest: mine.reduce((n, r) => n + r.engineExecutions, 0) / sent } : {}),
     });
   }
   const perRoundRatio = (server: ServerKind): number[] => {

@@ -70,6 +70,23 @@ export async function startHotpath(name: string, config: Config, engine: Engine)
   return listening;
 }
 
+/**
+ * Wait until an app has no engine work left: a stopped load run leaves queued misses behind, which
+ * would otherwise execute during the next (hit) run.
+ */
+export async function waitIdle(app: FastifyInstance, engine: CountingEngine, timeoutMs = 60_000): Promise<void> {
+  const { admission } = app.queryCache;
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const idle = admission.runningCount === 0 && admission.queuedCount === 0;
+    if (idle && engine.executions === last) return;
+    if (Date.now() > deadline) throw new Error(`engine work still pending after ${timeoutMs} ms`);
+    last = engine.executions;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export interface CeilingAnswer {
   body: Buffer;
   contentType: string;

@@ -83,6 +83,8 @@ export class QueryCacheService {
   private async answer(req: QueryRequest, renderer: Renderer): Promise<QueryAnswer> {
     const { config, log } = this.d;
     const cls = classifySql(req.sql);
+    // SQL text only at debug level; at info and above only its hash is ever logged.
+    log.debug({ sql: req.sql, sqlHash: sqlHash(req.sql), user: req.principal }, 'query');
     if (cls.bypass === 'empty') throw new AppError('BAD_REQUEST', 'sql is empty');
     if (!cls.readOnly && !config.allowWrites) {
       throw new AppError('NOT_READ_ONLY', 'only read-only statements (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN) are allowed');
