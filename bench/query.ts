@@ -18,7 +18,7 @@ import { createDuckDbEngine } from '../src/query-cache/engines/duckdb-engine.ts'
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { freePort } from '../test/helpers/redis.ts';
 import { customersSql, tuneQuery, warmAndVerify, type TunedQuery } from './lib/bodies.ts';
-import { killAllLoad, runLoad, type LoadSpec, type Placement } from './lib/loadgen.ts';
+import { killAllLoad, startLoadGenerator, type LoadSpec, type Placement } from './lib/loadgen.ts';
 import { formatSize, summarizeSize, type RunRecord, type ServerKind } from './lib/report.ts';
 import { benchConfig, CountingEngine, startCeiling, startHotpath, tierHits, waitIdle, type Listening } from './lib/servers.ts';
 import { singleFlightCheck } from './lib/single-flight.ts';
@@ -119,6 +119,7 @@ async function main(): Promise<number> {
     await createDuckDbEngine({ demoData: true, demoOrderRowCount: DEMO_ORDER_ROW_COUNT, statementTimeoutMs: 30_000 }),
   );
   const servers: Listening[] = [];
+  const loadgen = startLoadGenerator(opts.placement);
   try {
     const queries: TunedQuery[] = [];
     for (const size of SIZES) queries.push(await tuneQuery(engine.inner, size));
@@ -158,7 +159,7 @@ async function main(): Promise<number> {
       const hitsBefore = hotpathHit ? await tierHits(target.app) : undefined;
       const executionsBefore = engine.executions;
       const runStartedAt = new Date().toISOString();
-      const result = await runLoad(spec, opts.placement);
+      const result = await loadgen.run(spec);
       if (isMiss) await waitIdle(miss.app, engine);
       const record: RunRecord = { round, size: q.label, server, startedAt: runStartedAt, result, engineExecutions: engine.executions - executionsBefore };
       if (hitsBefore) {
@@ -205,6 +206,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
+    await loadgen.close();
     await Promise.allSettled(servers.map((s) => s.app.close()));
     await engine.close().catch(() => {});
     await stopRedis(redis.process);
