@@ -104,6 +104,25 @@ describe('POST /v1/query', () => {
     }
   });
 
+  it('bypasses (not-read-only) when writes are allowed; multi-statement and unparsable SQL are never cached', async () => {
+    const other = await startApp(testConfig(redis.url, { HOTPATH_ALLOW_WRITES: 'true' }), engine);
+    try {
+      const sql = 'EXPLAIN ANALYZE SELECT 1'; // executes the query: not read-only
+      const r = await query(other.url, sql, { user: 'carol' });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('cache-status')).toBe('hotpath; fwd=bypass; detail=not-read-only');
+      for (const bad of ['SELECT 1; SELECT 2', "SELECT 'unterminated"]) {
+        const r1 = await query(other.url, bad, { user: 'carol' });
+        const r2 = await query(other.url, bad, { user: 'carol' });
+        expect(r1.status).toBe(400); // the engine refuses them; hotpath never stores or serves them from cache
+        expect(r2.body).toEqual(r1.body);
+        expect(engine.executions(bad)).toBe(2);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   it('serves results over the size cap without storing them', async () => {
     const sql = 'SELECT * FROM demo.sales.customers ORDER BY customer_id LIMIT 200';
     const r1 = await query(h.url, sql, { user: 'dave' });

@@ -49,6 +49,17 @@ function isIdent(t: Token | undefined): t is Token {
   return t !== undefined && (t.kind === 'word' || t.kind === 'quoted');
 }
 
+/** Index after a balanced `( … )` group starting at `k`; `k` itself when no group starts there. */
+function skipParenGroup(tokens: readonly Token[], k: number): number {
+  if (tokens[k]?.text !== '(') return k;
+  let depth = 0;
+  for (; k < tokens.length; k++) {
+    if (tokens[k]!.text === '(') depth++;
+    else if (tokens[k]!.text === ')' && --depth === 0) return k + 1;
+  }
+  return k;
+}
+
 /** Names defined by WITH clauses anywhere (`name AS (` or `name (cols) AS (`). */
 function cteNames(tokens: readonly Token[]): Set<string> {
   const names = new Set<string>();
@@ -57,15 +68,7 @@ function cteNames(tokens: readonly Token[]): Set<string> {
     if (!isIdent(t)) continue;
     const prev = tokens[k - 1]?.text.toLowerCase();
     if (prev !== 'with' && prev !== ',' && prev !== 'recursive') continue;
-    let j = k + 1;
-    if (tokens[j]?.text === '(') {
-      let depth = 0;
-      for (; j < tokens.length; j++) {
-        if (tokens[j]!.text === '(') depth++;
-        else if (tokens[j]!.text === ')' && --depth === 0) break;
-      }
-      j++;
-    }
+    const j = skipParenGroup(tokens, k + 1);
     if (tokens[j]?.text.toLowerCase() === 'as' && tokens[j + 1]?.text === '(') names.add(identifierName(t));
   }
   return names;
@@ -102,14 +105,7 @@ function extractTables(tokens: readonly Token[], ctes: Set<string>): string[][] 
       // optional alias (with or without AS), optional column aliases
       if (tokens[k]?.text.toLowerCase() === 'as') k++;
       if (isIdent(tokens[k]) && !CLAUSE_WORDS.has(tokens[k]!.text.toLowerCase())) k++;
-      if (tokens[k]?.text === '(') {
-        let depth = 0;
-        for (; k < tokens.length; k++) {
-          if (tokens[k]!.text === '(') depth++;
-          else if (tokens[k]!.text === ')' && --depth === 0) break;
-        }
-        k++;
-      }
+      k = skipParenGroup(tokens, k);
       if (tokens[k]?.text !== ',' || word !== 'from') break;
       k++;
     }
