@@ -5,10 +5,12 @@
 // only when it cannot measure (Redis will not start, hit runs see errors or are not really hits) or when
 // single-flight is broken (a count, not a speed).
 //
-// Load generator placement: autocannon runs in a worker thread by default (`--loadgen fork` for a child
-// process). Measured here (2 cores, --quick, 3 runs each way): worker gave ceiling 2 KB 8.1k–8.7k req/s
-// and L1/ceiling 0.91–0.96; fork gave 7.9k–8.6k and 0.90–0.97 — the same within noise, but the worker
-// starts faster (~0.1 s vs ~0.3 s a run) and cannot outlive the benchmark. See the final report.
+// Load generator placement: autocannon runs in a worker thread (`--loadgen fork` for a child process),
+// one runner kept for the whole benchmark. Measured on this 2-core machine, same servers, placements
+// alternated, 4 × 3 s each at c=50, 2 KB: ceiling worker 18.8k/19.8k/20.4k/(29.8k) req/s vs fork
+// 19.7k/18.0k/18.8k/15.9k; L1 hit worker 8.7k–9.6k vs fork 7.5k–9.1k; L2 hit about equal; p99 alike.
+// Worker numbers were as high or higher and no noisier, it starts faster, and it cannot outlive us.
+// (Spawning a runner per run cost ~0.3 s each; autocannon also stops only on a sample tick, see the runner.)
 
 import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -41,17 +43,24 @@ interface Options {
   quick: boolean;
 }
 
+const FLAGS = {
+  quick: { type: 'boolean', default: false },
+  duration: { type: 'string' },
+  rounds: { type: 'string' },
+  connections: { type: 'string' },
+  loadgen: { type: 'string', default: 'worker' },
+} as const;
+
+function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: FLAGS }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      rounds: { type: 'string' },
-      connections: { type: 'string' },
-      loadgen: { type: 'string', default: 'worker' },
-    },
-  });
+  const values = parseFlags(argv);
   const num = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
     if (raw === undefined) return fallback;
     const n = Number(raw);
@@ -69,7 +78,7 @@ function parseOptions(argv: string[]): Options {
     // The miss path is far slower and not a target: fewer, shorter runs.
     missRounds: quick ? 1 : Math.min(rounds, 2),
     missDurationSec: quick ? 1 : Math.min(durationSec, 3),
-    warmupSec: quick ? 0.5 : Math.min(durationSec, 1),
+    warmupSec: quick ? 1 : Math.min(durationSec, 2),
     placement: values.loadgen,
     quick,
   };
@@ -125,7 +134,8 @@ async function main(): Promise<number> {
     for (const size of SIZES) queries.push(await tuneQuery(engine.inner, size));
     for (const q of queries) progress(`  ${q.label}: LIMIT ${q.limit} -> ${fmt(q.bodyBytes)} body bytes`);
 
-    const l1 = await startHotpath('l1-hit', benchConfig(redisUrl, { HOTPATH_REDIS_PREFIX: 'bench-l1:' }), engine);
+    const l1Config = benchConfig(redisUrl, { HOTPATH_REDIS_PREFIX: 'bench-l1:' });
+    const l1 = await startHotpath('l1-hit', l1Config, engine);
     servers.push(l1);
     const l2 = await startHotpath('l2-hit', benchConfig(redisUrl, { HOTPATH_REDIS_PREFIX: 'bench-l2:', HOTPATH_L1_MAX_BYTES: '0' }), engine);
     servers.push(l2);
@@ -193,12 +203,22 @@ async function main(): Promise<number> {
         `engine executions: ${singleFlight.engineExecutions} (must be 1)  ${singleFlight.pass ? 'PASS' : 'FAIL'}\n` +
         `statuses: ${JSON.stringify(singleFlight.statuses)}; cache-status: ${sfGroups}`,
     );
+    const hotpathConfig = {
+      cacheCompressMinBytes: l1Config.cacheCompressMinBytes,
+      l1MaxBytes: l1Config.l1MaxBytes,
+      maxConcurrentPerUser: l1Config.maxConcurrentPerUser,
+      maxConcurrentExecutions: l1Config.maxConcurrentExecutions,
+    };
+    out.push(
+      `notes: L2 entries of ${fmt(hotpathConfig.cacheCompressMinBytes)}+ bytes are gzip-compressed in Redis (HOTPATH_CACHE_COMPRESS_MIN_BYTES); ` +
+        `misses run ${hotpathConfig.maxConcurrentPerUser} at a time per user (one user here); latency has 1 ms resolution.`,
+    );
     process.stdout.write(`\n${out.join('\n\n')}\n`);
 
     const file = new URL(`./results/query-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: process.platform };
-    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), options: opts, machine, queries, summary, singleFlight, runs }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), options: opts, machine, hotpathConfig, queries, summary, singleFlight, runs }, null, 2)}\n`);
     process.stdout.write(`\nraw runs and summary: ${file.pathname}\n`);
     if (!singleFlight.pass) {
       progress('bench:query: single-flight check failed (a correctness count, not a speed)');
@@ -239,22 +259,19 @@ async function stopRedis(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-main()
-  .then(
-  (code) => {
+function onFailure(err: unknown): number {
+  if (err instanceof UsageError) {
+    progress(`bench:query: ${err.message}\nusage: npm run bench:query -- [--quick] [--rounds N] [--duration SECONDS] [--connections N] [--loadgen worker|fork]`);
+    return 2;
+  }
+  progress(`bench:query: cannot complete: ${err instanceof Error ? err.message : String(err)}`);
+  return 1;
+}
+
+void main()
+  .catch(onFailure)
+  .then((code) => {
     process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      progress(`bench:query: ${err.message}\nusage: npm run bench:query -- [--quick] [--rounds N] [--duration SECONDS] [--connections N] [--loadgen worker|fork]`);
-      process.exitCode = 2;
-      return;
-    }
-    progress(`bench:query: cannot complete: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  },
-  )
-  .finally(() => {
     // Everything is closed by now; should a stray handle keep the loop alive, do not wait for it.
-    setTimeout(() => emergencyExit('a handle stayed open after clean-up', Number(process.exitCode ?? 0)), 5000).unref();
+    setTimeout(() => emergencyExit('a handle stayed open after clean-up', code), 5000).unref();
   });
