@@ -7,7 +7,7 @@ export type RequestResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'error';
 
 export function createQueryCacheMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const m = {
     requests: new Counter({
       name: 'hotpath_query_requests_total',
       help: 'Queries answered, by door, result (hit, miss, stale, bypass, error) and bypass/error reason',
@@ -38,6 +38,25 @@ export function createQueryCacheMetrics(registry: Registry) {
     queueDepth: new Gauge({ name: 'hotpath_admission_queue_depth', help: 'Queries waiting for an engine execution slot', registers }),
     running: new Gauge({ name: 'hotpath_admission_running', help: 'Engine executions running now', registers }),
     redisAvailable: new Gauge({ name: 'hotpath_cache_redis_available', help: '1 when Redis is reachable and the cache is on', registers }),
+  };
+  // Label children bound once: the hit path should not hash label objects on every request.
+  const requestChildren = new Map<string, { inc(): void }>();
+  const tiers = {
+    l1: { hitSeconds: m.hitSeconds.labels('l1'), tierHits: m.tierHits.labels('l1') },
+    l2: { hitSeconds: m.hitSeconds.labels('l2'), tierHits: m.tierHits.labels('l2') },
+  };
+  return {
+    ...m,
+    countRequest(door: string, result: RequestResult, reason: string): void {
+      const key = `${door}|${result}|${reason}`;
+      let child = requestChildren.get(key);
+      if (!child) requestChildren.set(key, (child = m.requests.labels(door, result, reason)));
+      child.inc();
+    },
+    observeHit(tier: 'l1' | 'l2', seconds: number): void {
+      tiers[tier].hitSeconds.observe(seconds);
+      tiers[tier].tierHits.inc();
+    },
   };
 }
 

@@ -4,9 +4,9 @@
 
 import type { Config } from '../shared/config.ts';
 import { AppError } from '../shared/errors.ts';
-import { classifySql, qualifyTables } from './core/classify.ts';
-import { deriveKey, sqlHash, type KeyInput } from './core/key.ts';
-import { decide, entryState, type CacheDecision, type Freshness } from './core/policy.ts';
+import { sqlHash, type KeyInput } from './core/key.ts';
+import { entryState, type CacheDecision, type Freshness } from './core/policy.ts';
+import { Planner } from './planner.ts';
 import { cacheStatus } from './core/cache-status.ts';
 import { EngineError, type Engine, type EngineResult } from './engines/engine.ts';
 import type { Admission } from './admission.ts';
@@ -16,6 +16,7 @@ import type { TieredStore } from './store/tiered-store.ts';
 import type { QueryCacheMetrics, RequestResult } from './metrics.ts';
 
 export interface Logger {
+  isLevelEnabled?(level: string): boolean;
   debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -66,50 +67,34 @@ export class QueryCacheService {
   private readonly d: QueryCacheDeps;
   private readonly now: () => number;
 
+  private readonly planner: Planner;
+
   constructor(deps: QueryCacheDeps) {
     this.d = deps;
     this.now = deps.now ?? Date.now;
+    this.planner = new Planner(deps.config, deps.engine.id, (sql) =>
+      deps.log.info({ sqlHash: sqlHash(sql) }, 'tables not recognised in SQL: entry is TTL-only (no invalidation by table)'),
+    );
   }
 
   async query(req: QueryRequest, renderer: Renderer, door: string): Promise<QueryAnswer> {
     const answer = await this.answer(req, renderer).catch((err: unknown) => {
-      this.d.metrics.requests.inc({ door, result: 'error', reason: err instanceof AppError ? err.code : 'INTERNAL' });
+      this.d.metrics.countRequest(door, 'error', err instanceof AppError ? err.code : 'INTERNAL');
       throw err;
     });
-    this.d.metrics.requests.inc({ door, result: answer.result, reason: answer.reason ?? '' });
+    this.d.metrics.countRequest(door, answer.result, answer.reason ?? '');
     return answer;
   }
 
   private async answer(req: QueryRequest, renderer: Renderer): Promise<QueryAnswer> {
-    const { config, log } = this.d;
-    const cls = classifySql(req.sql);
+    const { log } = this.d;
     // SQL text only at debug level; at info and above only its hash is ever logged.
-    log.debug({ sql: req.sql, sqlHash: sqlHash(req.sql), user: req.principal }, 'query');
-    if (cls.bypass === 'empty') throw new AppError('BAD_REQUEST', 'sql is empty');
-    if (!cls.readOnly && !config.allowWrites) {
-      throw new AppError('NOT_READ_ONLY', 'only read-only statements (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN) are allowed');
-    }
-    const tables = cls.tableRefs && qualifyTables(cls.tableRefs, req.catalog ?? config.defaultCatalog, req.schema ?? config.defaultSchema);
-    const decision = decide(cls, tables, config.cacheRules, {
-      ttlSeconds: config.cacheTtlSeconds,
-      swrSeconds: config.cacheSwrSeconds,
-      staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
-    });
-    if (!decision.cache) return this.bypass(req, renderer, decision.reason);
-    if (tables === undefined) log.info({ sqlHash: sqlHash(req.sql) }, 'tables not recognised in SQL: entry is TTL-only (no invalidation by table)');
+    if (log.isLevelEnabled?.('debug')) log.debug({ sql: req.sql, sqlHash: sqlHash(req.sql), user: req.principal }, 'query');
+    const plan = this.planner.plan(req, renderer.format);
+    if (plan.kind === 'reject') throw plan.error;
+    if (plan.kind === 'bypass') return this.bypass(req, renderer, plan.reason);
+    const { decision, principal, hash } = plan;
     if (!this.d.store.available()) return this.bypass(req, renderer, 'cache-unavailable');
-
-    const principal = decision.shared ? undefined : req.principal;
-    const hash = deriveKey({
-      ...req.keyExtras,
-      format: renderer.format,
-      engineId: this.d.engine.id,
-      principal,
-      catalog: req.catalog,
-      schema: req.schema,
-      session: req.session,
-      normalizedSql: cls.normalizedSql,
-    });
 
     let stale: CachedEntry | undefined;
     if (!req.noCache) {
@@ -124,8 +109,7 @@ export class QueryCacheService {
         const { entry, tier } = found;
         const state = entryState(entry.meta.storedAtMs, entry.meta.freshness, this.now());
         if (state === 'fresh' || state === 'stale-revalidate') {
-          this.d.metrics.hitSeconds.observe({ tier }, (performance.now() - started) / 1000);
-          this.d.metrics.tierHits.inc({ tier });
+          this.d.metrics.observeHit(tier, (performance.now() - started) / 1000);
           if (state === 'stale-revalidate') {
             this.revalidate(hash, req, renderer, decision, principal);
             return this.fromEntry(entry, 'stale', 'stale-while-revalidate');

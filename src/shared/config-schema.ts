@@ -45,7 +45,7 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_CACHE_SWR_SECONDS', type: int(0, 86400 * 30), default: '30', doc: 'Stale-while-revalidate window after the TTL: serve stale, refresh once in the background.' },
   { env: 'HOTPATH_CACHE_STALE_IF_ERROR_SECONDS', type: int(0, 86400 * 30), default: '300', doc: 'After the TTL, serve stale when the engine fails (unreachable, timeout).' },
   { env: 'HOTPATH_CACHE_MAX_ENTRY_BYTES', type: int(1024, 512 * MiB), default: String(8 * MiB), doc: 'Results larger than this (serialised) are served but not stored.' },
-  { env: 'HOTPATH_CACHE_COMPRESS_MIN_BYTES', type: int(0, 512 * MiB), default: String(32 * 1024), doc: 'Entries at least this large are gzip-compressed in Redis.' },
+  { env: 'HOTPATH_CACHE_COMPRESS_MIN_BYTES', type: int(0, 512 * MiB), default: String(256 * 1024), doc: 'Entries at least this large are gzip-compressed in Redis (0: never). Each L2 hit on a compressed entry pays a gunzip, so keep it above typical dashboard answers.' },
   { env: 'HOTPATH_L1_MAX_BYTES', type: int(0, 64 * 1024 * MiB), default: String(128 * MiB), doc: 'In-process L1 LRU budget in bytes; 0 disables L1 (every hit goes to Redis).' },
   { env: 'HOTPATH_CACHE_RULES', type: str, secret: false, doc: 'JSON list of cache rules (TTL per table/catalog, shared tables, system tables); also HOTPATH_CACHE_RULES_FILE. See README.' },
   { env: 'HOTPATH_LOCK_TTL_MS', type: int(100, 3_600_000), default: '15000', doc: 'Single-flight lock lease across replicas; renewed while the leader runs.' },

@@ -123,6 +123,26 @@ describe('POST /v1/query', () => {
     }
   });
 
+  it('with L1 off, hits come from Redis; large entries are gzip-compressed there and sent as the original bytes', async () => {
+    const other = await startApp(testConfig(redis.url, { HOTPATH_L1_MAX_BYTES: '0', HOTPATH_CACHE_COMPRESS_MIN_BYTES: '1024' }), engine);
+    try {
+      const sql = 'SELECT customer_id, name, region FROM demo.sales.customers ORDER BY customer_id LIMIT 300';
+      const miss = await query(other.url, sql, { user: 'zoe' });
+      const hit = await query(other.url, sql, { user: 'zoe' });
+      expect(hit.headers.get('cache-status')).toMatch(/^hotpath; hit/);
+      expect(hit.text).toBe(miss.text);
+      expect(Buffer.byteLength(miss.text)).toBeGreaterThan(10_000);
+      const l2 = other.app.queryCache.store.l2.redis;
+      const keys = await l2.keys(`${other.config.redisPrefix}g*:e:*`);
+      const sizes = await Promise.all(keys.map((k) => l2.strlen(k)));
+      expect(Math.min(...sizes)).toBeLessThan(Buffer.byteLength(miss.text) / 2); // compressed
+      const metrics = await (await fetch(`${other.url}/metrics`)).text();
+      expect(metrics).toMatch(/^hotpath_cache_tier_hits_total\{tier="l2"\} 1$/m);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('serves results over the size cap without storing them', async () => {
     const sql = 'SELECT * FROM demo.sales.customers ORDER BY customer_id LIMIT 200';
     const r1 = await query(h.url, sql, { user: 'dave' });
