@@ -39,6 +39,15 @@ export function wantsNoCache(headers: Record<string, string | string[] | undefin
   return /(^|[\s,])no-cache($|[\s,=])/.test(cc);
 }
 
+/**
+ * Resolve in this loop turn's check phase. A hit answered from memory is written after the poll phase
+ * has read every request that arrived together, instead of between reads: measured on this 2-core
+ * machine (autocannon c=50, 2 KB), L1-hit throughput went from ~0.7x to ~1.1x of a bare route sending
+ * the same bytes, and process CPU per request fell by a third. Redis-backed answers batch this way by
+ * themselves (they resume when Redis replies). Cost at low load: one macrotask hop, microseconds.
+ */
+export const afterPendingReads = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export function sendAnswer(reply: FastifyReply, answer: QueryAnswer): FastifyReply {
   void reply.header('cache-status', answer.cacheStatus);
   if (answer.ageSeconds !== undefined) void reply.header('age', String(answer.ageSeconds));
@@ -75,6 +84,7 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
         jsonRenderer,
         'json',
       );
+      if (answer.result === 'hit') await afterPendingReads();
       return sendAnswer(reply, answer);
     },
   );
