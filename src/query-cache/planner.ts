@@ -24,6 +24,8 @@ export type Plan =
 /** Bytes of memo keys kept; each plan costs about its key's length plus a few hundred bytes. */
 const PLAN_MEMO_MAX_BYTES = 16 * 1024 * 1024;
 
+const lp = (s: string | undefined): string => (s === undefined ? '-' : `${s.length}:${s}`);
+
 export class Planner {
   private readonly config: Config;
   private readonly engineId: string;
@@ -38,10 +40,11 @@ export class Planner {
   }
 
   plan(req: QueryRequest, format: string): Plan {
-    const extras = req.keyExtras ? JSON.stringify(req.keyExtras) : '';
-    let session = '';
-    for (const k in req.session) session += `${k}=${req.session[k]}\u0001`;
-    const memoKey = `${format}\u0000${req.principal}\u0000${req.catalog ?? ''}\u0000${req.schema ?? ''}\u0000${session}\u0000${extras}\u0000${req.sql}`;
+    // Length-prefixed fields: no value, whatever characters it holds, can run into the next one, so
+    // two requests share a memo entry only when every field is equal (a collision here would be a leak).
+    let memoKey = `${lp(format)}${lp(req.principal)}${lp(req.catalog)}${lp(req.schema)}`;
+    for (const k in req.session) memoKey += `${lp(k)}${lp(req.session[k]!)}`;
+    memoKey += `|${lp(req.keyExtras && JSON.stringify(req.keyExtras))}${req.sql}`;
     let plan = this.memo.get(memoKey);
     if (plan === undefined) {
       plan = this.compute(req, format);

@@ -24,6 +24,9 @@ export interface Authenticator {
 
 const MAX_USER_LENGTH = 256;
 
+// eslint-disable-next-line no-control-regex
+const validUserName = (user: string) => user.length > 0 && user.length <= MAX_USER_LENGTH && !/[\u0000-\u001f\u007f]/.test(user);
+
 function header(headers: Headers, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -34,8 +37,7 @@ export function namedUser(headers: Headers): string | undefined {
   const v = header(headers, 'x-trino-user') ?? header(headers, 'x-presto-user');
   if (v === undefined) return undefined;
   const user = v.trim();
-  // eslint-disable-next-line no-control-regex
-  if (user.length === 0 || user.length > MAX_USER_LENGTH || /[\u0000-\u001f\u007f]/.test(user)) {
+  if (!validUserName(user)) {
     throw new AppError('BAD_REQUEST', `X-Trino-User must be 1-${MAX_USER_LENGTH} printable characters`);
   }
   return user;
@@ -69,7 +71,7 @@ function loadTokens(file: string): Map<string, Principal> {
   if (!Array.isArray(records)) throw new ConfigError('HOTPATH_AUTH_TOKENS_FILE: expected a JSON list of {user, tokenSha256, admin?}');
   const map = new Map<string, Principal>();
   for (const [i, r] of (records as TokenRecord[]).entries()) {
-    if (typeof r?.user !== 'string' || typeof r.tokenSha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(r.tokenSha256)) {
+    if (typeof r?.user !== 'string' || !validUserName(r.user) || typeof r.tokenSha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(r.tokenSha256)) {
       throw new ConfigError(`HOTPATH_AUTH_TOKENS_FILE[${i}]: expected {"user": string, "tokenSha256": 64 hex chars, "admin"?: boolean}`);
     }
     map.set(r.tokenSha256.toLowerCase(), { user: r.user, admin: r.admin === true });
@@ -129,7 +131,9 @@ export function createAuthenticator(config: Config): Authenticator {
             });
           }
           const user = payload[config.jwtUserClaim];
-          if (typeof user !== 'string' || user.length === 0) throw new AppError('UNAUTHENTICATED', `token has no "${config.jwtUserClaim}" claim`);
+          if (typeof user !== 'string' || !validUserName(user)) {
+            throw new AppError('UNAUTHENTICATED', `token has no usable "${config.jwtUserClaim}" claim (1-${MAX_USER_LENGTH} printable characters)`);
+          }
           checkImpersonation(headers, user);
           const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
           return { user, admin: scope.includes('hotpath:admin') || admins.has(user) };
