@@ -50,6 +50,7 @@ export class RedisCacheStore {
   private readonly p: string;
   private readonly channel: string;
   private gen = 0;
+  private synced = false;
   private readonly opts: RedisCacheStoreOptions;
 
   constructor(opts: RedisCacheStoreOptions) {
@@ -64,23 +65,31 @@ export class RedisCacheStore {
     this.redis = redis as Redis & ScriptCommands;
     this.sub = createRedis({ url: opts.url, commandTimeoutMs: opts.commandTimeoutMs, connectionName: 'hotpath:events', autoPipelining: false });
     this.sub.on('ready', () => void this.resync());
+    // Until the subscription is back and the generation re-read, invalidations may have been missed.
+    this.sub.on('close', () => (this.synced = false));
     this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message));
     void this.sub.subscribe(this.channel).catch(() => {});
   }
 
   /** True only when both connections are up: without the subscription, invalidations could be missed. */
   available(): boolean {
-    return this.redis.status === 'ready' && this.sub.status === 'ready';
+    return this.synced && this.redis.status === 'ready' && this.sub.status === 'ready';
   }
 
   private async resync(): Promise<void> {
+    this.synced = false;
+    this.opts.onResync();
     try {
-      if (this.sub.status === 'ready') await this.sub.subscribe(this.channel);
+      await this.sub.subscribe(this.channel);
       this.gen = Number((await this.redis.get(`${this.p}gen`)) ?? 0);
     } catch {
-      // Next reconnect tries again; until then available() is what callers check.
+      // The main connection may not be up yet: try again shortly (it reconnects by itself).
+      if (this.sub.status === 'ready') setTimeout(() => void this.resync(), 100).unref();
+      return;
     }
+    // Anything L1 copied while we were re-reading could predate a missed invalidation.
     this.opts.onResync();
+    this.synced = true;
   }
 
   private onMessage(raw: Buffer): void {
