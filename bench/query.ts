@@ -5,6 +5,10 @@
 // only when it cannot measure (Redis will not start, hit runs see errors or are not really hits) or when
 // single-flight is broken (a count, not a speed).
 //
+// redis-get is a reference, not hotpath: bare fastify (the ceiling's options) doing one ioredis GET
+// (auto-pipelined) of the same bytes per request, i.e. the naive L2 hit. Its ratios (redis-get / ceiling,
+// L2-hit / redis-get) separate what Redis itself costs on this box from hotpath's own L2 overhead.
+//
 // Load generator placement: autocannon runs in a worker thread (`--loadgen fork` for a child process),
 // one runner kept for the whole benchmark. Measured on this 2-core machine, same servers, placements
 // alternated, 4 × 3 s each at c=50, 2 KB: ceiling worker 18.8k/19.8k/20.4k/(29.8k) req/s vs fork
@@ -22,7 +26,17 @@ import { freePort } from '../test/helpers/redis.ts';
 import { customersSql, tuneQuery, warmAndVerify, type TunedQuery } from './lib/bodies.ts';
 import { killAllLoad, startLoadGenerator, type LoadSpec, type Placement } from './lib/loadgen.ts';
 import { formatSize, summarizeSize, type RunRecord, type ServerKind } from './lib/report.ts';
-import { benchConfig, CountingEngine, startCeiling, startHotpath, tierHits, waitIdle, type Listening } from './lib/servers.ts';
+import {
+  benchConfig,
+  CountingEngine,
+  NAIVE_L2_PREFIX,
+  startCeiling,
+  startHotpath,
+  startRedisGet,
+  tierHits,
+  waitIdle,
+  type Listening,
+} from './lib/servers.ts';
 import { singleFlightCheck } from './lib/single-flight.ts';
 
 const SIZES = [
@@ -68,7 +82,8 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const quick = values.quick === true;
-  const durationSec = num('duration', values.duration, quick ? 1.5 : 5, 0.5, 120);
+  // Quick: 1.5 s runs keep the whole benchmark (4 hit servers × 3 rounds × 2 sizes + warm-ups) near 50 s.
+  const durationSec = num('duration', values.duration, quick ? QUICK_DURATION_SEC : 5, 0.5, 120);
   const rounds = Math.round(num('rounds', values.rounds, 3, 1, 20));
   if (values.loadgen !== 'worker' && values.loadgen !== 'fork') throw new UsageError(`--loadgen: expected worker or fork, got "${values.loadgen}"`);
   return {
@@ -86,9 +101,13 @@ function parseOptions(argv: string[]): Options {
 
 class UsageError extends Error {}
 
+const QUICK_DURATION_SEC = 1.5;
+/** Servers measured in every round (the miss runs come on top, in the first missRounds rounds). */
+const HIT_SERVERS = 4;
+
 /** Seconds the measurements take (without set-up), to size the watchdog. */
 const plannedSec = (o: Options): number =>
-  SIZES.length * (3 * o.warmupSec + o.rounds * 3 * o.durationSec + o.missRounds * o.missDurationSec) + 60;
+  SIZES.length * (HIT_SERVERS * o.warmupSec + o.rounds * HIT_SERVERS * o.durationSec + o.missRounds * o.missDurationSec) + 60;
 
 // ---- process-wide safety net: whatever happens, Redis and load generators die with us ----
 let redisProcess: ChildProcess | undefined;
@@ -142,20 +161,28 @@ async function main(): Promise<number> {
     const miss = await startHotpath('miss', benchConfig(redisUrl, { HOTPATH_REDIS_PREFIX: 'bench-miss:' }), engine);
     servers.push(miss);
 
-    // Warm both caches; the proven hit's bytes and headers become the ceiling's answer.
+    // Warm both caches; the proven hit's bytes and headers become the ceiling's answer, and the value
+    // of the naive L2's key (SET here, proven by one request).
     const ceilings = new Map<string, Listening>();
+    const redisGets = new Map<string, Listening>();
     for (const q of queries) {
       const hit = await warmAndVerify(`l1-hit ${q.label}`, l1.url, q.sql);
       const l2hit = await warmAndVerify(`l2-hit ${q.label}`, l2.url, q.sql);
       if (!l2hit.body.equals(hit.body)) throw new Error(`${q.label}: L1 and L2 apps answer different bytes`);
-      const ceiling = await startCeiling(`ceiling ${q.label}`, { body: hit.body, contentType: hit.contentType, cacheStatus: hit.cacheStatus, age: hit.age || '0' });
+      const answer = { body: hit.body, contentType: hit.contentType, cacheStatus: hit.cacheStatus, age: hit.age || '0' };
+      const ceiling = await startCeiling(`ceiling ${q.label}`, answer);
       servers.push(ceiling);
       ceilings.set(q.label, ceiling);
+      const naive = await startRedisGet(`redis-get ${q.label}`, redisUrl, `${NAIVE_L2_PREFIX}${q.label}`, answer);
+      servers.push(naive);
+      redisGets.set(q.label, naive);
     }
 
     const runs: RunRecord[] = [];
     const measure = async (round: number, q: TunedQuery, server: ServerKind): Promise<void> => {
-      const target = server === 'ceiling' ? ceilings.get(q.label)! : server === 'l1-hit' ? l1 : server === 'l2-hit' ? l2 : miss;
+      const targets: Record<ServerKind, Listening | undefined> = { ceiling: ceilings.get(q.label), 'l1-hit': l1, 'l2-hit': l2, 'redis-get': redisGets.get(q.label), miss };
+      const target = targets[server];
+      if (!target) throw new Error(`no ${server} server for ${q.label}`);
       const isMiss = server === 'miss';
       const spec: LoadSpec = {
         url: `${target.url}/v1/query`,
@@ -182,11 +209,14 @@ async function main(): Promise<number> {
       if (server !== 'miss') verifyHitRun(record, opts.connections);
     };
 
-    // JIT warm-up (not reported), then rounds. The ceiling sits between L1 and L2, so each ratio's
-    // pair is measured back to back; the order flips every round so neither side always goes first.
-    for (const q of queries) for (const s of ['ceiling', 'l1-hit', 'l2-hit'] as const) await measure(0, q, s);
+    // JIT warm-up (not reported), then rounds. The ceiling sits between L1 and L2 and redis-get next to
+    // L2, so each ratio's pair against the ceiling and L2-hit / redis-get are measured back to back
+    // (redis-get / ceiling has L2 between them); the order reverses every round so neither side of a
+    // pair always goes first.
+    for (const q of queries) for (const s of ['ceiling', 'l1-hit', 'l2-hit', 'redis-get'] as const) await measure(0, q, s);
     for (let round = 1; round <= opts.rounds; round++) {
-      const order: ServerKind[] = round % 2 === 1 ? ['l1-hit', 'ceiling', 'l2-hit'] : ['l2-hit', 'ceiling', 'l1-hit'];
+      const order: ServerKind[] =
+        round % 2 === 1 ? ['l1-hit', 'ceiling', 'l2-hit', 'redis-get'] : ['redis-get', 'l2-hit', 'ceiling', 'l1-hit'];
       for (const q of queries) for (const s of order) await measure(round, q, s);
       if (round <= opts.missRounds) for (const q of queries) await measure(round, q, 'miss');
     }
@@ -211,14 +241,24 @@ async function main(): Promise<number> {
     };
     out.push(
       `notes: L2 entries of ${fmt(hotpathConfig.cacheCompressMinBytes)}+ bytes are gzip-compressed in Redis (HOTPATH_CACHE_COMPRESS_MIN_BYTES); ` +
-        `misses run ${hotpathConfig.maxConcurrentPerUser} at a time per user (one user here); latency has 1 ms resolution.`,
+        `misses run ${hotpathConfig.maxConcurrentPerUser} at a time per user (one user here); latency has 1 ms resolution.\n` +
+        `(info): reference ratios around redis-get (bare fastify + one auto-pipelined ioredis GET of the same bytes per request, ` +
+        `key ${NAIVE_L2_PREFIX}<size>, same Redis: the naive L2 hit); not BENCHMARKS.md targets.`,
     );
     process.stdout.write(`\n${out.join('\n\n')}\n`);
 
     const file = new URL(`./results/query-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: process.platform };
-    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), options: opts, machine, hotpathConfig, queries, summary, singleFlight, runs }, null, 2)}\n`);
+    const naiveL2 = {
+      what: 'bare fastify (ceiling options) + one ioredis getBuffer per request, same Redis, same bytes and headers as the hit',
+      client: { enableAutoPipelining: true },
+      keys: queries.map((q) => `${NAIVE_L2_PREFIX}${q.label}`),
+    };
+    writeFileSync(
+      file,
+      `${JSON.stringify({ startedAt, finishedAt: new Date(), options: opts, machine, hotpathConfig, naiveL2, queries, summary, singleFlight, runs }, null, 2)}\n`,
+    );
     process.stdout.write(`\nraw runs and summary: ${file.pathname}\n`);
     if (!singleFlight.pass) {
       progress('bench:query: single-flight check failed (a correctness count, not a speed)');
@@ -233,14 +273,17 @@ async function main(): Promise<number> {
   }
 }
 
-/** A hit run counts only if every response was a 2xx hit on the expected tier and nothing executed. */
+/**
+ * A hit run counts only if every response was a 2xx hit on the expected tier and nothing executed.
+ * The references (ceiling, redis-get) have no tiers or engine: only the error/non-2xx part applies.
+ */
 function verifyHitRun(r: RunRecord, connections: number): void {
   const where = `${r.server} ${r.size} (round ${r.round})`;
   const res = r.result;
   if (res.errors + res.timeouts + res.non2xx > 0) {
     throw new Error(`${where}: ${res.errors} errors, ${res.timeouts} timeouts, ${res.non2xx} non-2xx (${JSON.stringify(res.statusCodes)})`);
   }
-  if (r.server === 'ceiling') return;
+  if (r.server === 'ceiling' || r.server === 'redis-get') return;
   if (r.engineExecutions !== 0) throw new Error(`${where}: the engine executed ${r.engineExecutions} queries during a hit run`);
   const hits = r.tierHits ?? { l1: 0, l2: 0 };
   const [mine, other] = r.server === 'l1-hit' ? [hits.l1, hits.l2] : [hits.l2, hits.l1];

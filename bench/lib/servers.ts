@@ -1,8 +1,11 @@
 // Why: the servers the query benchmark compares (a bare fastify "ceiling" and real hotpath apps sharing
 // one engine), plus the probes that prove a run measured what it claims: an engine that counts its
-// executions and a /metrics reader for per-tier hit counts.
+// executions and a /metrics reader for per-tier hit counts. Also a "naive L2" reference (redis-get): bare
+// fastify doing one Redis GET per request, i.e. what Redis alone allows, to tell hotpath's own L2
+// overhead apart from Redis's cost.
 
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/shared/config.ts';
 import type { Engine, EngineQuery, EngineResult } from '../../src/query-cache/engines/engine.ts';
@@ -99,13 +102,55 @@ export interface CeilingAnswer {
  * content-type and headers of the same length as a hotpath hit. Same fastify options as buildApp's.
  */
 export async function startCeiling(name: string, answer: CeilingAnswer): Promise<Listening> {
-  const app = Fastify({ logger: false, keepAliveTimeout: 65_000, forceCloseConnections: 'idle', return503OnClosing: true });
+  const app = bareFastify();
   app.post('/v1/query', async (_request, reply) => {
     void reply.header('cache-status', answer.cacheStatus);
     void reply.header('age', answer.age);
     return reply.type(answer.contentType).send(answer.body);
   });
   return listen(name, app);
+}
+
+/** Same fastify options as buildApp's (and the ceiling's). */
+const bareFastify = (): FastifyInstance =>
+  Fastify({ logger: false, keepAliveTimeout: 65_000, forceCloseConnections: 'idle', return503OnClosing: true });
+
+/** Redis keys of the naive-L2 reference live under this prefix (one key per body size). */
+export const NAIVE_L2_PREFIX = 'bench-naive:';
+
+/**
+ * Naive L2 hit: the ceiling's route, but each request first does `GET key` (getBuffer) on the app's own
+ * ioredis client (auto-pipelining on, no other options) and sends those bytes with the ceiling's headers.
+ * SETs the key to `answer.body` before listening and proves one request returns exactly those bytes.
+ * The client closes with the app.
+ */
+export async function startRedisGet(name: string, redisUrl: string, key: string, answer: CeilingAnswer): Promise<Listening> {
+  const redis = new Redis(redisUrl, { connectionName: 'bench:naive-l2', enableAutoPipelining: true });
+  redis.on('error', () => {});
+  const app = bareFastify();
+  app.addHook('onClose', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  try {
+    await redis.set(key, answer.body);
+    app.post('/v1/query', async (_request, reply) => {
+      const body = await redis.getBuffer(key);
+      // A missing key must not pass for a hit: the run's non-2xx check catches this.
+      if (body === null) return reply.code(500).send({ error: `${key} is not in Redis` });
+      void reply.header('cache-status', answer.cacheStatus);
+      void reply.header('age', answer.age);
+      return reply.type(answer.contentType).send(body);
+    });
+    const listening = await listen(name, app);
+    const probe = await post(`${listening.url}/v1/query`, '{}');
+    if (probe.status !== 200 || !probe.body.equals(answer.body) || probe.contentType !== answer.contentType || probe.cacheStatus !== answer.cacheStatus) {
+      throw new Error(`${name}: a probe request did not return the stored bytes (status ${probe.status}, ${probe.body.length} bytes)`);
+    }
+    return listening;
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
 }
 
 export interface HitCounts {

@@ -44,7 +44,7 @@ export class Planner {
     // two requests share a memo entry only when every field is equal (a collision here would be a leak).
     let memoKey = `${lp(format)}${lp(req.principal)}${lp(req.catalog)}${lp(req.schema)}`;
     for (const k in req.session) memoKey += `${lp(k)}${lp(req.session[k]!)}`;
-    memoKey += `|${lp(req.keyExtras && JSON.stringify(req.keyExtras))}${req.sql}`;
+    memoKey += `|${lp(req.bypassReason)}${lp(req.keyExtras && JSON.stringify(req.keyExtras))}${req.sql}`;
     let plan = this.memo.get(memoKey);
     if (plan === undefined) {
       plan = this.compute(req, format);
@@ -56,6 +56,7 @@ export class Planner {
   private compute(req: QueryRequest, format: string): Plan {
     const { config } = this;
     const cls = classifySql(req.sql);
+    if (req.bypassReason !== undefined && cls.bypass !== 'empty' && (cls.readOnly || config.allowWrites)) return { kind: 'bypass', reason: req.bypassReason };
     if (cls.bypass === 'empty') return { kind: 'reject', error: new AppError('BAD_REQUEST', 'sql is empty') };
     if (!cls.readOnly && !config.allowWrites) {
       return { kind: 'reject', error: new AppError('NOT_READ_ONLY', 'only read-only statements (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN) are allowed') };

@@ -13,6 +13,10 @@ import { registerJsonDoor } from './json-door.ts';
 import { createQueryCacheMetrics } from './metrics.ts';
 import { QueryCacheService } from './service.ts';
 import { TieredStore } from './store/tiered-store.ts';
+import { registerTrinoDoor } from './trino-door/routes.ts';
+
+/** Trino abandons a query its client stopped polling after 5 minutes; so does hotpath. */
+const TRINO_ABANDON_AFTER_MS = 5 * 60_000;
 
 export interface QueryCache {
   service: QueryCacheService;
@@ -65,6 +69,7 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
   app.decorate('queryCache', queryCache);
   registerJsonDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes });
   registerCacheAdmin(app, { store, auth, metrics });
+  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, abandonAfterMs: TRINO_ABANDON_AFTER_MS });
   app.addHook('onClose', async () => {
     await store.close();
   });

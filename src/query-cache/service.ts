@@ -38,6 +38,8 @@ export interface QueryRequest {
   session: Record<string, string>;
   /** `Cache-Control: no-cache`: skip the lookup, execute, store. */
   noCache: boolean;
+  /** The door already knows the answer must not be cached (e.g. a Trino transaction). */
+  bypassReason?: string | undefined;
   /** Other key inputs a door knows (Trino headers). */
   keyExtras?: Partial<Omit<KeyInput, 'format' | 'engineId' | 'principal' | 'normalizedSql' | 'session' | 'catalog' | 'schema'>>;
 }
@@ -50,6 +52,7 @@ export interface QueryAnswer {
   ageSeconds?: number;
   result: RequestResult;
   reason?: string;
+  rowCount?: number;
 }
 
 export interface QueryCacheDeps {
@@ -132,7 +135,7 @@ export class QueryCacheService {
         collapsed: outcome.collapsed,
         detail: outcome.notStoredReason,
       });
-      return { body: outcome.entry.body, contentType: renderer.contentType, cacheStatus: status, result: 'miss', ...(outcome.notStoredReason ? { reason: outcome.notStoredReason } : {}) };
+      return { body: outcome.entry.body, contentType: renderer.contentType, cacheStatus: status, result: 'miss', rowCount: outcome.entry.meta.rowCount, ...(outcome.notStoredReason ? { reason: outcome.notStoredReason } : {}) };
     } catch (err) {
       const engineFault = err instanceof AppError && ['ENGINE_UNAVAILABLE', 'ENGINE_TIMEOUT', 'INTERNAL'].includes(err.code);
       if (stale && engineFault) {
@@ -152,6 +155,7 @@ export class QueryCacheService {
       cacheStatus: cacheStatus({ hit: true, ttlSeconds, detail }),
       ageSeconds: Math.max(0, Math.floor(ageMs / 1000)),
       result,
+      rowCount: entry.meta.rowCount,
       ...(detail ? { reason: detail } : {}),
     };
   }
@@ -203,6 +207,7 @@ export class QueryCacheService {
   private async bypass(req: QueryRequest, renderer: Renderer, reason: string): Promise<QueryAnswer> {
     const result = await this.execute(req);
     return {
+      rowCount: result.rows.length,
       body: renderer.render(result),
       contentType: renderer.contentType,
       cacheStatus: cacheStatus({ fwd: 'bypass', detail: reason }),

@@ -17,6 +17,7 @@ export const ERRORS = {
   UNAUTHENTICATED: { status: 401, message: 'authentication is required' },
   FORBIDDEN: { status: 403, message: 'not allowed' },
   NOT_FOUND: { status: 404, message: 'not found' },
+  GONE: { status: 410, message: 'gone' },
   QUEUE_FULL: { status: 429, message: 'too many queries are waiting; retry later' },
   QUEUE_TIMEOUT: { status: 429, message: 'the query waited too long for an execution slot; retry later' },
   CACHE_UNAVAILABLE: { status: 503, message: 'the cache store (Redis) is unavailable' },

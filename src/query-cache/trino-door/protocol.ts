@@ -1,0 +1,204 @@
+// Why: the Trino client protocol's facts (../shared/TRINO-PROTOCOL.md) in one pure module: reading the
+// X-Trino-* (or older X-Presto-*) request headers into a query context, naming Trino's error codes,
+// and assembling QueryResults pages from stored byte slices without parsing rows. Pure.
+
+import { createHash } from 'node:crypto';
+import { AppError } from '../../shared/errors.ts';
+
+export type HeaderFamily = 'x-trino-' | 'x-presto-';
+export type Headers = Record<string, string | string[] | undefined>;
+
+/** What a statement's headers say; every field marked K in TRINO-PROTOCOL.md goes into the cache key. */
+export interface TrinoContext {
+  family: HeaderFamily;
+  user: string | undefined;
+  catalog: string | undefined;
+  schema: string | undefined;
+  path: string | undefined;
+  timeZone: string | undefined;
+  language: string | undefined;
+  clientCapabilities: string | undefined;
+  roles: string | undefined;
+  session: Record<string, string>;
+  extraCredentialHash: string | undefined;
+  preparedStatements: Record<string, string> | undefined;
+  /** Set (and not NONE): the statement runs in a transaction and is never cached. */
+  transactionId: string | undefined;
+  source: string | undefined;
+}
+
+function values(headers: Headers, name: string): string[] {
+  const v = headers[name];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+function single(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s.trim() === '' ? undefined : s.trim();
+}
+
+function decode(s: string, header: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, '%20'));
+  } catch {
+    throw new AppError('BAD_REQUEST', `${header}: value is not URL-encoded correctly`);
+  }
+}
+
+/** `name=urlencoded(value)` pairs, comma-joined or repeated. */
+function pairs(headers: Headers, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of values(headers, name)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new AppError('BAD_REQUEST', `${name}: expected name=value, got "${item.slice(0, 64)}"`);
+    out[item.slice(0, eq).trim()] = decode(item.slice(eq + 1).trim(), name);
+  }
+  return out;
+}
+
+/** Which spelling the client uses; a mix of both in one request is refused, as Trino does. */
+export function headerFamily(headers: Headers): HeaderFamily {
+  let trino = false;
+  let presto = false;
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith('x-trino-')) trino = true;
+    else if (name.startsWith('x-presto-')) presto = true;
+  }
+  if (trino && presto) throw new AppError('BAD_REQUEST', 'request mixes X-Trino-* and X-Presto-* headers; use one family');
+  return presto ? 'x-presto-' : 'x-trino-';
+}
+
+export function parseTrinoHeaders(headers: Headers): TrinoContext {
+  const f = headerFamily(headers);
+  const extra = values(headers, `${f}extra-credential`);
+  const prepared = pairs(headers, `${f}prepared-statement`);
+  const tx = single(headers, `${f}transaction-id`);
+  return {
+    family: f,
+    user: single(headers, `${f}user`),
+    catalog: single(headers, `${f}catalog`),
+    schema: single(headers, `${f}schema`),
+    path: single(headers, `${f}path`),
+    timeZone: single(headers, `${f}time-zone`),
+    language: single(headers, `${f}language`),
+    clientCapabilities: single(headers, `${f}client-capabilities`),
+    roles: values(headers, `${f}role`).sort().join(',') || undefined,
+    session: pairs(headers, `${f}session`),
+    // Credentials themselves never enter a key or a log: only their hash does.
+    extraCredentialHash: extra.length > 0 ? createHash('sha256').update(extra.sort().join(',')).digest('hex') : undefined,
+    preparedStatements: Object.keys(prepared).length > 0 ? prepared : undefined,
+    transactionId: tx === undefined || tx.toUpperCase() === 'NONE' ? undefined : tx,
+    source: single(headers, `${f}source`),
+  };
+}
+
+/** Trino's standard error codes (io.trino.spi.StandardErrorCode) for the names hotpath reports. */
+const ERROR_CODES: Record<string, [number, TrinoErrorType]> = {
+  GENERIC_USER_ERROR: [0, 'USER_ERROR'],
+  SYNTAX_ERROR: [1, 'USER_ERROR'],
+  ABANDONED_QUERY: [2, 'USER_ERROR'],
+  USER_CANCELED: [3, 'USER_ERROR'],
+  PERMISSION_DENIED: [4, 'USER_ERROR'],
+  NOT_FOUND: [5, 'USER_ERROR'],
+  FUNCTION_NOT_FOUND: [6, 'USER_ERROR'],
+  INVALID_FUNCTION_ARGUMENT: [7, 'USER_ERROR'],
+  DIVISION_BY_ZERO: [8, 'USER_ERROR'],
+  INVALID_CAST_ARGUMENT: [9, 'USER_ERROR'],
+  NOT_SUPPORTED: [13, 'USER_ERROR'],
+  READ_ONLY_VIOLATION: [23, 'USER_ERROR'],
+  QUERY_REJECTED: [31, 'USER_ERROR'],
+  QUERY_TEXT_TOO_LARGE: [35, 'USER_ERROR'],
+  CATALOG_NOT_FOUND: [44, 'USER_ERROR'],
+  SCHEMA_NOT_FOUND: [45, 'USER_ERROR'],
+  TABLE_NOT_FOUND: [46, 'USER_ERROR'],
+  COLUMN_NOT_FOUND: [47, 'USER_ERROR'],
+  GENERIC_INTERNAL_ERROR: [65536, 'INTERNAL_ERROR'],
+  GENERIC_INSUFFICIENT_RESOURCES: [131072, 'INSUFFICIENT_RESOURCES'],
+  QUERY_QUEUE_FULL: [131074, 'INSUFFICIENT_RESOURCES'],
+  EXCEEDED_TIME_LIMIT: [131075, 'INSUFFICIENT_RESOURCES'],
+  EXCEEDED_LOCAL_MEMORY_LIMIT: [131079, 'INSUFFICIENT_RESOURCES'],
+  // Not a standard code: Trino connectors use 0x0100_0000 and up for EXTERNAL errors.
+  UPSTREAM_UNAVAILABLE: [0x0100_0000, 'EXTERNAL'],
+};
+
+export type TrinoErrorType = 'USER_ERROR' | 'INTERNAL_ERROR' | 'INSUFFICIENT_RESOURCES' | 'EXTERNAL';
+
+export interface TrinoError {
+  message: string;
+  errorCode: number;
+  errorName: string;
+  errorType: TrinoErrorType;
+  failureInfo: { type: string; message: string; suppressed: []; stack: [] };
+}
+
+/** The Trino error a hotpath AppError becomes on a FAILED page. */
+export function toTrinoError(err: AppError): TrinoError {
+  const byCode: Record<string, string> = {
+    NOT_READ_ONLY: 'READ_ONLY_VIOLATION',
+    FORBIDDEN: 'PERMISSION_DENIED',
+    SQL_TOO_LARGE: 'QUERY_TEXT_TOO_LARGE',
+    QUEUE_FULL: 'QUERY_QUEUE_FULL',
+    QUEUE_TIMEOUT: 'QUERY_QUEUE_FULL',
+    ENGINE_TIMEOUT: 'EXCEEDED_TIME_LIMIT',
+    ENGINE_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+    QUERY_CANCELLED: 'USER_CANCELED',
+    BAD_REQUEST: 'GENERIC_USER_ERROR',
+  };
+  const fromEngine = typeof err.details?.errorName === 'string' ? err.details.errorName : undefined;
+  const name = (fromEngine && ERROR_CODES[fromEngine] ? fromEngine : undefined) ?? byCode[err.code] ?? (err.status < 500 ? 'GENERIC_USER_ERROR' : 'GENERIC_INTERNAL_ERROR');
+  const [errorCode, errorType] = ERROR_CODES[name] ?? [err.status < 500 ? 0 : 65536, err.status < 500 ? 'USER_ERROR' : 'INTERNAL_ERROR'];
+  const message = err.status >= 500 && err.code === 'INTERNAL' ? 'internal error' : err.message;
+  return { message, errorCode, errorName: name, errorType, failureInfo: { type: `hotpath.${err.code}`, message, suppressed: [], stack: [] } };
+}
+
+export type QueryState = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED';
+
+export interface PageParts {
+  id: string;
+  infoUri: string;
+  nextUri: string | undefined;
+  state: QueryState;
+  /** Stored `columns` JSON bytes, when known. */
+  columns?: Buffer | undefined;
+  /** Stored `data` JSON bytes (a list of rows); never without columns. */
+  data?: Buffer | undefined;
+  error?: TrinoError | undefined;
+  elapsedMs: number;
+  queuedMs: number;
+  processedRows?: number;
+  progressPercentage?: number;
+}
+
+/** One QueryResults JSON document, built by concatenation; null fields are left out, as Trino does. */
+export function buildPage(p: PageParts): Buffer {
+  const stats = {
+    state: p.state,
+    queued: p.state === 'QUEUED',
+    scheduled: p.state !== 'QUEUED',
+    ...(p.progressPercentage !== undefined ? { progressPercentage: p.progressPercentage } : {}),
+    nodes: 1,
+    totalSplits: 1,
+    queuedSplits: p.state === 'QUEUED' ? 1 : 0,
+    runningSplits: p.state === 'RUNNING' ? 1 : 0,
+    completedSplits: p.state === 'FINISHED' ? 1 : 0,
+    cpuTimeMillis: 0,
+    wallTimeMillis: p.elapsedMs,
+    queuedTimeMillis: p.queuedMs,
+    elapsedTimeMillis: p.elapsedMs,
+    processedRows: p.processedRows ?? 0,
+    processedBytes: 0,
+    physicalInputBytes: 0,
+    peakMemoryBytes: 0,
+    spilledBytes: 0,
+  };
+  const head = JSON.stringify({ id: p.id, infoUri: p.infoUri, ...(p.nextUri ? { nextUri: p.nextUri } : {}) });
+  const parts: (string | Buffer)[] = [head.slice(0, -1)];
+  if (p.columns) parts.push(',"columns":', p.columns);
+  if (p.columns && p.data) parts.push(',"data":', p.data);
+  parts.push(`,"stats":${JSON.stringify(stats)}`);
+  if (p.error) parts.push(`,"error":${JSON.stringify(p.error)}`);
+  parts.push(',"warnings":[]}');
+  return Buffer.concat(parts.map((x) => (typeof x === 'string' ? Buffer.from(x) : x)));
+}

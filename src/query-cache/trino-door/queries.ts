@@ -1,0 +1,147 @@
+// Why: the lifecycle of one statement submitted through the Trino door, as Trino clients expect it:
+// ids and slugs hotpath owns, tokens that advance page by page (a repeated last token returns the same
+// page, an older one is gone), execution started on the first poll, cancel, and abandonment.
+//
+//   POST ─> QUEUED ──first GET queued/1──> running (through the cache service)
+//              │                              ├─ answer ─> executing pages 0..n-1 ─> FINISHED
+//              │                              └─ error ──> FAILED page
+//              └─ DELETE / not polled for abandonAfterMs ─> gone (410 for its URIs)
+//
+// State is held by the replica that accepted the POST (a first step: see README "Trino door").
+
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../shared/errors.ts';
+import { readPagedAnswer, type PagedAnswer } from '../core/render-trino.ts';
+import type { QueryAnswer } from '../service.ts';
+import type { TrinoContext } from './protocol.ts';
+
+export interface StatementQuery {
+  id: string;
+  slug: string;
+  sql: string;
+  user: string;
+  context: TrinoContext;
+  createdAtMs: number;
+  lastSeenAtMs: number;
+  startedAtMs: number | undefined;
+  finishedAtMs: number | undefined;
+  /** Highest queued / executing token handed out so far. */
+  queuedToken: number;
+  executingToken: number;
+  run: Promise<void> | undefined;
+  answer: QueryAnswer | undefined;
+  paged: PagedAnswer | undefined;
+  error: AppError | undefined;
+  cancelled: boolean;
+}
+
+export type Execute = (q: StatementQuery) => Promise<QueryAnswer>;
+
+export class StatementRegistry {
+  private readonly queries = new Map<string, StatementQuery>();
+  /** Ids removed recently: their URIs answer 410 Gone rather than 404. */
+  private readonly gone = new Map<string, number>();
+  private sequence = 0;
+  private readonly abandonAfterMs: number;
+  private readonly now: () => number;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(opts: { abandonAfterMs: number; now?: () => number }) {
+    this.abandonAfterMs = opts.abandonAfterMs;
+    this.now = opts.now ?? Date.now;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(10_000, opts.abandonAfterMs));
+    this.sweeper.unref();
+  }
+
+  /** A Trino-shaped id (`20261127_054712_00001_k3x9q`) and an unguessable slug. */
+  create(sql: string, user: string, context: TrinoContext): StatementQuery {
+    const d = new Date(this.now());
+    const p = (n: number, w = 2) => String(n).padStart(w, '0');
+    const stamp = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}_${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+    this.sequence = (this.sequence + 1) % 100_000;
+    const id = `${stamp}_${p(this.sequence, 5)}_${randomBytes(4).toString('hex').slice(0, 5)}`;
+    const q: StatementQuery = {
+      id,
+      slug: `y${randomBytes(16).toString('hex')}`,
+      sql,
+      user,
+      context,
+      createdAtMs: this.now(),
+      lastSeenAtMs: this.now(),
+      startedAtMs: undefined,
+      finishedAtMs: undefined,
+      queuedToken: 1,
+      executingToken: -1,
+      run: undefined,
+      answer: undefined,
+      paged: undefined,
+      error: undefined,
+      cancelled: false,
+    };
+    this.queries.set(id, q);
+    return q;
+  }
+
+  /** The query for a page URI: 404 unknown id or slug, 410 for one that was cancelled or abandoned. */
+  lookup(id: string, slug?: string): StatementQuery {
+    const q = this.queries.get(id);
+    if (!q) {
+      if (this.gone.has(id)) throw new AppError('GONE', `query ${id} is gone (finished, cancelled or abandoned)`);
+      throw new AppError('NOT_FOUND', `unknown query ${id}`);
+    }
+    if (slug !== undefined && slug !== q.slug) throw new AppError('NOT_FOUND', `unknown query ${id}`);
+    q.lastSeenAtMs = this.now();
+    return q;
+  }
+
+  /** Start execution once; later calls share it. */
+  start(q: StatementQuery, execute: Execute): Promise<void> {
+    if (!q.run) {
+      q.startedAtMs = this.now();
+      q.run = execute(q).then(
+        (answer) => {
+          q.answer = answer;
+          q.paged = readPagedAnswer(answer.body);
+          q.finishedAtMs = this.now();
+        },
+        (err: unknown) => {
+          q.error = err instanceof AppError ? err : new AppError('INTERNAL', undefined, { cause: err });
+          q.finishedAtMs = this.now();
+        },
+      );
+    }
+    return q.run;
+  }
+
+  /** Forget a run that was refused admission, so the client's retry starts it again. */
+  resetRun(q: StatementQuery): void {
+    q.run = undefined;
+    q.error = undefined;
+    q.startedAtMs = undefined;
+    q.finishedAtMs = undefined;
+  }
+
+  remove(id: string): boolean {
+    const q = this.queries.get(id);
+    if (!q) return false;
+    q.cancelled = true;
+    this.queries.delete(id);
+    this.gone.set(id, this.now());
+    return true;
+  }
+
+  get size(): number {
+    return this.queries.size;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [id, q] of this.queries) if (now - q.lastSeenAtMs > this.abandonAfterMs) this.remove(id);
+    for (const [id, at] of this.gone) if (now - at > 4 * this.abandonAfterMs) this.gone.delete(id);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.queries.clear();
+  }
+}

@@ -1,0 +1,208 @@
+// Why: hotpath as a Trino endpoint: unmodified Trino clients POST /v1/statement and follow nextUri;
+// answers come from the same cache as the JSON door, and hits are paged out of stored bytes.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../../shared/auth.ts';
+import { AppError, isAppError } from '../../shared/errors.ts';
+import { DEFAULT_PAGE_BYTES, renderTrinoAnswer } from '../core/render-trino.ts';
+import type { QueryCacheService, Renderer } from '../service.ts';
+import { buildPage, parseTrinoHeaders, toTrinoError, type QueryState } from './protocol.ts';
+import { StatementRegistry, type StatementQuery } from './queries.ts';
+
+export const trinoRenderer: Renderer = {
+  format: 'trino-v1',
+  contentType: 'application/json',
+  render: (result) => renderTrinoAnswer(result, DEFAULT_PAGE_BYTES),
+};
+
+/** Trino caps the wait of a queued poll at 1 s; executing polls may wait longer. */
+const MAX_QUEUED_WAIT_MS = 1000;
+const MAX_EXECUTING_WAIT_MS = 10_000;
+
+export interface TrinoDoorDeps {
+  service: QueryCacheService;
+  auth: Authenticator;
+  maxSqlBytes: number;
+  abandonAfterMs: number;
+}
+
+/** `maxWait=500ms` / `1s` / `0.5s` / bare milliseconds -> ms, capped. */
+export function parseMaxWaitMs(value: unknown, capMs: number): number {
+  if (typeof value !== 'string' || value === '') return capMs;
+  const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m)?$/.exec(value.trim());
+  if (!m) return capMs;
+  const unit = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 'ms') as 'ms'];
+  return Math.min(capMs, Math.max(0, Number(m[1]) * unit));
+}
+
+function externalBase(request: FastifyRequest): string {
+  const proto = String(request.headers['x-forwarded-proto'] ?? request.protocol).split(',')[0]!.trim();
+  const host = String(request.headers['x-forwarded-host'] ?? request.headers.host ?? 'localhost').split(',')[0]!.trim();
+  return `${proto}://${host}`;
+}
+
+async function waitFor(run: Promise<void> | undefined, ms: number): Promise<void> {
+  if (!run || ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([run, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): StatementRegistry {
+  const registry = new StatementRegistry({ abandonAfterMs: deps.abandonAfterMs });
+  app.addHook('onClose', async () => registry.close());
+
+  const uris = (request: FastifyRequest, q: StatementQuery) => {
+    const base = externalBase(request);
+    return {
+      info: `${base}/v1/query/${q.id}`,
+      queued: (token: number) => `${base}/v1/statement/queued/${q.id}/${q.slug}/${token}`,
+      executing: (token: number) => `${base}/v1/statement/executing/${q.id}/${q.slug}/${token}`,
+    };
+  };
+
+  const send = (reply: FastifyReply, q: StatementQuery, body: Buffer) => {
+    if (q.answer) void reply.header('cache-status', q.answer.cacheStatus);
+    return reply.type('application/json').send(body);
+  };
+
+  const page = (request: FastifyRequest, q: StatementQuery, state: QueryState, extra: Partial<Parameters<typeof buildPage>[0]>) =>
+    buildPage({
+      id: q.id,
+      infoUri: uris(request, q).info,
+      nextUri: undefined,
+      state,
+      elapsedMs: (q.finishedAtMs ?? Date.now()) - q.createdAtMs,
+      queuedMs: (q.startedAtMs ?? Date.now()) - q.createdAtMs,
+      ...extra,
+    });
+
+  const failedPage = (request: FastifyRequest, q: StatementQuery, err: AppError) => page(request, q, 'FAILED', { error: toTrinoError(err) });
+
+  // Statement text arrives as text/plain or, from axios-based clients, form-encoded: take any body as text.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.maxSqlBytes }, (_req, body, done) => done(null, body));
+
+    scope.post('/v1/statement', { schema: { summary: 'Submit a statement (Trino client protocol)', tags: ['trino'] } }, async (request, reply) => {
+      const ctx = parseTrinoHeaders(request.headers);
+      const principal = await deps.auth.authenticate(request.headers);
+      const sql = typeof request.body === 'string' ? request.body : '';
+      if (sql.trim() === '') throw new AppError('BAD_REQUEST', 'SQL statement is empty');
+      const q = registry.create(sql, principal.user, ctx);
+      return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(1) }));
+    });
+  });
+
+  const execute = (q: StatementQuery) => {
+    const ctx = q.context;
+    return deps.service.query(
+      {
+        sql: q.sql,
+        principal: q.user,
+        catalog: ctx.catalog,
+        schema: ctx.schema,
+        session: ctx.session,
+        noCache: false,
+        bypassReason: ctx.transactionId ? 'transaction' : undefined,
+        keyExtras: {
+          path: ctx.path,
+          timeZone: ctx.timeZone,
+          language: ctx.language,
+          clientCapabilities: ctx.clientCapabilities,
+          roles: ctx.roles,
+          extraCredentialHash: ctx.extraCredentialHash,
+          preparedStatements: ctx.preparedStatements,
+        },
+      },
+      trinoRenderer,
+      'trino',
+    );
+  };
+
+  app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
+    '/v1/statement/queued/:id/:slug/:token',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const q = registry.lookup(request.params.id, request.params.slug);
+      const token = Number(request.params.token);
+      if (!Number.isInteger(token) || token > q.queuedToken + 1 || token < 1) throw new AppError('NOT_FOUND', `no page ${request.params.token}`);
+      if (token < q.queuedToken && q.queuedToken > 1) throw new AppError('GONE', `page ${token} was replaced by page ${q.queuedToken}`);
+      q.queuedToken = Math.max(q.queuedToken, token);
+      await waitFor(registry.start(q, execute), parseMaxWaitMs(request.query.maxWait, MAX_QUEUED_WAIT_MS));
+      if (q.error && (q.error.code === 'QUEUE_FULL' || q.error.code === 'QUEUE_TIMEOUT')) {
+        registry.resetRun(q);
+        return reply.code(503).header('retry-after', q.error.headers?.['retry-after'] ?? '1').send(q.error.toBody());
+      }
+      if (q.error) return send(reply, q, failedPage(request, q, q.error));
+      if (!q.answer) return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(token + 1) }));
+      return send(reply, q, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(0) }));
+    },
+  );
+
+  app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
+    '/v1/statement/executing/:id/:slug/:token',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const q = registry.lookup(request.params.id, request.params.slug);
+      const token = Number(request.params.token);
+      if (!Number.isInteger(token) || token < 0 || token > q.executingToken + 1) throw new AppError('NOT_FOUND', `no page ${request.params.token}`);
+      if (token < q.executingToken) throw new AppError('GONE', `page ${token} was replaced by page ${q.executingToken}`);
+      await waitFor(registry.start(q, execute), parseMaxWaitMs(request.query.maxWait, MAX_EXECUTING_WAIT_MS));
+      if (q.error) return send(reply, q, failedPage(request, q, q.error));
+      if (!q.paged) return send(reply, q, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(token) }));
+      const pages = q.paged.pages;
+      if (token > 0 && token >= pages.length) throw new AppError('NOT_FOUND', `no page ${token}`);
+      q.executingToken = Math.max(q.executingToken, token);
+      const last = token >= pages.length - 1;
+      return send(
+        reply,
+        q,
+        page(request, q, last ? 'FINISHED' : 'RUNNING', {
+          columns: q.paged.columns,
+          data: pages[token],
+          nextUri: last ? undefined : uris(request, q).executing(token + 1),
+          processedRows: q.answer?.rowCount,
+          progressPercentage: last ? 100 : Math.floor((100 * (token + 1)) / pages.length),
+        }),
+      );
+    },
+  );
+
+  const cancel = async (request: FastifyRequest<{ Params: { id: string; slug?: string } }>, reply: FastifyReply) => {
+    try {
+      registry.lookup(request.params.id, request.params.slug);
+    } catch (err) {
+      if (isAppError(err) && err.code === 'GONE') return reply.code(204).send();
+      throw err;
+    }
+    registry.remove(request.params.id);
+    return reply.code(204).send();
+  };
+  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/queued/:id/:slug/:token', { schema: { hide: true } }, cancel);
+  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/executing/:id/:slug/:token', { schema: { hide: true } }, cancel);
+  app.delete<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Cancel a query', tags: ['trino'] } }, cancel);
+
+  app.get<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Query info', tags: ['trino'] } }, async (request) => {
+    let q: StatementQuery;
+    try {
+      q = registry.lookup(request.params.id);
+    } catch (err) {
+      if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('GONE', `unknown query ${request.params.id}`);
+      throw err;
+    }
+    const state: QueryState = q.error ? 'FAILED' : q.answer ? 'FINISHED' : q.run ? 'RUNNING' : 'QUEUED';
+    return { queryId: q.id, state, query: q.sql, session: { user: q.user }, ...(q.error ? { failureInfo: toTrinoError(q.error).failureInfo } : {}) };
+  });
+
+  const startedAt = Date.now();
+  app.get('/v1/info', { schema: { summary: 'Server info (health probes)', tags: ['trino'] } }, async () => ({
+    nodeVersion: { version: 'hotpath-0.1.0' },
+    environment: 'hotpath',
+    coordinator: true,
+    starting: false,
+    uptime: `${((Date.now() - startedAt) / 60_000).toFixed(2)}m`,
+  }));
+
+  return registry;
+}

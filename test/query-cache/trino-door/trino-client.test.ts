@@ -1,0 +1,97 @@
+// Why: unmodified Trino clients must be able to point at hotpath. trino-client (npm) runs against the
+// Trino door over a real socket: types, paging, errors, cancel, and hits keyed per user.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BasicAuth, Trino, type QueryResult } from 'trino-client';
+import { ControlledEngine, startApp, testConfig, type TestApp } from '../../helpers/app.ts';
+import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
+
+let redis: TestRedis;
+let engine: ControlledEngine;
+let h: TestApp;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  engine = await ControlledEngine.create();
+  h = await startApp(testConfig(redis.url), engine);
+});
+afterAll(async () => {
+  await h?.close();
+  await engine?.close();
+  await redis?.stop();
+});
+
+const client = (user: string) => Trino.create({ server: h.url, catalog: 'demo', schema: 'sales', auth: new BasicAuth(user) });
+
+async function collect(user: string, sql: string): Promise<{ columns: QueryResult['columns']; rows: unknown[][]; pages: QueryResult[] }> {
+  const iter = await client(user).query(sql);
+  const pages: QueryResult[] = [];
+  let columns: QueryResult['columns'];
+  const rows: unknown[][] = [];
+  for await (const page of iter) {
+    pages.push(page);
+    if (page.error) throw Object.assign(new Error(page.error.message), { trino: page.error });
+    columns ??= page.columns;
+    rows.push(...(page.data ?? []));
+  }
+  return { columns, rows, pages };
+}
+
+describe('trino-client against the Trino door', () => {
+  it('returns rows and Trino column types', async () => {
+    const sql = `SELECT 42::INTEGER AS i, 9007199254740993::BIGINT AS b, 1.5::DOUBLE AS d, 12.30::DECIMAL(10,2) AS dec,
+      'hé' AS v, DATE '2024-01-31' AS dt, TIMESTAMP '2024-01-31 12:34:56.789' AS ts, true AS ok,
+      [1, 2] AS arr, MAP {'a': 1} AS m, {'x': 1, 'y': 'z'} AS r`;
+    const { columns, rows, pages } = await collect('alice', sql);
+    expect(columns?.map((c) => c.type)).toEqual([
+      'integer', 'bigint', 'double', 'decimal(10,2)', 'varchar', 'date', 'timestamp(6)', 'boolean', 'array(integer)', 'map(varchar, integer)', 'row(x integer, y varchar)',
+    ]);
+    expect(rows).toHaveLength(1);
+    const [i, , d, dec, v, dt, ts, ok, arr, m, r] = rows[0]!;
+    expect([i, d, dec, v, dt, ts, ok, arr, m, r]).toEqual([42, 1.5, '12.30', 'hé', '2024-01-31', '2024-01-31 12:34:56.789000', true, [1, 2], { a: 1 }, [1, 'z']]);
+    expect(pages.at(-1)?.stats?.state).toBe('FINISHED');
+  });
+
+  it('keeps bigints past 2^53 bit-exact on the wire (a JS client then rounds them itself)', async () => {
+    const post = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: 'SELECT 9007199254740993::BIGINT AS b' });
+    let page = (await post.json()) as { nextUri?: string };
+    let raw = '';
+    while (page.nextUri) {
+      const text = await (await fetch(page.nextUri)).text();
+      raw += text;
+      page = JSON.parse(text) as { nextUri?: string };
+    }
+    expect(raw).toContain('"data":[[9007199254740993]]');
+  });
+
+  it('pages a large result (>= 50k rows) and hits the cache on repeat for the same user only', async () => {
+    const sql = 'SELECT order_id, customer_id, status, total_amount FROM demo.sales.orders CROSS JOIN range(3) ORDER BY order_id';
+    const before = engine.executions(sql);
+    const first = await collect('alice', sql);
+    expect(first.rows.length).toBe(60_000);
+    expect(first.pages.filter((p) => (p.data?.length ?? 0) > 0).length).toBeGreaterThan(1);
+    const again = await collect('alice', sql);
+    expect(again.rows).toEqual(first.rows);
+    expect(engine.executions(sql) - before).toBe(1);
+    await collect('bob', sql);
+    expect(engine.executions(sql) - before).toBe(2);
+  });
+
+  it('reports a failed query as a FAILED page with a Trino error', async () => {
+    const iter = await client('alice').query('SELECT * FROM demo.sales.no_such_table');
+    const pages: QueryResult[] = [];
+    for await (const p of iter) pages.push(p);
+    const failed = pages.at(-1)!;
+    expect(failed.stats?.state).toBe('FAILED');
+    expect(failed.error).toMatchObject({ errorName: 'TABLE_NOT_FOUND', errorCode: 46, errorType: 'USER_ERROR' });
+    expect(failed.error?.message).toMatch(/no_such_table/);
+  });
+
+  it('cancels through DELETE /v1/query/{id}', async () => {
+    const c = client('alice');
+    const post = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: 'SELECT 1 AS one' });
+    const { id } = (await post.json()) as { id: string };
+    await c.cancel(id);
+    const info = await fetch(`${h.url}/v1/query/${id}`);
+    expect(info.status).toBe(410);
+  });
+});
