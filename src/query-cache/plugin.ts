@@ -14,6 +14,8 @@ import { createQueryCacheMetrics } from './metrics.ts';
 import { QueryCacheService } from './service.ts';
 import { TieredStore } from './store/tiered-store.ts';
 import { registerTrinoDoor } from './trino-door/routes.ts';
+import { QueryOwners } from './trino-door/owners.ts';
+import { advertisedUrl } from '../shared/advertise.ts';
 
 /** Trino abandons a query its client stopped polling after 5 minutes; so does hotpath. */
 const TRINO_ABANDON_AFTER_MS = 5 * 60_000;
@@ -69,7 +71,11 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
   app.decorate('queryCache', queryCache);
   registerJsonDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes });
   registerCacheAdmin(app, { store, auth, metrics });
-  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, abandonAfterMs: TRINO_ABANDON_AFTER_MS });
+  const owners = new QueryOwners({ redis: store.l2.redis, prefix: config.redisPrefix, ttlMs: TRINO_ABANDON_AFTER_MS, selfUrl: config.advertiseUrl });
+  app.addHook('onListen', async () => {
+    owners.selfUrl ??= advertisedUrl(app.server.address(), config.host);
+  });
+  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, abandonAfterMs: TRINO_ABANDON_AFTER_MS, owners });
   app.addHook('onClose', async () => {
     await store.close();
   });

@@ -62,6 +62,7 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_JWT_USER_CLAIM', type: str, default: 'sub', doc: 'JWT claim that names the user.' },
   { env: 'HOTPATH_ADMIN_USERS', type: { kind: 'list' }, default: '', doc: 'Users with admin scope (cache invalidation), comma-separated. JWTs may also carry scope `hotpath:admin`.' },
   { env: 'HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE', type: bool, default: 'false', doc: 'Allow HOTPATH_AUTH=none on a non-loopback HOST (trusted networks only).' },
+  { env: 'HOTPATH_ADVERTISE_URL', type: { kind: 'url', protocols: ['http:', 'https:'] }, doc: 'How other replicas reach this one (pod address), for Trino-door pages of a query this replica owns. Default: http://<listen address or first non-loopback IPv4>:<port>.' },
   { env: 'HOTPATH_SHUTDOWN_GRACE_MS', type: int(0, 600_000), default: '10000', doc: 'On SIGTERM, time given to in-flight requests before connections are closed.' },
 ] as const satisfies readonly VarSpec[];
 

@@ -56,6 +56,7 @@ export interface Config {
   jwtUserClaim: string;
   adminUsers: string[];
   allowUnauthenticatedRemote: boolean;
+  advertiseUrl: string | undefined;
   shutdownGraceMs: number;
 }
 

@@ -121,6 +121,10 @@ export class StatementRegistry {
     q.finishedAtMs = undefined;
   }
 
+  has(id: string): boolean {
+    return this.queries.has(id) || this.gone.has(id);
+  }
+
   remove(id: string): boolean {
     const q = this.queries.get(id);
     if (!q) return false;

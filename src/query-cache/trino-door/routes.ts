@@ -8,6 +8,7 @@ import { DEFAULT_PAGE_BYTES, renderTrinoAnswer } from '../core/render-trino.ts';
 import type { QueryCacheService, Renderer } from '../service.ts';
 import { buildPage, parseTrinoHeaders, toTrinoError, type QueryState } from './protocol.ts';
 import { StatementRegistry, type StatementQuery } from './queries.ts';
+import type { QueryOwners } from './owners.ts';
 
 export const trinoRenderer: Renderer = {
   format: 'trino-v1',
@@ -24,6 +25,7 @@ export interface TrinoDoorDeps {
   auth: Authenticator;
   maxSqlBytes: number;
   abandonAfterMs: number;
+  owners: QueryOwners;
 }
 
 /** `maxWait=500ms` / `1s` / `0.5s` / bare milliseconds -> ms, capped. */
@@ -90,9 +92,21 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
       const sql = typeof request.body === 'string' ? request.body : '';
       if (sql.trim() === '') throw new AppError('BAD_REQUEST', 'SQL statement is empty');
       const q = registry.create(sql, principal.user, ctx);
+      deps.owners.claim(q.id);
       return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(1) }));
     });
   });
+
+  /** Requests for a query this replica does not know go to the replica that owns it. */
+  const forwardForeign = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { id } = request.params as { id: string };
+    if (registry.has(id)) {
+      deps.owners.touch(id);
+      return;
+    }
+    if (await deps.owners.forwardIfForeign(id, request, reply)) return reply;
+  };
+  const idRoute = { schema: { hide: true }, preHandler: forwardForeign };
 
   const execute = (q: StatementQuery) => {
     const ctx = q.context;
@@ -122,7 +136,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
 
   app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
     '/v1/statement/queued/:id/:slug/:token',
-    { schema: { hide: true } },
+    idRoute,
     async (request, reply) => {
       const q = registry.lookup(request.params.id, request.params.slug);
       const token = Number(request.params.token);
@@ -142,7 +156,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
 
   app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
     '/v1/statement/executing/:id/:slug/:token',
-    { schema: { hide: true } },
+    idRoute,
     async (request, reply) => {
       const q = registry.lookup(request.params.id, request.params.slug);
       const token = Number(request.params.token);
@@ -179,11 +193,11 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
     registry.remove(request.params.id);
     return reply.code(204).send();
   };
-  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/queued/:id/:slug/:token', { schema: { hide: true } }, cancel);
-  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/executing/:id/:slug/:token', { schema: { hide: true } }, cancel);
-  app.delete<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Cancel a query', tags: ['trino'] } }, cancel);
+  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/queued/:id/:slug/:token', idRoute, cancel);
+  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/executing/:id/:slug/:token', idRoute, cancel);
+  app.delete<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Cancel a query', tags: ['trino'] }, preHandler: forwardForeign }, cancel);
 
-  app.get<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Query info', tags: ['trino'] } }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Query info', tags: ['trino'] }, preHandler: forwardForeign }, async (request) => {
     let q: StatementQuery;
     try {
       q = registry.lookup(request.params.id);
