@@ -8,6 +8,7 @@ import { jwtVerify, type JWTPayload, type KeyObject } from 'jose';
 import type { Config } from './config.ts';
 import { ConfigError } from './config.ts';
 import { AppError } from './errors.ts';
+import { PasswordStore } from './passwords.ts';
 
 export interface Principal {
   user: string;
@@ -48,6 +49,17 @@ function bearer(headers: Headers): string {
   const m = auth?.match(/^Bearer\s+(\S+)\s*$/i);
   if (!m) throw new AppError('UNAUTHENTICATED', 'send Authorization: Bearer <token>', { headers: { 'www-authenticate': 'Bearer' } });
   return m[1]!;
+}
+
+function basic(headers: Headers): { user: string; password: string } {
+  const auth = header(headers, 'authorization');
+  const m = auth?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
+  const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw new AppError('UNAUTHENTICATED', 'send Authorization: Basic <user:password>', { headers: { 'www-authenticate': 'Basic realm="hotpath"' } });
+  const user = decoded.slice(0, colon);
+  if (!validUserName(user)) throw new AppError('UNAUTHENTICATED', 'the user name in Basic credentials is not usable');
+  return { user, password: decoded.slice(colon + 1) };
 }
 
 function checkImpersonation(headers: Headers, user: string): void {
@@ -101,6 +113,19 @@ export function createAuthenticator(config: Config): Authenticator {
           if (!found) throw new AppError('UNAUTHENTICATED', 'unknown bearer token', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
           checkImpersonation(headers, found.user);
           return { user: found.user, admin: found.admin || admins.has(found.user) };
+        },
+      };
+    }
+    case 'password': {
+      const passwords = PasswordStore.fromFile(config.authPasswordsFile!);
+      return {
+        mode: 'password',
+        authenticate: async (headers) => {
+          const { user, password } = basic(headers);
+          const record = passwords.check(user, password);
+          if (!record) throw new AppError('UNAUTHENTICATED', 'wrong user or password', { headers: { 'www-authenticate': 'Basic realm="hotpath"' } });
+          checkImpersonation(headers, user);
+          return { user, admin: record.admin === true || admins.has(user) };
         },
       };
     }

@@ -47,8 +47,9 @@ export interface Config {
   maxConcurrentPerUser: number;
   maxQueued: number;
   maxQueueWaitMs: number;
-  auth: 'none' | 'token' | 'jwt';
+  auth: 'none' | 'token' | 'jwt' | 'password';
   authTokensFile: string | undefined;
+  authPasswordsFile: string | undefined;
   jwtSecret: string | undefined;
   jwtPublicKeyFile: string | undefined;
   jwtIssuer: string | undefined;
@@ -181,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (config.engine === 'trino' && !config.trinoUrl) throw new ConfigError('TRINO_URL: required when HOTPATH_ENGINE=trino');
   if (config.auth === 'token' && !config.authTokensFile) throw new ConfigError('HOTPATH_AUTH_TOKENS_FILE: required when HOTPATH_AUTH=token');
+  if (config.auth === 'password' && !config.authPasswordsFile) throw new ConfigError('HOTPATH_AUTH_PASSWORDS_FILE: required when HOTPATH_AUTH=password');
   if (config.auth === 'jwt' && !config.jwtSecret && !config.jwtPublicKeyFile) {
     throw new ConfigError('HOTPATH_JWT_SECRET or HOTPATH_JWT_PUBLIC_KEY_FILE: one is required when HOTPATH_AUTH=jwt');
   }

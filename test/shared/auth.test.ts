@@ -97,3 +97,35 @@ describe('HOTPATH_AUTH=jwt', () => {
     expect(r.body.error.code).toBe('UNAUTHENTICATED');
   });
 });
+
+describe('HOTPATH_AUTH=password (HTTP Basic, as Trino clients send it)', () => {
+  let h: TestApp;
+  beforeAll(async () => {
+    const { hashPassword } = await import('../../src/shared/passwords.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'hp-pw-'));
+    const file = join(dir, 'passwords.json');
+    writeFileSync(file, JSON.stringify([{ user: 'alice', password: hashPassword('s3cret') }, { user: 'ops', password: hashPassword('0ps'), admin: true }]));
+    h = await startApp(testConfig(redis.url, { HOTPATH_AUTH: 'password', HOTPATH_AUTH_PASSWORDS_FILE: file }), engine);
+  });
+  afterAll(async () => h?.close());
+
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+  it('trino-client with the right password gets rows; a wrong one gets 401', async () => {
+    const { Trino, BasicAuth } = await import('trino-client');
+    const rows: unknown[][] = [];
+    for await (const page of await Trino.create({ server: h.url, auth: new BasicAuth('alice', 's3cret') }).query('SELECT 1 AS one')) rows.push(...(page.data ?? []));
+    expect(rows).toEqual([[1]]);
+    const wrong = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { authorization: basic('alice', 'nope') }, body: 'SELECT 1' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic/);
+    const none = await query(h.url, 'SELECT 1');
+    expect(none.status).toBe(401);
+  });
+
+  it('the JSON door accepts the same credentials, and X-Trino-User may not name another user', async () => {
+    expect((await query(h.url, 'SELECT 2 AS two', { headers: { authorization: basic('alice', 's3cret') } })).status).toBe(200);
+    const spoof = await query(h.url, 'SELECT 2 AS two', { headers: { authorization: basic('alice', 's3cret'), 'x-trino-user': 'ops' } });
+    expect(spoof.status).toBe(403);
+  });
+});
