@@ -38,6 +38,11 @@ export interface EngineQuery {
 export interface EngineResult {
   columns: Column[];
   rows: Cell[][];
+  /**
+   * Session-changing response headers an upstream Trino sent (`x-trino-set-session`, …; names lower-cased,
+   * values as received). Present only when there were any: such a statement changed session state.
+   */
+  sessionChanges?: Record<string, string[]>;
 }
 
 /**

@@ -144,9 +144,10 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
       if (token < q.queuedToken && q.queuedToken > 1) throw new AppError('GONE', `page ${token} was replaced by page ${q.queuedToken}`);
       q.queuedToken = Math.max(q.queuedToken, token);
       await waitFor(registry.start(q, execute), parseMaxWaitMs(request.query.maxWait, MAX_QUEUED_WAIT_MS));
-      if (q.error && (q.error.code === 'QUEUE_FULL' || q.error.code === 'QUEUE_TIMEOUT')) {
-        registry.resetRun(q);
-        return reply.code(503).header('retry-after', q.error.headers?.['retry-after'] ?? '1').send(q.error.toBody());
+      const refused = q.error;
+      if (refused && (refused.code === 'QUEUE_FULL' || refused.code === 'QUEUE_TIMEOUT')) {
+        registry.resetRun(q); // the client's retry of this URI starts it again
+        return reply.code(503).header('retry-after', refused.headers?.['retry-after'] ?? '1').send(refused.toBody());
       }
       if (q.error) return send(reply, q, failedPage(request, q, q.error));
       if (!q.answer) return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(token + 1) }));
