@@ -1,10 +1,11 @@
 // Why: a bad setting must stop the process with a message naming the variable and what it expected.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, redactedConfig } from '../../src/shared/config.ts';
+import { CONFIG_VARS } from '../../src/shared/config-schema.ts';
 
 describe('loadConfig', () => {
   it('has sane embedded defaults', () => {
@@ -37,6 +38,11 @@ describe('loadConfig', () => {
     expect(c.jwtSecret).toBe('s3cret-value');
     expect(JSON.stringify(redactedConfig(c))).not.toContain('s3cret');
     expect(() => loadConfig({ HOTPATH_JWT_SECRET: 'a', HOTPATH_JWT_SECRET_FILE: join(dir, 'secret') })).toThrow(/both set/);
+  });
+
+  it('the README documents every variable (npm run config:doc prints the table)', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const v of CONFIG_VARS) expect(readme, v.env).toContain(`| \`${v.env}\``);
   });
 
   it('the server exits 2 with the message on a bad setting', () => {

@@ -250,7 +250,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
         if (reply.status === 503 || reply.status === 429) waitMs = retryAfterMs(reply.headers['retry-after']) ?? waitMs;
       } catch (err) {
         stmt.throwIfAborted();
-        if ((err as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') throw protocolError(`cannot request ${uri}: ${describe(err)}`);
+        if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') throw protocolError(`cannot request ${uri}: ${describe(err)}`);
         failure = describe(err);
         cause = err;
       }
