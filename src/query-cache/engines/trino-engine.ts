@@ -6,6 +6,7 @@
 
 import { Agent, request } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineError } from './engine.ts';
 import type { Cell, Column, Engine, EngineQuery, EngineResult } from './engine.ts';
 
@@ -39,8 +40,6 @@ const SESSION_CHANGE_HEADERS = [
 /** Characters an HTTP field value may carry (no CR/LF, Latin-1 only). */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-// --- exact JSON numbers -----------------------------------------------------------------------------------
-
 const INTEGER_TEXT = /^-?\d+$/;
 /** Every integer outside ±(2^53−1) has at least 16 digits; pages without such a run skip the reviver. */
 const LONG_DIGIT_RUN = /\d{16}/;
@@ -63,13 +62,7 @@ export function parseTrinoJson(text: string): unknown {
   return LONG_DIGIT_RUN.test(text) ? JSON.parse(text, exactIntegers) : JSON.parse(text);
 }
 
-// --- errors -----------------------------------------------------------------------------------------------
-
-interface TrinoErrorBody {
-  message?: unknown;
-  errorName?: unknown;
-  errorType?: unknown;
-}
+interface TrinoErrorBody { message?: unknown; errorName?: unknown; errorType?: unknown }
 
 /**
  * A FAILED page's error -> EngineError. EXCEEDED_TIME_LIMIT -> timeout; USER_ERROR -> user;
@@ -102,47 +95,16 @@ function abortError(reason: unknown, timeoutMs: number): EngineError {
 const describe = (err: unknown) => (err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err));
 const snippet = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 200);
 
-// --- wire helpers -----------------------------------------------------------------------------------------
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
-
-interface QueryResultsPage {
-  nextUri?: string;
-  columns?: Column[];
-  data?: Cell[][];
-  error?: TrinoErrorBody;
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
+interface Reply { status: number; headers: IncomingHttpHeaders; text: string }
+interface QueryResultsPage { nextUri?: string; columns?: Column[]; data?: Cell[][]; error?: TrinoErrorBody }
 
 /** `Retry-After` (seconds or an HTTP date) in ms, if present. */
 function retryAfterMs(v: string | string[] | undefined): number | undefined {
-  const s = first(v)?.trim();
+  const s = (Array.isArray(v) ? v[0] : v)?.trim();
   if (!s) return undefined;
   if (/^\d+$/.test(s)) return Number(s) * 1000;
   const at = Date.parse(s);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** X-Trino-* request headers for a statement; throws a user EngineError for values no header can carry. */
@@ -167,26 +129,24 @@ function statementHeaders(query: EngineQuery, source: string): Record<string, st
 /** A QueryResults page out of a reply, or the EngineError the reply means. */
 function readPage(reply: Reply, user: string): QueryResultsPage {
   const { status } = reply;
+  const why = reply.text ? `: ${snippet(reply.text)}` : '';
   if (status === 401 || status === 403) {
-    const why = snippet(reply.text);
-    throw new EngineError('user', 'PERMISSION_DENIED',
-      `Upstream Trino refused user "${user}" (HTTP ${status}${why ? `: ${why}` : ''}); check that user's access and hotpath's credentials for the cluster`);
+    throw new EngineError('user', 'PERMISSION_DENIED', `Upstream Trino refused user "${user}" (HTTP ${status}${why}); check that user's access and hotpath's credentials for the cluster`);
   }
   if (status === 413) throw new EngineError('user', 'QUERY_TEXT_TOO_LARGE', 'Upstream Trino refused the statement as too large (HTTP 413)');
-  if (status === 400) throw new EngineError('user', 'GENERIC_USER_ERROR', `Upstream Trino rejected the request: ${snippet(reply.text) || 'HTTP 400'}`);
-  if (status !== 200) throw unavailable(`Upstream Trino answered HTTP ${status}${reply.text ? `: ${snippet(reply.text)}` : ''}`);
+  if (status === 400) throw new EngineError('user', 'GENERIC_USER_ERROR', `Upstream Trino rejected the request (HTTP 400${why})`);
+  if (status !== 200) throw unavailable(`Upstream Trino answered HTTP ${status}${why}`);
   let page: unknown;
   try {
     page = parseTrinoJson(reply.text);
   } catch {
-    throw protocolError(`Upstream answered 200 with a body that is not JSON: ${snippet(reply.text)}`);
+    throw protocolError(`Upstream answered 200 with a body that is not JSON${why}`);
   }
   if (typeof page !== 'object' || page === null || Array.isArray(page)) throw protocolError('Upstream answered 200 with a body that is not a QueryResults');
-  const p = page as Record<string, unknown>;
-  if (p.nextUri !== undefined && typeof p.nextUri !== 'string') throw protocolError('QueryResults.nextUri is not a string');
-  if (p.columns !== undefined && !Array.isArray(p.columns)) throw protocolError('QueryResults.columns is not a list');
-  if (p.data !== undefined && !Array.isArray(p.data)) throw protocolError('QueryResults.data is not a list');
-  if (p.error !== undefined && (typeof p.error !== 'object' || p.error === null)) throw protocolError('QueryResults.error is not an object');
+  const { nextUri, columns, data, error } = page as Record<string, unknown>;
+  const wrong = (nextUri !== undefined && typeof nextUri !== 'string' && 'nextUri') || (columns !== undefined && !Array.isArray(columns) && 'columns')
+    || (data !== undefined && !Array.isArray(data) && 'data') || (error !== undefined && (typeof error !== 'object' || error === null) && 'error');
+  if (wrong) throw protocolError(`QueryResults.${wrong} has the wrong shape`);
   return page as QueryResultsPage;
 }
 
@@ -197,8 +157,6 @@ function collectSessionChanges(headers: IncomingHttpHeaders, into: Record<string
     (into[name] ??= []).push(...(Array.isArray(v) ? v : [v]));
   }
 }
-
-// --- the engine -------------------------------------------------------------------------------------------
 
 export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   if (!SOURCE_TEXT_SUPPORTED) throw new Error('the Trino engine needs JSON.parse source text access (Node 22 or later)');
@@ -257,7 +215,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
       if (attempt >= maxRetries) {
         throw unavailable(`Upstream Trino at ${new URL(uri).host} is unavailable after ${attempt + 1} attempts (last: ${failure})`, cause);
       }
-      await sleep(waitMs, stmt);
+      await sleep(waitMs, undefined, { signal: stmt });
     }
   }
 
@@ -303,15 +261,10 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
     execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
       if (closed) return Promise.reject(closedError());
       if (signal.aborted) return Promise.reject(abortError(signal.reason, statementTimeoutMs));
-      let headers: Record<string, string>;
-      try {
-        headers = statementHeaders(query, source);
-      } catch (err) {
-        return Promise.reject(err);
-      }
       const inner = new AbortController();
       let current: string | undefined;
       return new Promise<EngineResult>((resolve, reject) => {
+        const headers = statementHeaders(query, source); // throws (rejects) before anything starts
         // On abort: reject at once and DELETE the page being polled (a POST still in flight is simply dropped:
         // Trino starts nothing until its queued URI is fetched, and abandons it).
         const onAbort = (): void => {
@@ -345,14 +298,13 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
         if (signal.aborted) throw abortError(signal.reason, requestTimeoutMs);
         throw unavailable(`Upstream Trino at ${parsed.host} is unreachable (${describe(err)})`, err);
       }
-      if (reply.status !== 200) throw unavailable(`Upstream Trino /v1/info answered HTTP ${reply.status}`);
-      let info: unknown;
+      let ready = false;
       try {
-        info = JSON.parse(reply.text);
+        ready = reply.status === 200 && (JSON.parse(reply.text) as { starting?: unknown } | null)?.starting === false;
       } catch {
-        throw protocolError('Upstream Trino /v1/info is not JSON');
+        // not JSON: not ready
       }
-      if ((info as { starting?: unknown } | null)?.starting !== false) throw unavailable(`Upstream Trino at ${parsed.host} is still starting`);
+      if (!ready) throw unavailable(`Upstream Trino at ${parsed.host} is not ready (/v1/info: HTTP ${reply.status} ${snippet(reply.text)})`);
     },
     async close(): Promise<void> {
       if (closed) return;
