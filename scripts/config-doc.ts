@@ -1,4 +1,5 @@
-// Why: print the configuration table for the README from the one schema (`npm run config:doc`).
+// Why: print the configuration table for the README from the one schema (`npm run config:doc`), or
+// rewrite it in place (`npm run config:doc -- --write`).
 import { CONFIG_VARS, type VarSpec } from '../src/shared/config-schema.ts';
 
 const typeText = (v: VarSpec): string => {
@@ -20,4 +21,15 @@ for (const v of CONFIG_VARS as readonly VarSpec[]) {
   const name = v.secret ? `\`${v.env}\` (or \`${v.env}_FILE\`)` : `\`${v.env}\``;
   lines.push(`| ${name} | ${typeText(v)} | ${v.default === undefined ? '—' : v.default === '' ? '(empty)' : `\`${v.default}\``} | ${v.doc.replaceAll('|', '\\|')} |`);
 }
-process.stdout.write(`${lines.join('\n')}\n`);
+const table = `${lines.join('\n')}\n`;
+if (process.argv.includes('--write')) {
+  // Replace the table between the README's markers.
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const readme = readFileSync('README.md', 'utf8');
+  const start = readme.indexOf('<!-- config:start');
+  const end = readme.indexOf('<!-- config:end -->');
+  if (start < 0 || end < 0) throw new Error('README.md has no config:start / config:end markers');
+  const afterStart = readme.indexOf('\n', start) + 1;
+  writeFileSync('README.md', readme.slice(0, afterStart) + table + readme.slice(end));
+  process.stdout.write('README.md configuration table updated\n');
+} else process.stdout.write(table);

@@ -22,7 +22,8 @@ export interface FillOutcome {
   entry: CachedEntry;
   stored: boolean;
   /** Why it was not stored, when it was not. */
-  notStoredReason?: 'too-large' | 'invalidated' | 'cache-unavailable';
+  notStoredReason?: 'too-large' | 'invalidated' | 'cache-unavailable' | 'session-change';
+  sessionHeaders?: Record<string, string[]>;
   /** This caller waited for another's execution. */
   collapsed: boolean;
 }

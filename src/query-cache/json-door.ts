@@ -80,7 +80,7 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
         throw new AppError('SQL_TOO_LARGE', `sql is ${Buffer.byteLength(sql)} bytes; the limit is ${deps.maxSqlBytes} (HOTPATH_MAX_SQL_BYTES)`);
       }
       const answer = await deps.service.query(
-        { sql, principal: principal.user, catalog, schema, session: session ?? {}, noCache: wantsNoCache(request.headers) },
+        { sql, principal: principal.user, catalog, schema, session: session ?? {}, noCache: wantsNoCache(request.headers), authorization: request.headers.authorization },
         jsonRenderer,
         'json',
       );

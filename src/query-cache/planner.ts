@@ -56,9 +56,10 @@ export class Planner {
   private compute(req: QueryRequest, format: string): Plan {
     const { config } = this;
     const cls = classifySql(req.sql);
-    if (req.bypassReason !== undefined && cls.bypass !== 'empty' && (cls.readOnly || config.allowWrites)) return { kind: 'bypass', reason: req.bypassReason };
+    const allowed = cls.readOnly || cls.session || config.allowWrites;
+    if (req.bypassReason !== undefined && cls.bypass !== 'empty' && allowed) return { kind: 'bypass', reason: req.bypassReason };
     if (cls.bypass === 'empty') return { kind: 'reject', error: new AppError('BAD_REQUEST', 'sql is empty') };
-    if (!cls.readOnly && !config.allowWrites) {
+    if (!allowed) {
       return { kind: 'reject', error: new AppError('NOT_READ_ONLY', 'only read-only statements (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN) are allowed') };
     }
     const tables = cls.tableRefs && qualifyTables(cls.tableRefs, req.catalog ?? config.defaultCatalog, req.schema ?? config.defaultSchema);

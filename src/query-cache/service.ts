@@ -38,6 +38,8 @@ export interface QueryRequest {
   session: Record<string, string>;
   /** `Cache-Control: no-cache`: skip the lookup, execute, store. */
   noCache: boolean;
+  /** The caller's Authorization header, forwarded to an upstream engine on a miss (never part of a key). */
+  authorization?: string | undefined;
   /** The door already knows the answer must not be cached (e.g. a Trino transaction). */
   bypassReason?: string | undefined;
   /** Other key inputs a door knows (Trino headers). */
@@ -53,6 +55,8 @@ export interface QueryAnswer {
   result: RequestResult;
   reason?: string;
   rowCount?: number;
+  /** Session-state response headers from the engine (X-Trino-Set-*, …), for the client. */
+  sessionHeaders?: Record<string, string[]>;
 }
 
 export interface QueryCacheDeps {
@@ -135,7 +139,7 @@ export class QueryCacheService {
         collapsed: outcome.collapsed,
         detail: outcome.notStoredReason,
       });
-      return { body: outcome.entry.body, contentType: renderer.contentType, cacheStatus: status, result: 'miss', rowCount: outcome.entry.meta.rowCount, ...(outcome.notStoredReason ? { reason: outcome.notStoredReason } : {}) };
+      return { body: outcome.entry.body, contentType: renderer.contentType, cacheStatus: status, result: 'miss', rowCount: outcome.entry.meta.rowCount, ...(outcome.notStoredReason ? { reason: outcome.notStoredReason } : {}), ...(outcome.sessionHeaders ? { sessionHeaders: outcome.sessionHeaders } : {}) };
     } catch (err) {
       const engineFault = err instanceof AppError && ['ENGINE_UNAVAILABLE', 'ENGINE_TIMEOUT', 'INTERNAL'].includes(err.code);
       if (stale && engineFault) {
@@ -189,6 +193,10 @@ export class QueryCacheService {
       rowCount: result.rows.length,
     };
     const entry: CachedEntry = { meta, body };
+    if (result.sessionChanges) {
+      // The statement changed session state: its answer belongs to this client's session only.
+      return { entry, stored: false, notStoredReason: 'session-change' as const, sessionHeaders: result.sessionChanges };
+    }
     if (body.length > config.cacheMaxEntryBytes) {
       metrics.stored.inc({ outcome: 'too-large' });
       return { entry, stored: false, notStoredReason: 'too-large' as const };
@@ -207,6 +215,7 @@ export class QueryCacheService {
   private async bypass(req: QueryRequest, renderer: Renderer, reason: string): Promise<QueryAnswer> {
     const result = await this.execute(req);
     return {
+      ...(result.sessionChanges ? { sessionHeaders: result.sessionChanges } : {}),
       rowCount: result.rows.length,
       body: renderer.render(result),
       contentType: renderer.contentType,
@@ -224,7 +233,7 @@ export class QueryCacheService {
     let outcome = 'ok';
     try {
       return await engine.execute(
-        { sql: req.sql, user: req.principal, catalog: req.catalog, schema: req.schema, session: req.session },
+        { sql: req.sql, user: req.principal, catalog: req.catalog, schema: req.schema, session: req.session, authorization: req.authorization },
         AbortSignal.timeout(config.statementTimeoutMs),
       );
     } catch (err) {

@@ -29,6 +29,9 @@ export interface Config {
   redisCommandTimeoutMs: number;
   engine: 'duckdb' | 'trino';
   trinoUrl: string | undefined;
+  trinoRequestTimeoutMs: number;
+  trinoMaxRetries: number;
+  trinoClusterId: string | undefined;
   demoOrderRows: number;
   defaultCatalog: string;
   defaultSchema: string;

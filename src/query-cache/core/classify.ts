@@ -4,11 +4,13 @@
 
 import { identifierName, normalizeSql, tokenize, type Token } from './sql.ts';
 
-export type BypassReason = 'not-read-only' | 'nondeterministic' | 'system-table' | 'multi-statement' | 'unparsable' | 'empty';
+export type BypassReason = 'not-read-only' | 'session' | 'nondeterministic' | 'system-table' | 'multi-statement' | 'unparsable' | 'empty';
 
 export interface Classification {
   normalizedSql: string;
   readOnly: boolean;
+  /** Changes only session state (SET SESSION, USE, PREPARE, START TRANSACTION, …): no data is written. */
+  session: boolean;
   /** Why the result must not be cached, if it must not. */
   bypass: BypassReason | undefined;
   /** Tables read, as written (1-3 lower-cased parts); undefined when the text defeated the extractor. */
@@ -114,10 +116,20 @@ function extractTables(tokens: readonly Token[], ctes: Set<string>): string[][] 
   return refs;
 }
 
+/** Statements that change only the client's session; Trino answers them with X-Trino-Set-* headers. */
+function isSessionStatement(body: readonly Token[]): boolean {
+  const w = body.filter((t) => t.kind === 'word').map((t) => t.text.toLowerCase());
+  const [a, b] = w;
+  if (a === 'use' || a === 'prepare' || a === 'deallocate' || a === 'commit' || a === 'rollback') return true;
+  if (a === 'start' && b === 'transaction') return true;
+  if ((a === 'set' || a === 'reset') && (b === 'session' || b === 'role' || b === 'path' || b === 'time')) return true;
+  return false;
+}
+
 export function classifySql(sql: string): Classification {
   const { tokens, error } = tokenize(sql);
   const normalizedSql = normalizeSql(tokens);
-  const base = { normalizedSql, tableRefs: undefined, readsSystemTables: false };
+  const base = { normalizedSql, tableRefs: undefined, readsSystemTables: false, session: false };
   if (error) return { ...base, readOnly: false, bypass: 'unparsable' };
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.text === ';') end--;
@@ -134,11 +146,13 @@ export function classifySql(sql: string): Classification {
     (tableRefs ?? []).some((r) => (r.length === 3 && r[0] === 'system') || r.some((p) => p.includes('$'))) ||
     body.some((t) => t.kind === 'quoted' && t.text.includes('$'));
 
+  const session = !readOnly && isSessionStatement(body);
   let bypass: BypassReason | undefined;
-  if (!readOnly) bypass = 'not-read-only';
+  if (session) bypass = 'session';
+  else if (!readOnly) bypass = 'not-read-only';
   else if (words.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
   else if (readsSystemTables) bypass = 'system-table';
-  return { normalizedSql, readOnly, bypass, tableRefs, readsSystemTables };
+  return { normalizedSql, readOnly, session, bypass, tableRefs, readsSystemTables };
 }
 
 /** Complete 1- and 2-part references with the session's catalog and schema: `catalog.schema.table`. */

@@ -1,9 +1,9 @@
 // Why: the one place that picks the Engine adapter named by HOTPATH_ENGINE.
 
 import type { Config } from '../../shared/config.ts';
-import { ConfigError } from '../../shared/config.ts';
 import type { Engine } from './engine.ts';
 import { createDuckDbEngine } from './duckdb-engine.ts';
+import { createTrinoEngine } from './trino-engine.ts';
 
 export async function createEngine(config: Config): Promise<Engine> {
   switch (config.engine) {
@@ -14,7 +14,12 @@ export async function createEngine(config: Config): Promise<Engine> {
         statementTimeoutMs: config.statementTimeoutMs,
       });
     case 'trino':
-      // The upstream Trino adapter is built with the Trino door (issue 3); fail clearly until then.
-      throw new ConfigError('HOTPATH_ENGINE=trino: the upstream Trino adapter is not available in this version; use duckdb');
+      return createTrinoEngine({
+        url: config.trinoUrl!,
+        requestTimeoutMs: config.trinoRequestTimeoutMs,
+        statementTimeoutMs: config.statementTimeoutMs,
+        maxRetries: config.trinoMaxRetries,
+        ...(config.trinoClusterId ? { clusterId: config.trinoClusterId } : {}),
+      });
   }
 }

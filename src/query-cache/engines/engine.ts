@@ -33,6 +33,8 @@ export interface EngineQuery {
   schema?: string;
   session: Record<string, string>;
   timeZone?: string;
+  /** The caller's Authorization header, passed through to an upstream that authenticates itself. */
+  authorization?: string | undefined;
 }
 
 export interface EngineResult {

@@ -110,6 +110,7 @@ function retryAfterMs(v: string | string[] | undefined): number | undefined {
 /** X-Trino-* request headers for a statement; throws a user EngineError for values no header can carry. */
 function statementHeaders(query: EngineQuery, source: string): Record<string, string> {
   const h: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user, 'x-trino-source': source };
+  if (query.authorization) h.authorization = query.authorization;
   // Parametric time types (timestamp(6), …) as the embedded engine reports them, not ones rounded to ms.
   h['x-trino-client-capabilities'] = 'PARAMETRIC_DATETIME';
   if (query.catalog) h['x-trino-catalog'] = query.catalog;
@@ -220,15 +221,18 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   }
 
   /** Best effort: tells Trino to drop the query; never awaited by the caller, bounded by cancelWaitMs. */
-  function cancelUpstream(uri: string, user: string): void {
-    const p = once('DELETE', uri, { 'user-agent': USER_AGENT, 'x-trino-user': user }, undefined, AbortSignal.timeout(cancelWaitMs)).catch(() => {});
+  function cancelUpstream(uri: string, query: EngineQuery): void {
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user };
+    if (query.authorization) headers.authorization = query.authorization;
+    const p = once('DELETE', uri, headers, undefined, AbortSignal.timeout(cancelWaitMs)).catch(() => {});
     cancels.add(p);
     void p.finally(() => cancels.delete(p));
   }
 
   async function run(query: EngineQuery, headers: Record<string, string>, stmt: AbortSignal, track: (uri: string | undefined) => void): Promise<EngineResult> {
     const postHeaders = { ...headers, 'content-type': 'text/plain; charset=utf-8' };
-    const pollHeaders = { 'user-agent': USER_AGENT, 'x-trino-user': query.user };
+    const pollHeaders: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user };
+    if (query.authorization) pollHeaders.authorization = query.authorization;
     let reply = await exchange('POST', `${base}/v1/statement`, postHeaders, query.sql, stmt);
     let columns: Column[] | undefined;
     const rows: Cell[][] = [];
@@ -242,7 +246,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
         for (const row of page.data) rows.push(row);
       }
       if (page.error) {
-        if (page.nextUri) cancelUpstream(page.nextUri, query.user);
+        if (page.nextUri) cancelUpstream(page.nextUri, query);
         throw fromTrinoError(page.error);
       }
       if (page.nextUri === undefined) break;
@@ -268,7 +272,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
         // On abort: reject at once and DELETE the page being polled (a POST still in flight is simply dropped:
         // Trino starts nothing until its queued URI is fetched, and abandons it).
         const onAbort = (): void => {
-          if (current !== undefined) cancelUpstream(current, query.user);
+          if (current !== undefined) cancelUpstream(current, query);
           reject(abortError(inner.signal.reason, statementTimeoutMs));
         };
         const onOuterAbort = (): void => inner.abort(signal.reason);

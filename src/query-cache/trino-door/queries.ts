@@ -21,6 +21,8 @@ export interface StatementQuery {
   sql: string;
   user: string;
   context: TrinoContext;
+  /** Credentials to forward upstream on a miss; never logged, never in a key. */
+  authorization: string | undefined;
   createdAtMs: number;
   lastSeenAtMs: number;
   startedAtMs: number | undefined;
@@ -54,7 +56,7 @@ export class StatementRegistry {
   }
 
   /** A Trino-shaped id (`20261127_054712_00001_k3x9q`) and an unguessable slug. */
-  create(sql: string, user: string, context: TrinoContext): StatementQuery {
+  create(sql: string, user: string, context: TrinoContext, authorization?: string): StatementQuery {
     const d = new Date(this.now());
     const p = (n: number, w = 2) => String(n).padStart(w, '0');
     const stamp = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}_${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
@@ -66,6 +68,7 @@ export class StatementRegistry {
       sql,
       user,
       context,
+      authorization,
       createdAtMs: this.now(),
       lastSeenAtMs: this.now(),
       startedAtMs: undefined,

@@ -65,6 +65,10 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
 
   const send = (reply: FastifyReply, q: StatementQuery, body: Buffer) => {
     if (q.answer) void reply.header('cache-status', q.answer.cacheStatus);
+    // Session changes travel like cookies: the client applies them to its next statements.
+    for (const [name, values] of Object.entries(q.answer?.sessionHeaders ?? {})) {
+      void reply.header(q.context.family === 'x-presto-' ? name.replace(/^x-trino-/, 'x-presto-') : name, values);
+    }
     return reply.type('application/json').send(body);
   };
 
@@ -91,7 +95,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
       const principal = await deps.auth.authenticate(request.headers);
       const sql = typeof request.body === 'string' ? request.body : '';
       if (sql.trim() === '') throw new AppError('BAD_REQUEST', 'SQL statement is empty');
-      const q = registry.create(sql, principal.user, ctx);
+      const q = registry.create(sql, principal.user, ctx, request.headers.authorization);
       deps.owners.claim(q.id);
       return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(1) }));
     });
@@ -118,6 +122,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
         schema: ctx.schema,
         session: ctx.session,
         noCache: false,
+        authorization: q.authorization,
         bypassReason: ctx.transactionId ? 'transaction' : undefined,
         keyExtras: {
           path: ctx.path,

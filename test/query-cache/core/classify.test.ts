@@ -46,8 +46,12 @@ describe('classifySql', () => {
     ['WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x', false, 'not-read-only'],
     ['DELETE FROM t', false, 'not-read-only'],
     ['CREATE TABLE t AS SELECT 1', false, 'not-read-only'],
-    ['SET SESSION query_max_run_time = \'1h\'', false, 'not-read-only'],
-    ['START TRANSACTION', false, 'not-read-only'],
+    ['SET SESSION query_max_run_time = \'1h\'', false, 'session'], // allowed, never cached
+    ['START TRANSACTION', false, 'session'],
+    ['USE hive.web', false, 'session'],
+    ['PREPARE q FROM SELECT 1', false, 'session'],
+    ['SET ROLE admin', false, 'session'],
+    ['EXECUTE q', false, 'not-read-only'], // the prepared body could write
     ['SELECT 1; SELECT 2', false, 'multi-statement'],
     ['SELECT 1;', true, undefined], // a trailing semicolon is not a second statement
     ['SELECT now()', true, 'nondeterministic'],
