@@ -13,7 +13,8 @@ import { registerJsonDoor } from './json-door.ts';
 import { createQueryCacheMetrics } from './metrics.ts';
 import { QueryCacheService } from './service.ts';
 import { TieredStore } from './store/tiered-store.ts';
-import { registerTrinoDoor } from './trino-door/routes.ts';
+import { registerTrinoDoor, trinoRenderer } from './trino-door/routes.ts';
+import { PagedQueries } from './paged-queries.ts';
 import { QueryOwners } from './trino-door/owners.ts';
 import { advertisedUrl } from '../shared/advertise.ts';
 
@@ -75,7 +76,8 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
   app.addHook('onListen', async () => {
     owners.selfUrl ??= advertisedUrl(app.server.address(), config.host);
   });
-  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, abandonAfterMs: TRINO_ABANDON_AFTER_MS, owners });
+  const paged = new PagedQueries(service, trinoRenderer);
+  registerTrinoDoor(app, { paged, auth, maxSqlBytes: config.maxSqlBytes, abandonAfterMs: TRINO_ABANDON_AFTER_MS, owners });
   app.addHook('onClose', async () => {
     await store.close();
   });

@@ -71,10 +71,10 @@ export interface QueryCacheDeps {
 }
 
 export class QueryCacheService {
-  private readonly d: QueryCacheDeps;
+  readonly d: QueryCacheDeps;
   private readonly now: () => number;
 
-  private readonly planner: Planner;
+  readonly planner: Planner;
 
   constructor(deps: QueryCacheDeps) {
     this.d = deps;
@@ -165,7 +165,7 @@ export class QueryCacheService {
   }
 
   /** Refresh once in the background; another replica already refreshing makes this a no-op. */
-  private revalidate(hash: string, req: QueryRequest, renderer: Renderer, decision: CacheDecision & { cache: true }, principal: string | undefined): void {
+  revalidate(hash: string, req: QueryRequest, renderer: Renderer, decision: CacheDecision & { cache: true }, principal: string | undefined): void {
     if (this.d.flight.isInFlight(hash)) return;
     this.d.flight.run(hash, () => this.fill(hash, req, renderer, decision, principal), false).catch((err: unknown) => {
       this.d.log.warn({ sqlHash: sqlHash(req.sql), err }, 'background refresh failed; stale entry kept');

@@ -16,28 +16,59 @@ export interface PagedAnswer {
   pages: Buffer[];
 }
 
-export function renderTrinoAnswer(result: EngineResult, pageBytes = DEFAULT_PAGE_BYTES): Buffer {
-  const columns = Buffer.from(JSON.stringify(result.columns));
-  const pages: Buffer[] = [];
-  let rows: string[] = [];
-  let size = 0;
-  const flush = () => {
-    pages.push(Buffer.from(`[${rows.join(',')}]`));
-    rows = [];
-    size = 0;
-  };
-  for (const row of result.rows) {
-    const text = stringifyCells(row);
-    rows.push(text);
-    size += text.length + 1;
-    if (size >= pageBytes) flush();
+/**
+ * Cuts rows into page bytes of about `pageBytes` as they arrive: `add` returns the pages completed by
+ * these rows, `end` the last partial one. Both the whole-result renderer and streaming use it.
+ */
+export class Pager {
+  private rows: string[] = [];
+  private size = 0;
+  private readonly pageBytes: number;
+
+  constructor(pageBytes = DEFAULT_PAGE_BYTES) {
+    this.pageBytes = pageBytes;
   }
-  if (rows.length > 0) flush();
+
+  add(rows: readonly EngineResult['rows'][number][]): Buffer[] {
+    const done: Buffer[] = [];
+    for (const row of rows) {
+      const text = stringifyCells(row);
+      this.rows.push(text);
+      this.size += text.length + 1;
+      if (this.size >= this.pageBytes) done.push(this.flush());
+    }
+    return done;
+  }
+
+  end(): Buffer[] {
+    return this.rows.length > 0 ? [this.flush()] : [];
+  }
+
+  private flush(): Buffer {
+    const page = Buffer.from(`[${this.rows.join(',')}]`);
+    this.rows = [];
+    this.size = 0;
+    return page;
+  }
+}
+
+export function renderColumns(columns: EngineResult['columns']): Buffer {
+  return Buffer.from(JSON.stringify(columns));
+}
+
+/** The stored form of a paged answer (layout above). */
+export function assemblePagedAnswer(columns: Buffer, pages: readonly Buffer[]): Buffer {
   const header = Buffer.allocUnsafe(8 + 4 * pages.length);
   header.writeUInt32BE(pages.length, 0);
   header.writeUInt32BE(columns.length, 4);
   pages.forEach((p, i) => header.writeUInt32BE(p.length, 8 + 4 * i));
   return Buffer.concat([header, columns, ...pages]);
+}
+
+export function renderTrinoAnswer(result: EngineResult, pageBytes = DEFAULT_PAGE_BYTES): Buffer {
+  const pager = new Pager(pageBytes);
+  const pages = [...pager.add(result.rows), ...pager.end()];
+  return assemblePagedAnswer(renderColumns(result.columns), pages);
 }
 
 /** Views into a stored answer (no copies). Throws on bytes that are not a paged answer. */

@@ -65,6 +65,16 @@ export class EngineError extends Error {
   }
 }
 
+/** Rows as they arrive from an engine; every batch names the columns (the first may carry no rows). */
+export interface EngineBatch {
+  columns: Column[];
+  rows: Cell[][];
+}
+
+export interface EngineStreamEnd {
+  sessionChanges?: Record<string, string[]>;
+}
+
 /**
  * The port. `execute` runs one statement to completion and resolves with every row, or rejects with
  * an EngineError. The signal aborts it (timeout or client cancel); an aborted run rejects.
@@ -73,6 +83,12 @@ export interface Engine {
   /** Stable id of the engine/cluster; part of every cache key so two clusters never share entries. */
   readonly id: string;
   execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult>;
+  /**
+   * Optional: run the statement handing rows to `onBatch` as they arrive. `onBatch` is awaited, so a
+   * slow consumer slows the engine instead of buffering the result. Engines without it are executed
+   * whole and handed over as one batch.
+   */
+  stream?(query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd>;
   /** Cheap reachability probe for /readyz. */
   ping(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;

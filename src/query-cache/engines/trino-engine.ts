@@ -8,7 +8,7 @@ import { Agent, request } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineError } from './engine.ts';
-import type { Cell, Column, Engine, EngineQuery, EngineResult } from './engine.ts';
+import type { Cell, Column, Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd } from './engine.ts';
 
 export interface TrinoEngineOptions {
   /** Coordinator base URL, e.g. `http://trino:8080`. */
@@ -229,7 +229,14 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
     void p.finally(() => cancels.delete(p));
   }
 
-  async function run(query: EngineQuery, headers: Record<string, string>, stmt: AbortSignal, track: (uri: string | undefined) => void): Promise<EngineResult> {
+  /** Follows the statement to its end; rows go to `onBatch` page by page when given, else are collected. */
+  async function run(
+    query: EngineQuery,
+    headers: Record<string, string>,
+    stmt: AbortSignal,
+    track: (uri: string | undefined) => void,
+    onBatch?: (batch: EngineBatch) => Promise<void>,
+  ): Promise<EngineResult> {
     const postHeaders = { ...headers, 'content-type': 'text/plain; charset=utf-8' };
     const pollHeaders: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user };
     if (query.authorization) pollHeaders.authorization = query.authorization;
@@ -237,13 +244,17 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
     let columns: Column[] | undefined;
     const rows: Cell[][] = [];
     const sessionChanges: Record<string, string[]> = {};
+    let handedOver = false;
     for (;;) {
       const page = readPage(reply, query.user);
       collectSessionChanges(reply.headers, sessionChanges);
       columns ??= page.columns;
       if (page.data) {
         if (!columns) throw protocolError('QueryResults carried data before columns');
-        for (const row of page.data) rows.push(row);
+        if (onBatch) {
+          handedOver = true;
+          await onBatch({ columns, rows: page.data });
+        } else for (const row of page.data) rows.push(row);
       }
       if (page.error) {
         if (page.nextUri) cancelUpstream(page.nextUri, query);
@@ -257,41 +268,51 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
       reply = await exchange('GET', next.href, pollHeaders, undefined, stmt);
     }
     track(undefined);
+    if (onBatch && !handedOver) await onBatch({ columns: columns ?? [], rows: [] }); // an empty result still has columns
     return { columns: columns ?? [], rows, ...(Object.keys(sessionChanges).length > 0 ? { sessionChanges } : {}) };
+  }
+
+  /** One statement under the engine's abort rules: the caller's signal, the statement timeout, close(). */
+  function statement<T>(query: EngineQuery, signal: AbortSignal, work: (headers: Record<string, string>, stmt: AbortSignal, track: (uri: string | undefined) => void) => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(closedError());
+    if (signal.aborted) return Promise.reject(abortError(signal.reason, statementTimeoutMs));
+    const inner = new AbortController();
+    let current: string | undefined;
+    return new Promise<T>((resolve, reject) => {
+      const headers = statementHeaders(query, source); // throws (rejects) before anything starts
+      // On abort: reject at once and DELETE the page being polled (a POST still in flight is simply dropped:
+      // Trino starts nothing until its queued URI is fetched, and abandons it).
+      const onAbort = (): void => {
+        if (current !== undefined) cancelUpstream(current, query);
+        reject(abortError(inner.signal.reason, statementTimeoutMs));
+      };
+      const onOuterAbort = (): void => inner.abort(signal.reason);
+      const timer = setTimeout(() => inner.abort('timeout'), statementTimeoutMs);
+      inner.signal.addEventListener('abort', onAbort, { once: true });
+      signal.addEventListener('abort', onOuterAbort, { once: true });
+      inflight.add(inner);
+      work(headers, inner.signal, (uri) => (current = uri))
+        .then(resolve, (err: unknown) => {
+          if (inner.signal.aborted) return reject(abortError(inner.signal.reason, statementTimeoutMs));
+          reject(err instanceof EngineError ? err : new EngineError('internal', 'GENERIC_INTERNAL_ERROR', describe(err), { cause: err }));
+        })
+        .finally(() => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onOuterAbort);
+          inner.signal.removeEventListener('abort', onAbort);
+          inflight.delete(inner);
+        });
+    });
   }
 
   return {
     id: `trino:${opts.clusterId ?? parsed.host}`,
     execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
-      if (closed) return Promise.reject(closedError());
-      if (signal.aborted) return Promise.reject(abortError(signal.reason, statementTimeoutMs));
-      const inner = new AbortController();
-      let current: string | undefined;
-      return new Promise<EngineResult>((resolve, reject) => {
-        const headers = statementHeaders(query, source); // throws (rejects) before anything starts
-        // On abort: reject at once and DELETE the page being polled (a POST still in flight is simply dropped:
-        // Trino starts nothing until its queued URI is fetched, and abandons it).
-        const onAbort = (): void => {
-          if (current !== undefined) cancelUpstream(current, query);
-          reject(abortError(inner.signal.reason, statementTimeoutMs));
-        };
-        const onOuterAbort = (): void => inner.abort(signal.reason);
-        const timer = setTimeout(() => inner.abort('timeout'), statementTimeoutMs);
-        inner.signal.addEventListener('abort', onAbort, { once: true });
-        signal.addEventListener('abort', onOuterAbort, { once: true });
-        inflight.add(inner);
-        run(query, headers, inner.signal, (uri) => (current = uri))
-          .then(resolve, (err: unknown) => {
-            if (inner.signal.aborted) return reject(abortError(inner.signal.reason, statementTimeoutMs));
-            reject(err instanceof EngineError ? err : new EngineError('internal', 'GENERIC_INTERNAL_ERROR', describe(err), { cause: err }));
-          })
-          .finally(() => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', onOuterAbort);
-            inner.signal.removeEventListener('abort', onAbort);
-            inflight.delete(inner);
-          });
-      });
+      return statement(query, signal, (headers, stmt, track) => run(query, headers, stmt, track));
+    },
+    async stream(query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd> {
+      const { sessionChanges } = await statement(query, signal, (headers, stmt, track) => run(query, headers, stmt, track, onBatch));
+      return sessionChanges ? { sessionChanges } : {};
     },
     async ping(signal: AbortSignal): Promise<void> {
       if (closed) throw closedError();

@@ -2,17 +2,16 @@
 // ids and slugs hotpath owns, tokens that advance page by page (a repeated last token returns the same
 // page, an older one is gone), execution started on the first poll, cancel, and abandonment.
 //
-//   POST ─> QUEUED ──first GET queued/1──> running (through the cache service)
-//              │                              ├─ answer ─> executing pages 0..n-1 ─> FINISHED
-//              │                              └─ error ──> FAILED page
-//              └─ DELETE / not polled for abandonAfterMs ─> gone (410 for its URIs)
+//   POST ─> QUEUED ──first GET queued/1──> running (a PageStream: a hit at once, a miss as it arrives)
+//              │                              ├─ pages ─> executing pages 0..n-1 ─> FINISHED
+//              │                              └─ error ─> FAILED page
+//              └─ DELETE / not polled for abandonAfterMs ─> gone (410 for its URIs); the engine is cancelled
 //
-// State is held by the replica that accepted the POST (a first step: see README "Trino door").
+// A query lives in the replica that accepted its POST; others forward to it (owners.ts).
 
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/errors.ts';
-import { readPagedAnswer, type PagedAnswer } from '../core/render-trino.ts';
-import type { QueryAnswer } from '../service.ts';
+import type { PageStream } from '../page-stream.ts';
 import type { TrinoContext } from './protocol.ts';
 
 export interface StatementQuery {
@@ -31,13 +30,14 @@ export interface StatementQuery {
   queuedToken: number;
   executingToken: number;
   run: Promise<void> | undefined;
-  answer: QueryAnswer | undefined;
-  paged: PagedAnswer | undefined;
+  stream: PageStream | undefined;
+  /** Refused before anything ran (read-only, admission at open). */
   error: AppError | undefined;
-  cancelled: boolean;
+  /** Aborted on cancel or abandonment: the engine execution stops. */
+  abort: AbortController;
 }
 
-export type Execute = (q: StatementQuery) => Promise<QueryAnswer>;
+export type Open = (q: StatementQuery) => Promise<PageStream>;
 
 export class StatementRegistry {
   private readonly queries = new Map<string, StatementQuery>();
@@ -76,10 +76,9 @@ export class StatementRegistry {
       queuedToken: 1,
       executingToken: -1,
       run: undefined,
-      answer: undefined,
-      paged: undefined,
+      stream: undefined,
       error: undefined,
-      cancelled: false,
+      abort: new AbortController(),
     };
     this.queries.set(id, q);
     return q;
@@ -97,15 +96,13 @@ export class StatementRegistry {
     return q;
   }
 
-  /** Start execution once; later calls share it. */
-  start(q: StatementQuery, execute: Execute): Promise<void> {
+  /** Start execution once; later calls share it. Resolves when the answer's stream exists. */
+  start(q: StatementQuery, open: Open): Promise<void> {
     if (!q.run) {
       q.startedAtMs = this.now();
-      q.run = execute(q).then(
-        (answer) => {
-          q.answer = answer;
-          q.paged = readPagedAnswer(answer.body);
-          q.finishedAtMs = this.now();
+      q.run = open(q).then(
+        (stream) => {
+          q.stream = stream;
         },
         (err: unknown) => {
           q.error = err instanceof AppError ? err : new AppError('INTERNAL', undefined, { cause: err });
@@ -119,6 +116,7 @@ export class StatementRegistry {
   /** Forget a run that was refused admission, so the client's retry starts it again. */
   resetRun(q: StatementQuery): void {
     q.run = undefined;
+    q.stream = undefined;
     q.error = undefined;
     q.startedAtMs = undefined;
     q.finishedAtMs = undefined;
@@ -131,7 +129,9 @@ export class StatementRegistry {
   remove(id: string): boolean {
     const q = this.queries.get(id);
     if (!q) return false;
-    q.cancelled = true;
+    const cancelled = new AppError('QUERY_CANCELLED', `query ${id} was cancelled`);
+    q.abort.abort(cancelled);
+    q.stream?.fail(cancelled);
     this.queries.delete(id);
     this.gone.set(id, this.now());
     return true;
@@ -149,6 +149,6 @@ export class StatementRegistry {
 
   close(): void {
     clearInterval(this.sweeper);
-    this.queries.clear();
+    for (const id of [...this.queries.keys()]) this.remove(id);
   }
 }

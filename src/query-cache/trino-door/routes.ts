@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../shared/auth.ts';
 import { AppError, isAppError } from '../../shared/errors.ts';
 import { DEFAULT_PAGE_BYTES, renderTrinoAnswer } from '../core/render-trino.ts';
-import type { QueryCacheService, Renderer } from '../service.ts';
+import type { Renderer } from '../service.ts';
+import type { PagedQueries } from '../paged-queries.ts';
 import { buildPage, parseTrinoHeaders, toTrinoError, type QueryState } from './protocol.ts';
 import { StatementRegistry, type StatementQuery } from './queries.ts';
 import type { QueryOwners } from './owners.ts';
@@ -21,7 +22,7 @@ const MAX_QUEUED_WAIT_MS = 1000;
 const MAX_EXECUTING_WAIT_MS = 10_000;
 
 export interface TrinoDoorDeps {
-  service: QueryCacheService;
+  paged: PagedQueries;
   auth: Authenticator;
   maxSqlBytes: number;
   abandonAfterMs: number;
@@ -64,9 +65,9 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
   };
 
   const send = (reply: FastifyReply, q: StatementQuery, body: Buffer) => {
-    if (q.answer) void reply.header('cache-status', q.answer.cacheStatus);
+    if (q.stream) void reply.header('cache-status', q.stream.cacheStatus);
     // Session changes travel like cookies: the client applies them to its next statements.
-    for (const [name, values] of Object.entries(q.answer?.sessionHeaders ?? {})) {
+    for (const [name, values] of Object.entries(q.stream?.sessionHeaders ?? {})) {
       void reply.header(q.context.family === 'x-presto-' ? name.replace(/^x-trino-/, 'x-presto-') : name, values);
     }
     return reply.type('application/json').send(body);
@@ -112,9 +113,9 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
   };
   const idRoute = { schema: { hide: true }, preHandler: forwardForeign };
 
-  const execute = (q: StatementQuery) => {
+  const open = (q: StatementQuery) => {
     const ctx = q.context;
-    return deps.service.query(
+    return deps.paged.open(
       {
         sql: q.sql,
         principal: q.user,
@@ -134,10 +135,12 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
           preparedStatements: ctx.preparedStatements,
         },
       },
-      trinoRenderer,
-      'trino',
+      q.abort.signal,
     );
   };
+
+  /** The query's error, if it failed: refused at open, or failed while running. */
+  const failure = (q: StatementQuery): AppError | undefined => q.error ?? q.stream?.error;
 
   app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
     '/v1/statement/queued/:id/:slug/:token',
@@ -148,14 +151,18 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
       if (!Number.isInteger(token) || token > q.queuedToken + 1 || token < 1) throw new AppError('NOT_FOUND', `no page ${request.params.token}`);
       if (token < q.queuedToken && q.queuedToken > 1) throw new AppError('GONE', `page ${token} was replaced by page ${q.queuedToken}`);
       q.queuedToken = Math.max(q.queuedToken, token);
-      await waitFor(registry.start(q, execute), parseMaxWaitMs(request.query.maxWait, MAX_QUEUED_WAIT_MS));
-      const refused = q.error;
+      const waitMs = parseMaxWaitMs(request.query.maxWait, MAX_QUEUED_WAIT_MS);
+      const deadline = Date.now() + waitMs;
+      await waitFor(registry.start(q, open), waitMs);
+      await q.stream?.waitFor(0, deadline - Date.now());
+      const refused = failure(q);
       if (refused && (refused.code === 'QUEUE_FULL' || refused.code === 'QUEUE_TIMEOUT')) {
         registry.resetRun(q); // the client's retry of this URI starts it again
         return reply.code(503).header('retry-after', refused.headers?.['retry-after'] ?? '1').send(refused.toBody());
       }
-      if (q.error) return send(reply, q, failedPage(request, q, q.error));
-      if (!q.answer) return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(token + 1) }));
+      if (refused) return send(reply, q, failedPage(request, q, refused));
+      const s = q.stream;
+      if (!s || (!s.columns && !s.done)) return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(token + 1) }));
       return send(reply, q, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(0) }));
     },
   );
@@ -168,22 +175,32 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
       const token = Number(request.params.token);
       if (!Number.isInteger(token) || token < 0 || token > q.executingToken + 1) throw new AppError('NOT_FOUND', `no page ${request.params.token}`);
       if (token < q.executingToken) throw new AppError('GONE', `page ${token} was replaced by page ${q.executingToken}`);
-      await waitFor(registry.start(q, execute), parseMaxWaitMs(request.query.maxWait, MAX_EXECUTING_WAIT_MS));
-      if (q.error) return send(reply, q, failedPage(request, q, q.error));
-      if (!q.paged) return send(reply, q, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(token) }));
-      const pages = q.paged.pages;
-      if (token > 0 && token >= pages.length) throw new AppError('NOT_FOUND', `no page ${token}`);
+      const waitMs = parseMaxWaitMs(request.query.maxWait, MAX_EXECUTING_WAIT_MS);
+      const deadline = Date.now() + waitMs;
+      await waitFor(registry.start(q, open), waitMs);
+      const s = q.stream;
+      await s?.waitFor(token, deadline - Date.now());
+      const failed = failure(q);
+      if (failed) return send(reply, q, failedPage(request, q, failed));
+      if (!s || (token >= s.pageCount && !s.done)) {
+        // Nothing new yet: poll the same token again (it will carry the page once there).
+        return send(reply, q, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(token), ...(s?.columns ? { columns: s.columns } : {}) }));
+      }
+      if (s.done && token > s.pageCount) throw new AppError('NOT_FOUND', `no page ${token}`);
       q.executingToken = Math.max(q.executingToken, token);
-      const last = token >= pages.length - 1;
+      s.consumed(token);
+      const data = s.page(token);
+      const last = s.done && token >= s.pageCount - 1;
+      if (last) q.finishedAtMs ??= Date.now();
       return send(
         reply,
         q,
         page(request, q, last ? 'FINISHED' : 'RUNNING', {
-          columns: q.paged.columns,
-          data: pages[token],
+          columns: s.columns,
+          data,
           nextUri: last ? undefined : uris(request, q).executing(token + 1),
-          processedRows: q.answer?.rowCount,
-          progressPercentage: last ? 100 : Math.floor((100 * (token + 1)) / pages.length),
+          processedRows: s.rowCount,
+          ...(last ? { progressPercentage: 100 } : {}),
         }),
       );
     },
@@ -211,8 +228,9 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
       if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('GONE', `unknown query ${request.params.id}`);
       throw err;
     }
-    const state: QueryState = q.error ? 'FAILED' : q.answer ? 'FINISHED' : q.run ? 'RUNNING' : 'QUEUED';
-    return { queryId: q.id, state, query: q.sql, session: { user: q.user }, ...(q.error ? { failureInfo: toTrinoError(q.error).failureInfo } : {}) };
+    const failed = failure(q);
+    const state: QueryState = failed ? 'FAILED' : q.stream?.done ? 'FINISHED' : q.run ? 'RUNNING' : 'QUEUED';
+    return { queryId: q.id, state, query: q.sql, session: { user: q.user }, ...(failed ? { failureInfo: toTrinoError(failed).failureInfo } : {}) };
   });
 
   const startedAt = Date.now();
