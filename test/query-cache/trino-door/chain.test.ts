@@ -125,3 +125,34 @@ describe('session-changing statements through hotpath (engine=trino)', () => {
     }
   });
 });
+
+describe('upstream unreachable', () => {
+  it('answers a FAILED page with errorType EXTERNAL (and the JSON door 502)', async () => {
+    const { createServer: mk } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const s = mk().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const down = await startApp(
+      testConfig(redis.url, { HOTPATH_ENGINE: 'trino', TRINO_URL: url }),
+      createTrinoEngine({ url, requestTimeoutMs: 2000, statementTimeoutMs: 20_000, maxRetries: 2 }),
+    );
+    try {
+      const iter = await Trino.create({ server: down.url, auth: new BasicAuth('alice') }).query('SELECT 1');
+      const pages = [];
+      for await (const p of iter) pages.push(p);
+      const last = pages.at(-1)!;
+      expect(last.stats?.state).toBe('FAILED');
+      expect(last.error).toMatchObject({ errorType: 'EXTERNAL', errorName: 'UPSTREAM_UNAVAILABLE' });
+      const json = await fetch(`${down.url}/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sql":"SELECT 1"}' });
+      expect(json.status).toBe(502);
+      expect(((await json.json()) as { error: { code: string } }).error.code).toBe('ENGINE_UNAVAILABLE');
+    } finally {
+      await down.close();
+      await down.app.queryCache.engine.close();
+    }
+  });
+});
