@@ -20,6 +20,7 @@ import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
+import { benchCli, progress, stopChild, UsageError } from './lib/cli.ts';
 import { createDuckDbEngine } from '../src/query-cache/engines/duckdb-engine.ts';
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { freePort } from '../test/helpers/redis.ts';
@@ -99,8 +100,6 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-class UsageError extends Error {}
-
 const QUICK_DURATION_SEC = 1.5;
 /** Servers measured in every round (the miss runs come on top, in the first missRounds rounds). */
 const HIT_SERVERS = 4;
@@ -114,24 +113,19 @@ let redisProcess: ChildProcess | undefined;
 const killRedis = (): void => {
   if (redisProcess && redisProcess.exitCode === null && redisProcess.signalCode === null) redisProcess.kill('SIGKILL');
 };
-process.on('exit', () => {
-  killAllLoad();
-  killRedis();
+const cli = benchCli({
+  name: 'bench:query',
+  usage: 'npm run bench:query -- [--quick] [--rounds N] [--duration SECONDS] [--connections N] [--loadgen worker|fork]',
+  killAll: () => {
+    killAllLoad();
+    killRedis();
+  },
 });
-function emergencyExit(why: string, code: number): never {
-  process.stderr.write(`\nbench:query: ${why}; exiting\n`);
-  process.exit(code);
-}
-process.once('SIGINT', () => emergencyExit('interrupted', 130));
-process.once('SIGTERM', () => emergencyExit('terminated', 143));
-
-const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
-  const watchdogMs = Math.max(10 * 60_000, 2 * plannedSec(opts) * 1000);
-  setTimeout(() => emergencyExit(`watchdog: still running after ${watchdogMs / 1000} s`, 124), watchdogMs).unref();
+  cli.watchdog(plannedSec(opts));
   const startedAt = new Date();
   progress(
     `bench:query: ${opts.rounds} rounds × ${opts.durationSec} s, c=${opts.connections}, miss ${opts.missRounds} × ${opts.missDurationSec} s, ` +
@@ -269,7 +263,7 @@ async function main(): Promise<number> {
     await loadgen.close();
     await Promise.allSettled(servers.map((s) => s.app.close()));
     await engine.close().catch(() => {});
-    await stopRedis(redis.process);
+    await stopChild(redis.process);
   }
 }
 
@@ -293,28 +287,4 @@ function verifyHitRun(r: RunRecord, connections: number): void {
   }
 }
 
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function onFailure(err: unknown): number {
-  if (err instanceof UsageError) {
-    progress(`bench:query: ${err.message}\nusage: npm run bench:query -- [--quick] [--rounds N] [--duration SECONDS] [--connections N] [--loadgen worker|fork]`);
-    return 2;
-  }
-  progress(`bench:query: cannot complete: ${err instanceof Error ? err.message : String(err)}`);
-  return 1;
-}
-
-void main()
-  .catch(onFailure)
-  .then((code) => {
-    process.exitCode = code;
-    // Everything is closed by now; should a stray handle keep the loop alive, do not wait for it.
-    setTimeout(() => emergencyExit('a handle stayed open after clean-up', code), 5000).unref();
-  });
+cli.run(main);

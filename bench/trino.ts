@@ -16,6 +16,7 @@ import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
+import { benchCli, progress, stopChild, UsageError } from './lib/cli.ts';
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { freePort } from '../test/helpers/redis.ts';
 import { tierHits } from './lib/servers.ts';
@@ -48,8 +49,6 @@ interface Options {
   concurrency: number;
   quick: boolean;
 }
-
-class UsageError extends Error {}
 
 const FLAGS = {
   quick: { type: 'boolean', default: false },
@@ -87,18 +86,14 @@ const plannedSec = (o: Options): number => 3 * o.warmupSec + 3 * o.rounds * o.du
 
 // ---- process-wide safety net: whatever happens, Redis and the client worker die with us ----
 let redisProcess: ChildProcess | undefined;
-process.on('exit', () => {
-  killAllTrinoLoad();
-  if (redisProcess && redisProcess.exitCode === null && redisProcess.signalCode === null) redisProcess.kill('SIGKILL');
+const cli = benchCli({
+  name: 'bench:trino',
+  usage: 'npm run bench:trino -- [--quick] [--rounds N] [--duration SECONDS] [--concurrency N]',
+  killAll: () => {
+    killAllTrinoLoad();
+    if (redisProcess && redisProcess.exitCode === null && redisProcess.signalCode === null) redisProcess.kill('SIGKILL');
+  },
 });
-function emergencyExit(why: string, code: number): never {
-  process.stderr.write(`\nbench:trino: ${why}; exiting\n`);
-  process.exit(code);
-}
-process.once('SIGINT', () => emergencyExit('interrupted', 130));
-process.once('SIGTERM', () => emergencyExit('terminated', 143));
-
-const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
 
@@ -114,8 +109,7 @@ interface SingleFlightReport {
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
-  const watchdogMs = Math.max(10 * 60_000, 2 * plannedSec(opts) * 1000);
-  setTimeout(() => emergencyExit(`watchdog: still running after ${watchdogMs / 1000} s`, 124), watchdogMs).unref();
+  cli.watchdog(plannedSec(opts));
   const startedAt = new Date();
   progress(
     `bench:trino: ${opts.rounds} rounds × ${opts.durationSec} s per workload, ${opts.concurrency} concurrent trino-client loops ` +
@@ -271,7 +265,7 @@ async function main(): Promise<number> {
   } finally {
     await load?.close().catch(() => {});
     await chain?.close();
-    await stopRedis(redis.process);
+    await stopChild(redis.process);
   }
 }
 
@@ -287,28 +281,4 @@ function verifyHitRun(r: TrinoRunRecord): void {
   if (hits < r.result.queries) throw new Error(`${where}: ${r.result.queries} queries but the front counted ${hits} hits`);
 }
 
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function onFailure(err: unknown): number {
-  if (err instanceof UsageError) {
-    progress(`bench:trino: ${err.message}\nusage: npm run bench:trino -- [--quick] [--rounds N] [--duration SECONDS] [--concurrency N]`);
-    return 2;
-  }
-  progress(`bench:trino: cannot complete: ${err instanceof Error ? err.message : String(err)}`);
-  return 1;
-}
-
-void main()
-  .catch(onFailure)
-  .then((code) => {
-    process.exitCode = code;
-    // Everything is closed by now; should a stray handle keep the loop alive, do not wait for it.
-    setTimeout(() => emergencyExit('a handle stayed open after clean-up', code), 5000).unref();
-  });
+cli.run(main);

@@ -8,17 +8,29 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/shared/config.ts';
-import type { Engine, EngineQuery, EngineResult } from '../../src/query-cache/engines/engine.ts';
+import type { Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd } from '../../src/query-cache/engines/engine.ts';
 
-/** Wraps an engine and counts executions, so hit runs can prove they executed nothing. */
+/**
+ * Counts executions (a streamed run is one) and keeps the inner engine's optional `stream`
+ * (the Trino adapter streams misses page by page; hiding it would measure the buffered fallback).
+ * A streamed run counts as one execution.
+ */
 export class CountingEngine implements Engine {
   readonly id: string;
   readonly inner: Engine;
   executions = 0;
+  stream?: (query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>) => Promise<EngineStreamEnd>;
 
   constructor(inner: Engine) {
     this.inner = inner;
     this.id = inner.id;
+    const innerStream = inner.stream?.bind(inner);
+    if (innerStream) {
+      this.stream = (query, signal, onBatch) => {
+        this.executions++;
+        return innerStream(query, signal, onBatch);
+      };
+    }
   }
 
   execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {

@@ -6,46 +6,8 @@
 import type { FastifyInstance } from 'fastify';
 import { createDuckDbEngine } from '../../src/query-cache/engines/duckdb-engine.ts';
 import { createTrinoEngine } from '../../src/query-cache/engines/trino-engine.ts';
-import type { Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd } from '../../src/query-cache/engines/engine.ts';
 import type { Config } from '../../src/shared/config.ts';
-import { benchConfig, startHotpath, type Listening } from './servers.ts';
-
-/**
- * Counts executions like servers.ts's CountingEngine, but keeps the inner engine's optional `stream`
- * (the Trino adapter streams misses page by page; hiding it would measure the buffered fallback).
- * A streamed run counts as one execution.
- */
-export class CountingEngine implements Engine {
-  readonly id: string;
-  readonly inner: Engine;
-  executions = 0;
-  stream?: (query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>) => Promise<EngineStreamEnd>;
-
-  constructor(inner: Engine) {
-    this.inner = inner;
-    this.id = inner.id;
-    const innerStream = inner.stream?.bind(inner);
-    if (innerStream) {
-      this.stream = (query, signal, onBatch) => {
-        this.executions++;
-        return innerStream(query, signal, onBatch);
-      };
-    }
-  }
-
-  execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
-    this.executions++;
-    return this.inner.execute(query, signal);
-  }
-
-  ping(signal: AbortSignal): Promise<void> {
-    return this.inner.ping(signal);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
+import { benchConfig, CountingEngine, startHotpath, type Listening } from './servers.ts';
 
 /** The back never caches anything in the demo catalog (every query the bench sends reads it). */
 export const BACK_CACHE_RULES = [{ catalogs: ['demo'], cache: false }];

@@ -276,17 +276,18 @@ describe('wire details (scripted server)', () => {
 
     poll = nextPoll();
     del = nextDelete();
-    const timedOut = trino(f.url, { statementTimeoutMs: 500 }).execute(q('SELECT 1'), never());
-    const reachedPoll = await Promise.race([poll.then(() => true), timedOut.then(() => false, () => false)]);
-    expect(await failure(timedOut)).toMatchObject({ kind: 'timeout', errorName: 'EXCEEDED_TIME_LIMIT' });
+    const timedOutRun = trino(f.url, { statementTimeoutMs: 500 }).execute(q('SELECT 1'), never());
+    const timedOut = failure(timedOutRun);
+    const reachedPoll = await Promise.race([poll.then(() => true), timedOutRun.then(() => false, () => false)]);
+    expect(await timedOut).toMatchObject({ kind: 'timeout', errorName: 'EXCEEDED_TIME_LIMIT' });
     if (reachedPoll) expect(await del).toBe('/v1/statement/queued/q1/s/1'); // else the POST alone took 500 ms: nothing to cancel
 
     [poll, del] = [nextPoll(), nextDelete()];
     const e = trino(f.url);
-    const closing = e.execute(q('SELECT 1'), never());
+    const closing = failure(e.execute(q('SELECT 1'), never())); // handled now: close() rejects it while we wait
     await poll;
     await e.close();
-    expect(await failure(closing)).toMatchObject({ kind: 'unavailable', errorName: 'ENGINE_CLOSED' });
+    expect(await closing).toMatchObject({ kind: 'unavailable', errorName: 'ENGINE_CLOSED' });
     expect(await del).toBe('/v1/statement/queued/q1/s/1');
   });
 
