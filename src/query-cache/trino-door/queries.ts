@@ -26,9 +26,15 @@ export interface StatementQuery {
   lastSeenAtMs: number;
   startedAtMs: number | undefined;
   finishedAtMs: number | undefined;
-  /** Highest queued / executing token handed out so far. */
+  /**
+   * Tokens number responses, as in Trino: each new token gets the next response, and the last one
+   * served is kept so a retried GET gets the identical page (`last`). Data pages are counted apart.
+   */
   queuedToken: number;
   executingToken: number;
+  last: { kind: 'queued' | 'executing'; token: number; body: Buffer } | undefined;
+  /** Index of the next data page to hand out. */
+  nextPage: number;
   run: Promise<void> | undefined;
   stream: PageStream | undefined;
   /** Refused before anything ran (read-only, admission at open). */
@@ -73,8 +79,10 @@ export class StatementRegistry {
       lastSeenAtMs: this.now(),
       startedAtMs: undefined,
       finishedAtMs: undefined,
-      queuedToken: 1,
+      queuedToken: 0,
       executingToken: -1,
+      last: undefined,
+      nextPage: 0,
       run: undefined,
       stream: undefined,
       error: undefined,

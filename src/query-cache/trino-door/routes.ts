@@ -7,6 +7,7 @@ import { AppError, isAppError } from '../../shared/errors.ts';
 import { DEFAULT_PAGE_BYTES, renderTrinoAnswer } from '../core/render-trino.ts';
 import type { Renderer } from '../service.ts';
 import type { PagedQueries } from '../paged-queries.ts';
+import type { PageStream } from '../page-stream.ts';
 import { buildPage, parseTrinoHeaders, toTrinoError, type QueryState } from './protocol.ts';
 import { StatementRegistry, type StatementQuery } from './queries.ts';
 import type { QueryOwners } from './owners.ts';
@@ -142,15 +143,54 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
   /** The query's error, if it failed: refused at open, or failed while running. */
   const failure = (q: StatementQuery): AppError | undefined => q.error ?? q.stream?.error;
 
+  /**
+   * Checks a page URI's token: the last one served is answered again as it was (a retry); the next one
+   * gets a new response; an older one is gone, a later one unknown. Returns true when it resent.
+   */
+  const resendOrCheck = (reply: FastifyReply, q: StatementQuery, kind: 'queued' | 'executing', raw: string, current: number): boolean => {
+    const token = Number(raw);
+    if (q.last && q.last.kind === kind && q.last.token === token) {
+      void send(reply, q, q.last.body);
+      return true;
+    }
+    if (!Number.isInteger(token) || token > current + 1 || token < 0) throw new AppError('NOT_FOUND', `no page ${raw}`);
+    if (token <= current || (q.last && q.last.kind === 'executing' && kind === 'queued')) throw new AppError('GONE', `page ${raw} was replaced by a later one`);
+    return false;
+  };
+
+  const remember = (reply: FastifyReply, q: StatementQuery, kind: 'queued' | 'executing', token: number, body: Buffer) => {
+    q.last = { kind, token, body };
+    if (kind === 'queued') q.queuedToken = token;
+    else q.executingToken = token;
+    return send(reply, q, body);
+  };
+
+  /** The next executing response: the next data page if there is one, FINISHED after the last, else an empty RUNNING page. */
+  const executingBody = (request: FastifyRequest, q: StatementQuery, s: PageStream, token: number): Buffer => {
+    const index = q.nextPage;
+    const data = s.page(index);
+    if (data !== undefined) {
+      s.consumed(index);
+      q.nextPage = index + 1;
+    }
+    const last = s.done && q.nextPage >= s.pageCount;
+    if (last) q.finishedAtMs ??= Date.now();
+    return page(request, q, last ? 'FINISHED' : 'RUNNING', {
+      columns: s.columns,
+      data,
+      nextUri: last ? undefined : uris(request, q).executing(token + 1),
+      processedRows: s.rowCount,
+      ...(last ? { progressPercentage: 100 } : {}),
+    });
+  };
+
   app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
     '/v1/statement/queued/:id/:slug/:token',
     idRoute,
     async (request, reply) => {
       const q = registry.lookup(request.params.id, request.params.slug);
+      if (resendOrCheck(reply, q, 'queued', request.params.token, q.queuedToken)) return reply;
       const token = Number(request.params.token);
-      if (!Number.isInteger(token) || token > q.queuedToken + 1 || token < 1) throw new AppError('NOT_FOUND', `no page ${request.params.token}`);
-      if (token < q.queuedToken && q.queuedToken > 1) throw new AppError('GONE', `page ${token} was replaced by page ${q.queuedToken}`);
-      q.queuedToken = Math.max(q.queuedToken, token);
       const waitMs = parseMaxWaitMs(request.query.maxWait, MAX_QUEUED_WAIT_MS);
       const deadline = Date.now() + waitMs;
       await waitFor(registry.start(q, open), waitMs);
@@ -160,10 +200,16 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
         registry.resetRun(q); // the client's retry of this URI starts it again
         return reply.code(503).header('retry-after', refused.headers?.['retry-after'] ?? '1').send(refused.toBody());
       }
-      if (refused) return send(reply, q, failedPage(request, q, refused));
+      if (refused) return remember(reply, q, 'queued', token, failedPage(request, q, refused));
       const s = q.stream;
-      if (!s || (!s.columns && !s.done)) return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(token + 1) }));
-      return send(reply, q, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(0) }));
+      if (!s || (!s.columns && !s.done)) return remember(reply, q, 'queued', token, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(token + 1) }));
+      // Data may come on any page: when the first page is already there (a hit), it comes now, which
+      // saves the client a round trip.
+      if (s.pageCount > 0 || s.done) {
+        q.executingToken = -1;
+        return remember(reply, q, 'queued', token, executingBody(request, q, s, -1));
+      }
+      return remember(reply, q, 'queued', token, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(0) }));
     },
   );
 
@@ -172,37 +218,17 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
     idRoute,
     async (request, reply) => {
       const q = registry.lookup(request.params.id, request.params.slug);
+      if (resendOrCheck(reply, q, 'executing', request.params.token, q.executingToken)) return reply;
       const token = Number(request.params.token);
-      if (!Number.isInteger(token) || token < 0 || token > q.executingToken + 1) throw new AppError('NOT_FOUND', `no page ${request.params.token}`);
-      if (token < q.executingToken) throw new AppError('GONE', `page ${token} was replaced by page ${q.executingToken}`);
       const waitMs = parseMaxWaitMs(request.query.maxWait, MAX_EXECUTING_WAIT_MS);
       const deadline = Date.now() + waitMs;
       await waitFor(registry.start(q, open), waitMs);
       const s = q.stream;
-      await s?.waitFor(token, deadline - Date.now());
+      await s?.waitFor(q.nextPage, deadline - Date.now());
       const failed = failure(q);
-      if (failed) return send(reply, q, failedPage(request, q, failed));
-      if (!s || (token >= s.pageCount && !s.done)) {
-        // Nothing new yet: poll the same token again (it will carry the page once there).
-        return send(reply, q, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(token), ...(s?.columns ? { columns: s.columns } : {}) }));
-      }
-      if (s.done && token > s.pageCount) throw new AppError('NOT_FOUND', `no page ${token}`);
-      q.executingToken = Math.max(q.executingToken, token);
-      s.consumed(token);
-      const data = s.page(token);
-      const last = s.done && token >= s.pageCount - 1;
-      if (last) q.finishedAtMs ??= Date.now();
-      return send(
-        reply,
-        q,
-        page(request, q, last ? 'FINISHED' : 'RUNNING', {
-          columns: s.columns,
-          data,
-          nextUri: last ? undefined : uris(request, q).executing(token + 1),
-          processedRows: s.rowCount,
-          ...(last ? { progressPercentage: 100 } : {}),
-        }),
-      );
+      if (failed) return remember(reply, q, 'executing', token, failedPage(request, q, failed));
+      if (!s) return remember(reply, q, 'executing', token, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(token + 1) }));
+      return remember(reply, q, 'executing', token, executingBody(request, q, s, token));
     },
   );
 

@@ -57,7 +57,7 @@ describe('Trino door admission', () => {
       }
       expect(res.status).toBe(200);
       let page = (await res.json()) as Page;
-      const rows: unknown[][] = [];
+      const rows: unknown[][] = [...(page.data ?? [])];
       while (page.nextUri) {
         page = (await (await fetch(page.nextUri)).json()) as Page;
         rows.push(...(page.data ?? []));
