@@ -86,6 +86,20 @@ describe('trino-client against the Trino door', () => {
     expect(failed.error?.message).toMatch(/no_such_table/);
   });
 
+  it('cancels mid-result with trino-client: the rest of the query is gone and nothing is stored', async () => {
+    const sql = 'SELECT order_id, status, total_amount, customer_id FROM demo.sales.orders CROSS JOIN range(8) ORDER BY order_id DESC';
+    const c = client('dave');
+    const iter = await c.query(sql);
+    const first = await iter.next(); // the first page with rows
+    expect(first.done).toBe(false);
+    expect(first.value.data?.length).toBeGreaterThan(0);
+    await c.cancel(first.value.id);
+    await expect(iter.next()).rejects.toThrow(/410/);
+    const before = engine.executions(sql);
+    await collect('dave', sql); // runs again: the cancelled run stored nothing
+    expect(engine.executions(sql)).toBe(before + 1);
+  });
+
   it('cancels through DELETE /v1/query/{id}', async () => {
     const c = client('alice');
     const post = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: 'SELECT 1 AS one' });
