@@ -123,6 +123,22 @@ describe('HOTPATH_AUTH=password (HTTP Basic, as Trino clients send it)', () => {
     expect(none.status).toBe(401);
   });
 
+  it('/v1/query/{id} shows and cancels a query for its own user only', async () => {
+    const post = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { authorization: basic('alice', 's3cret') }, body: 'SELECT 3 AS three' });
+    const { id } = (await post.json()) as { id: string };
+    const info = (who: string, pw: string) => fetch(`${h.url}/v1/query/${id}`, { headers: { authorization: basic(who, pw) } });
+    expect((await fetch(`${h.url}/v1/query/${id}`)).status).toBe(401);
+    expect((await info('alice', 's3cret')).status).toBe(200);
+    const other = await fetch(`${h.url}/v1/query/${id}`, { method: 'DELETE', headers: { authorization: basic('ops', '0ps') } });
+    expect(other.status).toBe(204); // ops is an admin
+    const post2 = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { authorization: basic('ops', '0ps') }, body: 'SELECT 4' });
+    const { id: id2 } = (await post2.json()) as { id: string };
+    const byAlice = await fetch(`${h.url}/v1/query/${id2}`, { headers: { authorization: basic('alice', 's3cret') } });
+    expect(byAlice.status).toBe(410); // not hers: answered as for an unknown query
+    const cancelByAlice = await fetch(`${h.url}/v1/query/${id2}`, { method: 'DELETE', headers: { authorization: basic('alice', 's3cret') } });
+    expect(cancelByAlice.status).toBe(404);
+  });
+
   it('the JSON door accepts the same credentials, and X-Trino-User may not name another user', async () => {
     expect((await query(h.url, 'SELECT 2 AS two', { headers: { authorization: basic('alice', 's3cret') } })).status).toBe(200);
     const spoof = await query(h.url, 'SELECT 2 AS two', { headers: { authorization: basic('alice', 's3cret'), 'x-trino-user': 'ops' } });

@@ -232,9 +232,21 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
     },
   );
 
+  /**
+   * `/v1/query/{id}` names no slug, so the id alone must not open a query to anyone: only its user
+   * (or an admin) may see or cancel it; others are told it does not exist.
+   */
+  const ownQuery = async (request: FastifyRequest, id: string): Promise<StatementQuery> => {
+    const principal = await deps.auth.authenticate(request.headers);
+    const q = registry.lookup(id);
+    if (q.user !== principal.user && !principal.admin) throw new AppError('NOT_FOUND', `unknown query ${id}`);
+    return q;
+  };
+
   const cancel = async (request: FastifyRequest<{ Params: { id: string; slug?: string } }>, reply: FastifyReply) => {
     try {
-      registry.lookup(request.params.id, request.params.slug);
+      if (request.params.slug === undefined) await ownQuery(request, request.params.id);
+      else registry.lookup(request.params.id, request.params.slug);
     } catch (err) {
       if (isAppError(err) && err.code === 'GONE') return reply.code(204).send();
       throw err;
@@ -249,7 +261,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
   app.get<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Query info', tags: ['trino'] }, preHandler: forwardForeign }, async (request) => {
     let q: StatementQuery;
     try {
-      q = registry.lookup(request.params.id);
+      q = await ownQuery(request, request.params.id);
     } catch (err) {
       if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('GONE', `unknown query ${request.params.id}`);
       throw err;
