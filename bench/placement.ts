@@ -1,0 +1,76 @@
+// Why: `npm run bench:placement` runs the FGD protocol (BENCHMARKS.md §2) on the Alibaba trace for the
+// chosen traces, seeds and policies, prints the table beside the published figures, says whether the
+// harness is TRUSTED (best-fit and fgd within ±0.5 of 7.14 and 4.77 on default), and writes JSON.
+import { writeFileSync } from 'node:fs';
+import { DEFAULT_TRACE_DIR, TRACE_NAMES, loadCluster, loadPods } from '../src/sim/trace.ts';
+import { runTrial } from '../src/sim/harness.ts';
+import type { TrialResult } from '../src/sim/harness.ts';
+import { policyNames } from '../src/gpu/placement/policies/registry.ts';
+import { PUBLISHED_DEFAULT_EXTRA, PUBLISHED_UNALLOCATED_PCT_AT_100, TRUST_TOLERANCE_POINTS } from './lib/placement-published.ts';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+function seedsOf(spec: string): number[] {
+  return spec.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
+    if (!Number.isInteger(a) || (b !== undefined && !Number.isInteger(b))) throw new Error(`expected --seeds like 42-51 or 42,43, got ${spec}`);
+    return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, k) => a + k);
+  });
+}
+const meanSd = (xs: number[]): [number, number] => {
+  const m = xs.reduce((a, x) => a + x, 0) / xs.length;
+  return [m, Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1))];
+};
+const pct = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+
+const dataDir = arg('data', DEFAULT_TRACE_DIR);
+const traceArg = arg('trace', 'default');
+const traces = traceArg === 'all' ? [...TRACE_NAMES] : traceArg.split(',');
+const seeds = seedsOf(arg('seeds', '42-51'));
+const policies = arg('policies', 'best-fit,fgd').split(',');
+for (const p of policies) if (!policyNames.includes(p)) throw new Error(`unknown policy ${p}; known: ${policyNames.join(', ')}`);
+const jsonFile = process.argv.includes('--json') ? arg('json', '') : '';
+
+const cluster = loadCluster(dataDir);
+const rows: Record<string, unknown>[] = [];
+let trusted: boolean | undefined;
+const lines: string[] = [];
+lines.push('trace        policy      unalloc@100      (pub)   unalloc@130     frag@100   (pub)   p50 ms  p99 ms  violations');
+for (const trace of traces) {
+  const pods = loadPods(trace, dataDir);
+  for (const policy of policies) {
+    const results: TrialResult[] = [];
+    for (const seed of seeds) {
+      const t0 = performance.now();
+      const r = runTrial(cluster, pods, policy, seed);
+      results.push(r);
+      process.stderr.write(`${trace} ${policy} seed ${seed}: unalloc@100 ${r.unallocatedPctAt100.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(1)}s)\n`);
+    }
+    const [u100, u100sd] = meanSd(results.map((r) => r.unallocatedPctAt100));
+    const [u130, u130sd] = meanSd(results.map((r) => r.unallocatedPctAt130));
+    const [f100] = meanSd(results.map((r) => r.fragmentPctAt100));
+    const all = new Float64Array(results.reduce((a, r) => a + r.decisionMs.length, 0));
+    let o = 0;
+    for (const r of results) { all.set(r.decisionMs, o); o += r.decisionMs.length; }
+    all.sort();
+    const violations = results.reduce((a, r) => a + r.invariantViolations.length, 0);
+    const pub = PUBLISHED_UNALLOCATED_PCT_AT_100[trace]?.[policy];
+    const pubFrag = trace === 'default' ? PUBLISHED_DEFAULT_EXTRA[policy]?.fragmentPctAt100 : undefined;
+    const fmt = (x: number | undefined): string => (x === undefined ? '   –  ' : x.toFixed(2).padStart(6));
+    lines.push(
+      `${trace.padEnd(12)} ${policy.padEnd(10)} ${u100.toFixed(2).padStart(6)} ± ${u100sd.toFixed(2)}  ${fmt(pub)}  ${u130.toFixed(2).padStart(6)} ± ${u130sd.toFixed(2)}  ${f100.toFixed(2).padStart(6)}  ${fmt(pubFrag)}  ${pct(all, 0.5).toFixed(3).padStart(6)}  ${pct(all, 0.99).toFixed(3).padStart(6)}  ${violations}`,
+    );
+    rows.push({ trace, policy, seeds, unallocatedPctAt100: u100, unallocatedPctAt100Sd: u100sd, unallocatedPctAt130: u130, unallocatedPctAt130Sd: u130sd, fragmentPctAt100: f100, publishedUnallocatedPctAt100: pub, decisionMsP50: pct(all, 0.5), decisionMsP99: pct(all, 0.99), invariantViolations: violations, perSeed: results.map((r) => ({ seed: r.seed, pods: r.pods, placed: r.placed, unallocatedPctAt100: r.unallocatedPctAt100, unallocatedPctAt130: r.unallocatedPctAt130, fragmentPctAt100: r.fragmentPctAt100 })) });
+    if (trace === 'default' && (policy === 'best-fit' || policy === 'fgd') && pub !== undefined) {
+      const ok = Math.abs(u100 - pub) <= TRUST_TOLERANCE_POINTS && violations === 0 && seeds.length >= 10;
+      trusted = (trusted ?? true) && ok;
+      lines.push(`  -> ${policy}: ${(u100 - pub >= 0 ? '+' : '') + (u100 - pub).toFixed(2)} points from published (${ok ? 'within' : 'OUTSIDE'} ±${TRUST_TOLERANCE_POINTS})`);
+    }
+  }
+}
+const ran = traces.includes('default') && policies.includes('best-fit') && policies.includes('fgd');
+lines.push(ran ? `harness: ${trusted === true ? 'TRUSTED' : 'NOT TRUSTED'} (best-fit and fgd on default, ≥10 seeds, ±${TRUST_TOLERANCE_POINTS} points, 0 invariant violations)` : 'harness: trust not assessed (needs --trace default with best-fit,fgd)');
+console.log(lines.join('\n'));
+if (jsonFile !== '') writeFileSync(jsonFile, JSON.stringify({ trusted: ran ? trusted === true : null, rows }, null, 2));

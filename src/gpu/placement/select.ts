@@ -1,0 +1,73 @@
+// Why: the pipeline for one request: filter every node, score the feasible ones, pick the best score
+// (ties broken by the seeded PRNG passed in), build the placement. Returns an Outcome value; it does
+// not reserve (the caller reserves, so a failed bind can unreserve).
+import type { Outcome, PlacementRequest } from './model.ts';
+import type { Demand } from './demand.ts';
+import { demandOf } from './demand.ts';
+import { explain, fits, reasonKind } from './filter.ts';
+import type { Prng } from './prng.ts';
+import type { Policy } from './policies/types.ts';
+import type { ClusterState } from './state.ts';
+
+export function selectPlacement(
+  state: ClusterState,
+  request: PlacementRequest,
+  policy: Policy,
+  prng: Prng,
+  demand: Demand = demandOf(request),
+): Outcome {
+  let bestScore = -Infinity;
+  let bestDevices: readonly number[] = [];
+  let ties = 0;
+  let chosen = -1;
+  for (let n = 0; n < state.nodeCount; n++) {
+    if (!fits(state, demand, n)) continue;
+    const s = policy.score(state, demand, n);
+    if (s === undefined) continue;
+    if (s.score > bestScore) {
+      bestScore = s.score;
+      bestDevices = s.devices;
+      chosen = n;
+      ties = 1;
+    } else if (s.score === bestScore) {
+      // Reservoir sampling: each of the k tied nodes ends up chosen with probability 1/k.
+      ties++;
+      if (prng.int(ties) === 0) {
+        chosen = n;
+        bestDevices = s.devices;
+      }
+    }
+  }
+  if (chosen < 0) return { kind: 'unschedulable', reasons: summarise(state, demand) };
+  const node = state.spec.nodes[chosen];
+  if (node === undefined) return { kind: 'unschedulable', reasons: ['internal: chosen node out of range'] };
+  return {
+    kind: 'placed',
+    placement: {
+      requestId: request.id,
+      node: node.name,
+      cpuMilli: demand.cpuMilli,
+      memoryMiB: demand.memoryMiB,
+      devices: bestDevices.map((g) => ({
+        gpuIndex: g,
+        milli: demand.gpuMilliPerDevice,
+        memoryMiB: demand.exclusive ? (node.gpus[g]?.memoryMiB ?? 0) : demand.gpuMemoryMiBPerDevice,
+      })),
+      exclusive: demand.exclusive,
+    },
+  };
+}
+
+/** k8s style: "0/1213 nodes are available: 800 cpu, 413 gpu", then the first few node reasons. */
+function summarise(state: ClusterState, demand: Demand): string[] {
+  const byKind = new Map<string, number>();
+  const detail: string[] = [];
+  for (let n = 0; n < state.nodeCount; n++) {
+    const reason = explain(state, demand, n) ?? 'policy: could not score';
+    const kind = reasonKind(reason);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    if (detail.length < 3) detail.push(`${state.spec.nodes[n]?.name}: ${reason}`);
+  }
+  const kinds = [...byKind].map(([k, c]) => `${c} ${k}`).join(', ');
+  return [`0/${state.nodeCount} nodes are available: ${kinds}`, ...detail];
+}

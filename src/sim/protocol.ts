@@ -1,0 +1,89 @@
+// Why: BENCHMARKS.md §2 step 3 and 7 exactly, so our numbers compare with the FGD paper's: the
+// per-seed workload (sort by name, shuffle, inflate/trim to 1.3× GPU capacity), the typical pod specs,
+// and the bucketing of allocation and fragment by arrived GPU.
+import type { PlacementRequest } from '../gpu/placement/model.ts';
+import { demandOf } from '../gpu/placement/demand.ts';
+import type { TypicalSpec } from '../gpu/placement/frag.ts';
+import type { Prng } from '../gpu/placement/prng.ts';
+import { shuffleInPlace } from '../gpu/placement/prng.ts';
+
+export function gpuMilliOf(request: PlacementRequest): number {
+  const d = demandOf(request);
+  return d.gpuCount * d.gpuMilliPerDevice;
+}
+
+/** Sorted by name, shuffled, then inflated (sampling with replacement) or trimmed to ≤ ratio × capacity. */
+export function prepareWorkload(
+  pods: readonly PlacementRequest[],
+  capacityGpuMilli: number,
+  prng: Prng,
+  tuneRatio = 1.3,
+): PlacementRequest[] {
+  const sorted = [...pods].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const out = shuffleInPlace([...sorted], prng);
+  const target = tuneRatio * capacityGpuMilli;
+  let total = out.reduce((a, p) => a + gpuMilliOf(p), 0);
+  if (total < target && sorted.length > 0) {
+    for (let copy = 0; ; copy++) {
+      const pick = sorted[prng.int(sorted.length)] as PlacementRequest;
+      const milli = gpuMilliOf(pick);
+      if (total + milli > target) break;
+      out.push({ ...pick, id: `${pick.id}-copy${copy}` });
+      total += milli;
+    }
+  } else {
+    while (total > target && out.length > 0) {
+      const [removed] = out.splice(prng.int(out.length), 1);
+      if (removed !== undefined) total -= gpuMilliOf(removed);
+    }
+  }
+  return out;
+}
+
+/**
+ * The typical pod specs: specs (cpu, gpu count, milli per gpu, models) by decreasing frequency, taken
+ * `step` at a time (the reference simulator's experiments use step 1) until they cover ≥ coveragePct of pods;
+ * probabilities renormalised over the chosen specs. CPU-only pods included.
+ */
+export function typicalSpecs(pods: readonly PlacementRequest[], coveragePct = 95, step = 1): TypicalSpec[] {
+  const counts = new Map<string, { spec: TypicalSpec; count: number }>();
+  for (const p of pods) {
+    const d = demandOf(p);
+    const key = `${d.cpuMilli}/${d.gpuMilliPerDevice}/${d.gpuCount}/${d.gpuModels.join('|')}`;
+    const e = counts.get(key);
+    if (e !== undefined) e.count++;
+    else counts.set(key, { spec: { cpuMilli: d.cpuMilli, gpuCount: d.gpuCount, gpuMilliPerDevice: d.gpuMilliPerDevice, gpuModels: d.gpuModels, probability: 0 }, count: 1 });
+  }
+  const ranked = [...counts.values()].sort((a, b) =>
+    b.count - a.count || a.spec.cpuMilli - b.spec.cpuMilli || a.spec.gpuMilliPerDevice - b.spec.gpuMilliPerDevice ||
+    a.spec.gpuCount - b.spec.gpuCount || (a.spec.gpuModels.join('|') < b.spec.gpuModels.join('|') ? -1 : 1));
+  const wanted = (coveragePct / 100) * pods.length;
+  let taken = 0;
+  let covered = 0;
+  while (covered < wanted && taken < ranked.length) {
+    const end = Math.min(taken + step, ranked.length);
+    for (; taken < end; taken++) covered += ranked[taken]?.count ?? 0;
+  }
+  return ranked.slice(0, taken).map((e) => ({ ...e.spec, probability: e.count / covered }));
+}
+
+/** Mean per bucket round(100·arrived/capacity), 0..maxPct; NaN where a bucket saw no sample. */
+export class BucketMeans {
+  private readonly sums: Float64Array;
+  private readonly counts: Float64Array;
+  readonly maxPct: number;
+  constructor(maxPct = 130) {
+    this.maxPct = maxPct;
+    this.sums = new Float64Array(maxPct + 1);
+    this.counts = new Float64Array(maxPct + 1);
+  }
+  add(arrivedPct: number, value: number): void {
+    const b = Math.round(arrivedPct);
+    if (b < 0 || b > this.maxPct) return;
+    this.sums[b] = (this.sums[b] ?? 0) + value;
+    this.counts[b] = (this.counts[b] ?? 0) + 1;
+  }
+  means(): number[] {
+    return Array.from(this.sums, (s, i) => ((this.counts[i] ?? 0) > 0 ? s / (this.counts[i] ?? 1) : Number.NaN));
+  }
+}
