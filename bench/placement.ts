@@ -64,9 +64,11 @@ for (const trace of traces) {
     );
     rows.push({ trace, policy, seeds, unallocatedPctAt100: u100, unallocatedPctAt100Sd: u100sd, unallocatedPctAt130: u130, unallocatedPctAt130Sd: u130sd, fragmentPctAt100: f100, publishedUnallocatedPctAt100: pub, decisionMsP50: pct(all, 0.5), decisionMsP99: pct(all, 0.99), invariantViolations: violations, perSeed: results.map((r) => ({ seed: r.seed, pods: r.pods, placed: r.placed, unallocatedPctAt100: r.unallocatedPctAt100, unallocatedPctAt130: r.unallocatedPctAt130, fragmentPctAt100: r.fragmentPctAt100 })) });
     if (trace === 'default' && (policy === 'best-fit' || policy === 'fgd') && pub !== undefined) {
-      const ok = Math.abs(u100 - pub) <= TRUST_TOLERANCE_POINTS && violations === 0 && seeds.length >= 10;
+      const close = Math.abs(u100 - pub) <= TRUST_TOLERANCE_POINTS;
+      const ok = close && violations === 0 && seeds.length >= 10;
       trusted = (trusted ?? true) && ok;
-      lines.push(`  -> ${policy}: ${(u100 - pub >= 0 ? '+' : '') + (u100 - pub).toFixed(2)} points from published (${ok ? 'within' : 'OUTSIDE'} ±${TRUST_TOLERANCE_POINTS})`);
+      const why = seeds.length < 10 ? `; only ${seeds.length} seeds, trust needs 10` : violations > 0 ? `; ${violations} invariant violations` : '';
+      lines.push(`  -> ${policy}: ${(u100 - pub >= 0 ? '+' : '') + (u100 - pub).toFixed(2)} points from published (${close ? 'within' : 'OUTSIDE'} ±${TRUST_TOLERANCE_POINTS}${why})`);
     }
   }
 }

@@ -6,7 +6,7 @@ import type { ClusterSpec, PlacementRequest } from '../gpu/placement/model.ts';
 import { demandOf } from '../gpu/placement/demand.ts';
 import { nodeFragMilli } from '../gpu/placement/frag.ts';
 import { checkState } from '../gpu/placement/invariants.ts';
-import { createPrng } from '../gpu/placement/prng.ts';
+import { createPrng, shuffleInPlace } from '../gpu/placement/prng.ts';
 import { createPolicy } from '../gpu/placement/policies/registry.ts';
 import { selectPlacement } from '../gpu/placement/select.ts';
 import { ClusterState } from '../gpu/placement/state.ts';
@@ -35,6 +35,8 @@ export function runTrial(cluster: ClusterSpec, pods: readonly PlacementRequest[]
   const specs = typicalSpecs(workload);
   const policy = createPolicy(policyName, { typicalSpecs: specs });
   const tiePrng = createPrng((seed * 2654435761) >>> 0);
+  // As in the authors' simulator: each run gives the nodes a random order, and ties go to the first.
+  const nodeRank = new Uint32Array(shuffleInPlace(Array.from({ length: state.nodeCount }, (_, i) => i), tiePrng));
   const nodeFrag = new Float64Array(state.nodeCount);
   let fragTotal = 0;
   const refreshFrag = (n: number): void => {
@@ -53,7 +55,7 @@ export function runTrial(cluster: ClusterSpec, pods: readonly PlacementRequest[]
   workload.forEach((request, i) => {
     const demand = demandOf(request);
     const t0 = performance.now();
-    const outcome = selectPlacement(state, request, policy, tiePrng, demand);
+    const outcome = selectPlacement(state, request, policy, tiePrng, demand, nodeRank);
     decisionMs[i] = performance.now() - t0;
     if (outcome.kind === 'placed') {
       const r = state.reserve(outcome.placement);

@@ -1,6 +1,8 @@
-// Why: the pipeline for one request: filter every node, score the feasible ones, pick the best score
-// (ties broken by the seeded PRNG passed in), build the placement. Returns an Outcome value; it does
-// not reserve (the caller reserves, so a failed bind can unreserve).
+// Why: the pipeline for one request: filter every node, score the feasible ones, pick the best score,
+// build the placement. Ties go to the node of lowest `nodeRank` when one is given (the FGD authors'
+// simulator: nodes carry a per-run random order and its scheduler prefers the smallest name, which
+// quietly packs ties onto the same nodes), else to a uniform draw from the seeded PRNG. Returns an
+// Outcome value; it does not reserve (the caller reserves, so a failed bind can unreserve).
 import type { Outcome, PlacementRequest } from './model.ts';
 import type { Demand } from './demand.ts';
 import { demandOf } from './demand.ts';
@@ -15,6 +17,7 @@ export function selectPlacement(
   policy: Policy,
   prng: Prng,
   demand: Demand = demandOf(request),
+  nodeRank?: ArrayLike<number>,
 ): Outcome {
   let bestScore = -Infinity;
   let bestDevices: readonly number[] = [];
@@ -30,6 +33,13 @@ export function selectPlacement(
       chosen = n;
       ties = 1;
     } else if (s.score === bestScore) {
+      if (nodeRank !== undefined) {
+        if ((nodeRank[n] ?? 0) < (nodeRank[chosen] ?? 0)) {
+          chosen = n;
+          bestDevices = s.devices;
+        }
+        continue;
+      }
       // Reservoir sampling: each of the k tied nodes ends up chosen with probability 1/k.
       ties++;
       if (prng.int(ties) === 0) {

@@ -88,4 +88,18 @@ describe('select', () => {
     expect(seen).toEqual(new Set(['a', 'b', 'c']));
     expect(pick(7)).toBe(pick(7));
   });
+  it('with a node rank, ties always go to the lowest-ranked node (the authors\' simulator packs ties this way)', () => {
+    const spec = cluster(node('a', 8000, 1), node('b', 8000, 1), node('c', 8000, 1));
+    const rank = new Uint32Array([2, 0, 1]); // b first, then c, then a
+    const state = new ClusterState(spec);
+    const picks: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const out = selectPlacement(state, req(`p${i}`, 1000, { gpus: 1 }), createPolicy('best-fit'), createPrng(i), undefined, rank);
+      if (out.kind !== 'placed') throw new Error('not placed');
+      picks.push(out.placement.node);
+      state.reserve(out.placement);
+    }
+    // identical nodes score alike: the rank alone decides, and a full node drops out
+    expect(picks).toEqual(['b', 'c', 'a']);
+  });
 });
