@@ -1,11 +1,16 @@
 // Why: `npm run bench:placement` runs the FGD protocol (BENCHMARKS.md §2) on the Alibaba trace for the
 // chosen traces, seeds and policies, prints the table beside the published figures, says whether the
-// harness is TRUSTED (best-fit and fgd within ±0.5 of 7.14 and 4.77 on default), and writes JSON.
+// harness is TRUSTED (best-fit and fgd within ±0.5 of 7.14 and 4.77 on default), and writes JSON, a CSV
+// shaped like the authors' analysis_allo_discrete.csv (--csv) and an allocation chart (--svg).
 import { writeFileSync } from 'node:fs';
 import { DEFAULT_TRACE_DIR, TRACE_NAMES, loadCluster, loadPods } from '../src/sim/trace.ts';
 import { runTrial } from '../src/sim/harness.ts';
 import type { TrialResult } from '../src/sim/harness.ts';
 import { policyNames } from '../src/gpu/placement/policies/registry.ts';
+import { placementCsv } from './lib/placement-csv.ts';
+import type { CsvTrialRow } from './lib/placement-csv.ts';
+import { meanCurve, placementSvg } from './lib/placement-svg.ts';
+import type { ChartSeries, TraceChart } from './lib/placement-svg.ts';
 import { PUBLISHED_DEFAULT_EXTRA, PUBLISHED_UNALLOCATED_PCT_AT_100, TRUST_TOLERANCE_POINTS } from './lib/placement-published.ts';
 
 function arg(name: string, fallback: string): string {
@@ -32,14 +37,20 @@ const seeds = seedsOf(arg('seeds', '42-51'));
 const policies = arg('policies', 'best-fit,fgd').split(',');
 for (const p of policies) if (!policyNames.includes(p)) throw new Error(`unknown policy ${p}; known: ${policyNames.join(', ')}`);
 const jsonFile = process.argv.includes('--json') ? arg('json', '') : '';
+const csvFile = process.argv.includes('--csv') ? arg('csv', '') : '';
+const svgFile = process.argv.includes('--svg') ? arg('svg', '') : '';
 
 const cluster = loadCluster(dataDir);
 const rows: Record<string, unknown>[] = [];
+const csvRows: CsvTrialRow[] = [];
+const charts: TraceChart[] = [];
 let trusted: boolean | undefined;
 const lines: string[] = [];
 lines.push('trace        policy      unalloc@100      (pub)   unalloc@130     frag@100   (pub)   p50 ms  p99 ms  violations');
 for (const trace of traces) {
   const pods = loadPods(trace, dataDir);
+  const series: ChartSeries[] = [];
+  charts.push({ trace, seeds, series });
   for (const policy of policies) {
     const results: TrialResult[] = [];
     for (const seed of seeds) {
@@ -48,6 +59,8 @@ for (const trace of traces) {
       results.push(r);
       process.stderr.write(`${trace} ${policy} seed ${seed}: unalloc@100 ${r.unallocatedPctAt100.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(1)}s)\n`);
     }
+    for (const r of results) csvRows.push({ trace, policy, seed: r.seed, allocationPctByArrived: r.allocationPctByArrived });
+    series.push({ policy, allocationPctByArrived: meanCurve(results.map((r) => r.allocationPctByArrived)) });
     const [u100, u100sd] = meanSd(results.map((r) => r.unallocatedPctAt100));
     const [u130, u130sd] = meanSd(results.map((r) => r.unallocatedPctAt130));
     const [f100] = meanSd(results.map((r) => r.fragmentPctAt100));
@@ -76,3 +89,5 @@ const ran = traces.includes('default') && policies.includes('best-fit') && polic
 lines.push(ran ? `harness: ${trusted === true ? 'TRUSTED' : 'NOT TRUSTED'} (best-fit and fgd on default, ≥10 seeds, ±${TRUST_TOLERANCE_POINTS} points, 0 invariant violations)` : 'harness: trust not assessed (needs --trace default with best-fit,fgd)');
 console.log(lines.join('\n'));
 if (jsonFile !== '') writeFileSync(jsonFile, JSON.stringify({ trusted: ran ? trusted === true : null, rows }, null, 2));
+if (csvFile !== '') writeFileSync(csvFile, placementCsv(csvRows, cluster.nodes.reduce((a, n) => a + n.gpus.length, 0)));
+if (svgFile !== '') writeFileSync(svgFile, placementSvg(charts));
