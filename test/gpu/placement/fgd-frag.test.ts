@@ -47,3 +47,27 @@ describe('fgd on two nodes', () => {
     expect(out.kind === 'placed' && out.placement.devices[0]?.gpuIndex).toBe(1);
   });
 });
+
+describe('hotpath policy', () => {
+  it('among nodes FGD rates alike, prefers one already running GPU work over an idle one', async () => {
+    const { createPolicy: create } = await import('../../../src/gpu/placement/policies/registry.ts');
+    const { ClusterState: State } = await import('../../../src/gpu/placement/state.ts');
+    const { selectPlacement: select } = await import('../../../src/gpu/placement/select.ts');
+    const { createPrng: prng } = await import('../../../src/gpu/placement/prng.ts');
+    // two identical 8-GPU nodes; "b" already holds one whole GPU. Typical work is whole GPUs only, so
+    // placing another whole GPU grows fragmentation on neither node: FGD scores them equally.
+    const specs = [{ cpuMilli: 1000, gpuCount: 1, gpuMilliPerDevice: 1000, gpuModels: [], probability: 1 }];
+    const spec = { nodes: ['a', 'b'].map((name) => ({ name, cpuMilli: 64_000, memoryMiB: 256_000, labels: {}, gpus: Array.from({ length: 8 }, (_, i) => ({ index: i, model: 'G2', memoryMiB: 0, milli: 1000 })) })) };
+    const rankAFirst = new Uint32Array([0, 1]);
+    const place = (policy: string) => {
+      const state = new State(spec);
+      const first = select(state, { id: 'x', tenant: 't', priority: 0, cpuMilli: 1000, memoryMiB: 1000, gpus: 1 }, create(policy, { typicalSpecs: specs }), prng(1), undefined, new Uint32Array([1, 0]));
+      if (first.kind !== 'placed') throw new Error('first not placed');
+      state.reserve(first.placement); // lands on b (b ranks first here)
+      const next = select(state, { id: 'y', tenant: 't', priority: 0, cpuMilli: 1000, memoryMiB: 1000, gpus: 1 }, create(policy, { typicalSpecs: specs }), prng(1), undefined, rankAFirst);
+      return next.kind === 'placed' ? next.placement.node : 'none';
+    };
+    expect(place('fgd')).toBe('a'); // FGD: a tie, the node order decides
+    expect(place('hotpath')).toBe('b'); // hotpath: the node already in use
+  });
+});

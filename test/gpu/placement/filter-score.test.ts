@@ -57,7 +57,7 @@ describe('best-fit score', () => {
 });
 
 describe('registry', () => {
-  it('knows first-fit, best-fit and fgd', () => expect(policyNames).toEqual(['first-fit', 'best-fit', 'fgd']));
+  it('knows first-fit, best-fit, fgd and hotpath', () => expect(policyNames).toEqual(['first-fit', 'best-fit', 'fgd', 'hotpath']));
   it('throws on an unknown name, listing the known ones', () => {
     expect(() => createPolicy('worst-fit')).toThrow('unknown placement policy "worst-fit"; known: first-fit, best-fit, fgd');
   });

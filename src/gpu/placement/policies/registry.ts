@@ -4,6 +4,7 @@ import type { Policy, PolicyContext } from './types.ts';
 import { createFirstFit } from './first-fit.ts';
 import { createBestFit } from './best-fit.ts';
 import { createFgd } from './fgd.ts';
+import { createHotpath } from './hotpath.ts';
 
 const factories: Record<string, (ctx: PolicyContext) => Policy> = {
   'first-fit': () => createFirstFit(),
@@ -11,6 +12,10 @@ const factories: Record<string, (ctx: PolicyContext) => Policy> = {
   fgd: (ctx) => {
     if (ctx.typicalSpecs === undefined) throw new Error('policy fgd: expected ctx.typicalSpecs (the typical pod specs)');
     return createFgd(ctx.typicalSpecs);
+  },
+  hotpath: (ctx) => {
+    if (ctx.typicalSpecs === undefined) throw new Error('policy hotpath: expected ctx.typicalSpecs (the typical pod specs)');
+    return createHotpath(ctx.typicalSpecs);
   },
 };
 
