@@ -75,7 +75,7 @@ for (const trace of traces) {
     lines.push(
       `${trace.padEnd(12)} ${policy.padEnd(10)} ${u100.toFixed(2).padStart(6)} ± ${u100sd.toFixed(2)}  ${fmt(pub)}  ${u130.toFixed(2).padStart(6)} ± ${u130sd.toFixed(2)}  ${f100.toFixed(2).padStart(6)}  ${fmt(pubFrag)}  ${pct(all, 0.5).toFixed(3).padStart(6)}  ${pct(all, 0.99).toFixed(3).padStart(6)}  ${violations}`,
     );
-    rows.push({ trace, policy, seeds, unallocatedPctAt100: u100, unallocatedPctAt100Sd: u100sd, unallocatedPctAt130: u130, unallocatedPctAt130Sd: u130sd, fragmentPctAt100: f100, publishedUnallocatedPctAt100: pub, decisionMsP50: pct(all, 0.5), decisionMsP99: pct(all, 0.99), invariantViolations: violations, perSeed: results.map((r) => ({ seed: r.seed, pods: r.pods, placed: r.placed, unallocatedPctAt100: r.unallocatedPctAt100, unallocatedPctAt130: r.unallocatedPctAt130, fragmentPctAt100: r.fragmentPctAt100 })) });
+    rows.push({ trace, policy, seeds, unallocatedAt100: { mean: u100, sd: u100sd }, unallocatedAt130: { mean: u130, sd: u130sd }, decisionP99Ms: pct(all, 0.99), unallocatedPctAt100: u100, unallocatedPctAt100Sd: u100sd, unallocatedPctAt130: u130, unallocatedPctAt130Sd: u130sd, fragmentPctAt100: f100, publishedUnallocatedPctAt100: pub, decisionMsP50: pct(all, 0.5), decisionMsP99: pct(all, 0.99), invariantViolations: violations, perSeed: results.map((r) => ({ seed: r.seed, pods: r.pods, placed: r.placed, unallocatedPctAt100: r.unallocatedPctAt100, unallocatedPctAt130: r.unallocatedPctAt130, fragmentPctAt100: r.fragmentPctAt100 })) });
     if (trace === 'default' && (policy === 'best-fit' || policy === 'fgd') && pub !== undefined) {
       const close = Math.abs(u100 - pub) <= TRUST_TOLERANCE_POINTS;
       const ok = close && violations === 0 && seeds.length >= 10;
