@@ -184,17 +184,31 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
     });
   };
 
+  /**
+   * The common start of a page poll: find the query, answer a retried token with its page again (then
+   * undefined), else start the run and wait, up to maxWait, for what this poll needs next.
+   */
+  const beginPoll = async (
+    request: FastifyRequest<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>,
+    reply: FastifyReply,
+    kind: 'queued' | 'executing',
+  ): Promise<{ q: StatementQuery; token: number } | undefined> => {
+    const q = registry.lookup(request.params.id, request.params.slug);
+    if (resendOrCheck(reply, q, kind, request.params.token, kind === 'queued' ? q.queuedToken : q.executingToken)) return undefined;
+    const waitMs = parseMaxWaitMs(request.query.maxWait, kind === 'queued' ? MAX_QUEUED_WAIT_MS : MAX_EXECUTING_WAIT_MS);
+    const deadline = Date.now() + waitMs;
+    await waitFor(registry.start(q, open), waitMs);
+    await q.stream?.waitFor(kind === 'queued' ? 0 : q.nextPage, deadline - Date.now());
+    return { q, token: Number(request.params.token) };
+  };
+
   app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
     '/v1/statement/queued/:id/:slug/:token',
     idRoute,
     async (request, reply) => {
-      const q = registry.lookup(request.params.id, request.params.slug);
-      if (resendOrCheck(reply, q, 'queued', request.params.token, q.queuedToken)) return reply;
-      const token = Number(request.params.token);
-      const waitMs = parseMaxWaitMs(request.query.maxWait, MAX_QUEUED_WAIT_MS);
-      const deadline = Date.now() + waitMs;
-      await waitFor(registry.start(q, open), waitMs);
-      await q.stream?.waitFor(0, deadline - Date.now());
+      const polled = await beginPoll(request, reply, 'queued');
+      if (!polled) return reply;
+      const { q, token } = polled;
       const refused = failure(q);
       if (refused && (refused.code === 'QUEUE_FULL' || refused.code === 'QUEUE_TIMEOUT')) {
         registry.resetRun(q); // the client's retry of this URI starts it again
@@ -217,14 +231,10 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
     '/v1/statement/executing/:id/:slug/:token',
     idRoute,
     async (request, reply) => {
-      const q = registry.lookup(request.params.id, request.params.slug);
-      if (resendOrCheck(reply, q, 'executing', request.params.token, q.executingToken)) return reply;
-      const token = Number(request.params.token);
-      const waitMs = parseMaxWaitMs(request.query.maxWait, MAX_EXECUTING_WAIT_MS);
-      const deadline = Date.now() + waitMs;
-      await waitFor(registry.start(q, open), waitMs);
+      const polled = await beginPoll(request, reply, 'executing');
+      if (!polled) return reply;
+      const { q, token } = polled;
       const s = q.stream;
-      await s?.waitFor(q.nextPage, deadline - Date.now());
       const failed = failure(q);
       if (failed) return remember(reply, q, 'executing', token, failedPage(request, q, failed));
       if (!s) return remember(reply, q, 'executing', token, page(request, q, 'RUNNING', { nextUri: uris(request, q).executing(token + 1) }));
