@@ -75,7 +75,7 @@ export function createFgd(typicalSpecs: readonly TypicalSpec[]): Policy {
           typicalSpecs,
         );
       }
-      const key = `${demand.key}/${demand.gpuMemoryMiBPerDevice}`;
+      const key = demand.key; // includes the per-device GPU memory
       if (cache.has(key)) return cache.get(key);
       const result = evaluate(state, demand, n);
       cache.set(key, result);
