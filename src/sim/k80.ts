@@ -1,0 +1,222 @@
+// Why: BENCHMARKS.md §3 asks how well the platform's own 16 K80 devices stay allocated while work is
+// waiting, for FIFO without backfill (the baseline) and for backfill with each placement policy. This
+// is the pure simulation behind `npm run bench:k80`: a seeded job stream shaped like the platform's ML
+// work and a virtual clock (arrivals and departures as events), so a day runs in milliseconds. No
+// clock, no I/O: the same seed gives the same result.
+import type { ClusterSpec, NodeSpec, PlacementRequest } from '../gpu/placement/model.ts';
+import { ClusterState } from '../gpu/placement/state.ts';
+import { selectPlacement } from '../gpu/placement/select.ts';
+import { createPolicy } from '../gpu/placement/policies/registry.ts';
+import { createPrng } from '../gpu/placement/prng.ts';
+import type { Prng } from '../gpu/placement/prng.ts';
+import { checkState } from '../gpu/placement/invariants.ts';
+import type { Violation } from '../gpu/placement/invariants.ts';
+import { typicalSpecs } from './protocol.ts';
+
+/** Visible memory of one GK210 device (half a K80 board). */
+export const K80_DEVICE_MEMORY_MIB = 11441;
+
+/**
+ * The platform's cluster as DESIGN.md assumes it (the real inventory is configuration): `nodeCount`
+ * nodes (default 4), each 32000 mCPU, 256000 MiB memory and 4 K80 devices on 2 boards (boardId 0,0,1,1).
+ */
+export function k80Cluster(nodeCount = 4): ClusterSpec {
+  const nodes: NodeSpec[] = [];
+  for (let n = 0; n < nodeCount; n++) {
+    nodes.push({
+      name: `k80-${n}`,
+      cpuMilli: 32000,
+      memoryMiB: 256000,
+      labels: { 'gpu.model': 'K80' },
+      gpus: [0, 1, 2, 3].map((index) => ({ index, model: 'K80', memoryMiB: K80_DEVICE_MEMORY_MIB, milli: 1000, boardId: index >> 1 })),
+    });
+  }
+  return { nodes };
+}
+
+export type JobKind = 'train1' | 'train2' | 'infer250' | 'infer500' | 'cpu';
+
+export interface K80Job {
+  kind: JobKind;
+  request: PlacementRequest;
+  arrivalMin: number;
+  durationMin: number;
+}
+
+interface JobShape {
+  kind: JobKind;
+  share: number;
+  /** Log-normal duration: median (minutes) and sigma of the underlying normal. */
+  medianMin: number;
+  sigma: number;
+  request: Omit<PlacementRequest, 'id'>;
+}
+
+const quarterMiB = Math.floor(K80_DEVICE_MEMORY_MIB / 4);
+/** The mix: training on whole devices, inference replicas by memory share, a few CPU-heavy jobs. */
+const SHAPES: readonly JobShape[] = [
+  { kind: 'train1', share: 0.35, medianMin: 90, sigma: 0.9, request: { tenant: 'ml', priority: 0, cpuMilli: 4000, memoryMiB: 32000, gpus: 1 } },
+  { kind: 'train2', share: 0.15, medianMin: 120, sigma: 0.9, request: { tenant: 'ml', priority: 0, cpuMilli: 8000, memoryMiB: 64000, gpus: 2 } },
+  { kind: 'infer250', share: 0.2, medianMin: 60, sigma: 0.7, request: { tenant: 'serve', priority: 1, cpuMilli: 1000, memoryMiB: 4000, gpuMilli: 250, gpuMemoryMiB: quarterMiB } },
+  { kind: 'infer500', share: 0.22, medianMin: 60, sigma: 0.7, request: { tenant: 'serve', priority: 1, cpuMilli: 2000, memoryMiB: 8000, gpuMilli: 500, gpuMemoryMiB: 2 * quarterMiB } },
+  { kind: 'cpu', share: 0.08, medianMin: 45, sigma: 0.6, request: { tenant: 'etl', priority: 0, cpuMilli: 16000, memoryMiB: 64000 } },
+];
+
+/** GPU milli a request holds (whole devices count 1000 each). */
+export function gpuMilliOfRequest(r: PlacementRequest): number {
+  if ((r.gpus ?? 0) > 0) return (r.gpus ?? 0) * 1000;
+  return Math.min(1000, r.gpuMilli ?? 0);
+}
+
+const MAX_DURATION_MIN = 24 * 60;
+
+function standardNormal(prng: Prng): number {
+  const u1 = 1 - prng.next();
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * prng.next());
+}
+
+/**
+ * A seeded stream over `hours`: Poisson arrivals whose rate makes the expected GPU work `load` × the
+ * cluster's GPU capacity (1.2 = 20 % more than it can serve, so work queues), log-normal durations.
+ */
+export function generateK80Jobs(seed: number, hours: number, load = 1.2, capacityGpuMilli = 16000): K80Job[] {
+  const prng = createPrng(seed);
+  const meanWorkMilliMin = SHAPES.reduce((a, s) => a + s.share * gpuMilliOfRequest({ id: '', ...s.request }) * s.medianMin * Math.exp((s.sigma * s.sigma) / 2), 0);
+  const ratePerMin = (load * capacityGpuMilli) / meanWorkMilliMin;
+  const horizonMin = hours * 60;
+  const jobs: K80Job[] = [];
+  let t = 0;
+  for (;;) {
+    t += -Math.log(1 - prng.next()) / ratePerMin;
+    if (t >= horizonMin) return jobs;
+    let u = prng.next();
+    let shape = SHAPES[SHAPES.length - 1] as JobShape;
+    for (const s of SHAPES) {
+      if (u < s.share) { shape = s; break; }
+      u -= s.share;
+    }
+    const durationMin = Math.min(MAX_DURATION_MIN, Math.max(1, shape.medianMin * Math.exp(shape.sigma * standardNormal(prng))));
+    const id = `j${String(jobs.length).padStart(5, '0')}`;
+    jobs.push({ kind: shape.kind, arrivalMin: t, durationMin, request: { id, ...shape.request } });
+  }
+}
+
+/** GPU work offered over the horizon as a multiple of what the cluster can serve. */
+export function offeredLoad(jobs: readonly K80Job[], horizonMin: number, capacityGpuMilli: number): number {
+  return jobs.reduce((a, j) => a + gpuMilliOfRequest(j.request) * Math.min(j.durationMin, horizonMin - j.arrivalMin), 0) / (capacityGpuMilli * horizonMin);
+}
+
+export interface SchedulerConfig {
+  /** Name shown in tables, e.g. `fifo/first-fit` or `backfill/fgd`. */
+  name: string;
+  policy: string;
+  backfill: boolean;
+  /** Backfill only: a job waiting longer than this that does not fit stops smaller jobs passing it. */
+  starvationMin: number;
+}
+
+export const fifoBaseline: SchedulerConfig = { name: 'fifo/first-fit', policy: 'first-fit', backfill: false, starvationMin: Infinity };
+export const backfillWith = (policy: string, starvationMin = 120): SchedulerConfig => ({ name: `backfill/${policy}`, policy, backfill: true, starvationMin });
+
+export interface K80Result {
+  scheduler: string;
+  arrived: number;
+  started: number;
+  completed: number;
+  /** Running at the horizon, and queued at the horizon. */
+  running: number;
+  queued: number;
+  /** Arrived jobs neither completed, running nor queued: must be 0. */
+  lost: number;
+  /** Time-weighted mean GPU allocation (% of milli) over the time the queue was non-empty. */
+  allocWhileWaitingPct: number;
+  /** Minutes during which the queue was non-empty. */
+  waitingMin: number;
+  allocMeanPct: number;
+  /** Waits of started jobs, and of jobs still queued counted up to the horizon. */
+  meanWaitMin: number;
+  p95WaitMin: number;
+  violations: Violation[];
+}
+
+interface Running { id: string; endMin: number }
+
+/** Runs one scheduler over `jobs` (sorted by arrival) until `horizonMin`. */
+export function simulateK80(spec: ClusterSpec, jobs: readonly K80Job[], config: SchedulerConfig, horizonMin: number, seed: number): K80Result {
+  const state = new ClusterState(spec);
+  const policy = createPolicy(config.policy, { typicalSpecs: typicalSpecs(jobs.map((j) => j.request)) });
+  const prng = createPrng((seed ^ 0x9e3779b9) >>> 0);
+  const queue: K80Job[] = [];
+  const running: Running[] = [];
+  const waits: number[] = [];
+  let next = 0, completed = 0, started = 0;
+  let now = 0, waitingMin = 0, allocWaitingMilliMin = 0, allocMilliMin = 0;
+
+  const start = (job: K80Job): boolean => {
+    const out = selectPlacement(state, job.request, policy, prng);
+    if (out.kind !== 'placed') return false;
+    const r = state.reserve(out.placement);
+    if (!r.ok) throw new Error(`${config.name}: selected placement for ${job.request.id} refused: ${r.reason}`);
+    running.push({ id: job.request.id, endMin: now + job.durationMin });
+    waits.push(now - job.arrivalMin);
+    started++;
+    return true;
+  };
+  const schedule = (): void => {
+    if (!config.backfill) {
+      while (queue.length > 0 && start(queue[0] as K80Job)) queue.shift();
+      return;
+    }
+    let blockGpuMilli = -1;
+    const keep: K80Job[] = [];
+    for (const job of queue) {
+      const milli = gpuMilliOfRequest(job.request);
+      if (milli < blockGpuMilli || !start(job)) {
+        keep.push(job);
+        if (now - job.arrivalMin > config.starvationMin) blockGpuMilli = Math.max(blockGpuMilli, milli);
+      }
+    }
+    queue.splice(0, queue.length, ...keep);
+  };
+
+  while (now < horizonMin) {
+    let ri = -1;
+    running.forEach((r, i) => { if (ri < 0 || r.endMin < (running[ri]?.endMin ?? Infinity)) ri = i; });
+    const tDepart = ri >= 0 ? (running[ri]?.endMin ?? Infinity) : Infinity;
+    const tArrive = jobs[next]?.arrivalMin ?? Infinity;
+    const t = Math.min(tDepart, tArrive, horizonMin);
+    const dt = t - now;
+    allocMilliMin += state.allocatedGpuMilli * dt;
+    if (queue.length > 0) { waitingMin += dt; allocWaitingMilliMin += state.allocatedGpuMilli * dt; }
+    now = t;
+    if (now >= horizonMin) break;
+    if (tDepart <= tArrive) {
+      const [r] = running.splice(ri, 1);
+      if (r !== undefined && state.unreserve(r.id)) completed++;
+    } else {
+      queue.push(jobs[next] as K80Job);
+      next++;
+    }
+    schedule();
+  }
+
+  for (const job of queue) waits.push(horizonMin - job.arrivalMin);
+  const arrived = next;
+  const accounted = new Set([...queue.map((j) => j.request.id), ...running.map((r) => r.id)]);
+  const lost = arrived - completed - accounted.size;
+  const sorted = [...waits].sort((a, b) => a - b);
+  const total = state.totalGpuMilli;
+  return {
+    scheduler: config.name,
+    arrived, started, completed,
+    running: running.length,
+    queued: queue.length,
+    lost,
+    allocWhileWaitingPct: waitingMin > 0 ? (100 * allocWaitingMilliMin) / (total * waitingMin) : Number.NaN,
+    waitingMin,
+    allocMeanPct: horizonMin > 0 ? (100 * allocMilliMin) / (total * horizonMin) : Number.NaN,
+    meanWaitMin: sorted.length > 0 ? sorted.reduce((a, x) => a + x, 0) / sorted.length : 0,
+    p95WaitMin: sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] ?? 0,
+    violations: checkState(state, new Set(running.map((r) => r.id))),
+  };
+}
