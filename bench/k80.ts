@@ -5,25 +5,10 @@
 // ratio to the baseline; it exits non-zero when a job is lost or an invariant breaks.
 import { backfillWith, fifoBaseline, generateK80Jobs, k80Cluster, offeredLoad, simulateK80 } from '../src/sim/k80.ts';
 import type { K80Result, SchedulerConfig } from '../src/sim/k80.ts';
+import { flag as arg, mean, parseSeeds as seedsOf, sd } from './lib/cli.ts';
 
 const TARGET_ALLOC_PCT = 90;
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-function seedsOf(spec: string): number[] {
-  return spec.split(',').flatMap((part) => {
-    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
-    if (!Number.isInteger(a) || (b !== undefined && !Number.isInteger(b))) throw new Error(`expected --seeds like 1-5 or 1,3, got ${spec}`);
-    return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, k) => a + k);
-  });
-}
-const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
-const sd = (xs: number[]): number => {
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1));
-};
 const sum = (xs: number[]): number => xs.reduce((a, x) => a + x, 0);
 
 const seeds = seedsOf(arg('seeds', '1-5'));

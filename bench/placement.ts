@@ -11,23 +11,10 @@ import { placementCsv } from './lib/placement-csv.ts';
 import type { CsvTrialRow } from './lib/placement-csv.ts';
 import { meanCurve, placementSvg } from './lib/placement-svg.ts';
 import type { ChartSeries, TraceChart } from './lib/placement-svg.ts';
+import { flag as arg, mean, parseSeeds as seedsOf, sd } from './lib/cli.ts';
 import { PUBLISHED_DEFAULT_EXTRA, PUBLISHED_UNALLOCATED_PCT_AT_100, TRUST_TOLERANCE_POINTS } from './lib/placement-published.ts';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-function seedsOf(spec: string): number[] {
-  return spec.split(',').flatMap((part) => {
-    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
-    if (!Number.isInteger(a) || (b !== undefined && !Number.isInteger(b))) throw new Error(`expected --seeds like 42-51 or 42,43, got ${spec}`);
-    return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, k) => a + k);
-  });
-}
-const meanSd = (xs: number[]): [number, number] => {
-  const m = xs.reduce((a, x) => a + x, 0) / xs.length;
-  return [m, Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1))];
-};
+const meanSd = (xs: number[]): [number, number] => [mean(xs), sd(xs)];
 const pct = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 const dataDir = arg('data', DEFAULT_TRACE_DIR);

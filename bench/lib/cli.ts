@@ -63,3 +63,26 @@ export function benchCli(cli: BenchCli) {
     },
   };
 }
+
+/** Value of `--name VALUE` on the command line, or the fallback. */
+export function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
+/** `42-51` or `42,43,50` -> the seeds. */
+export function parseSeeds(spec: string): number[] {
+  return spec.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
+    if (!Number.isInteger(a) || (b !== undefined && !Number.isInteger(b))) throw new UsageError(`expected --seeds like 42-51 or 42,43, got ${spec}`);
+    return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, k) => a + k);
+  });
+}
+
+export const mean = (xs: readonly number[]): number => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+
+/** Sample standard deviation. */
+export const sd = (xs: readonly number[]): number => {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1));
+};
