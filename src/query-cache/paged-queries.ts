@@ -6,12 +6,12 @@
 import { AppError } from '../shared/errors.ts';
 import { cacheStatus } from './core/cache-status.ts';
 import { sqlHash } from './core/key.ts';
-import { entryState, type CacheDecision } from './core/policy.ts';
+import { entryState, freshnessLeftSeconds, type CacheDecision } from './core/policy.ts';
 import { assemblePagedAnswer, Pager, readPagedAnswer, renderColumns } from './core/render-trino.ts';
 import { EngineError, type EngineBatch } from './engines/engine.ts';
 import type { FillOutcome } from './flight.ts';
 import { PageStream } from './page-stream.ts';
-import { toAppError, type QueryCacheService, type QueryRequest, type Renderer } from './service.ts';
+import { isEngineFault, toAppError, type QueryCacheService, type QueryRequest, type Renderer } from './service.ts';
 import type { CachedEntry } from './store/entry.ts';
 
 const DOOR = 'trino';
@@ -95,8 +95,7 @@ export class PagedQueries {
         },
         (err: unknown) => {
           const e = toAppError(err);
-          const engineFault = ['ENGINE_UNAVAILABLE', 'ENGINE_TIMEOUT', 'INTERNAL'].includes(e.code);
-          if (stale && engineFault) {
+          if (stale && isEngineFault(e)) {
             log.warn({ sqlHash: sqlHash(req.sql), code: e.code }, 'engine failed: serving stale-if-error');
             metrics.countRequest(DOOR, 'stale', 'stale-if-error');
             const replay = this.fromEntry(stale, cacheStatus({ hit: true, ttlSeconds: ttlLeft(stale), detail: 'stale-if-error' }));
@@ -259,7 +258,7 @@ export class PagedQueries {
 }
 
 function ttlLeft(entry: CachedEntry): number {
-  return Math.floor((entry.meta.freshness.ttlMs - (Date.now() - entry.meta.storedAtMs)) / 1000);
+  return freshnessLeftSeconds(entry.meta.storedAtMs, entry.meta.freshness, Date.now());
 }
 
 /** Copy a complete stream's pages into one the door already holds. */

@@ -5,7 +5,7 @@
 import type { Config } from '../shared/config.ts';
 import { AppError } from '../shared/errors.ts';
 import { sqlHash, type KeyInput } from './core/key.ts';
-import { entryState, type CacheDecision, type Freshness } from './core/policy.ts';
+import { entryState, freshnessLeftSeconds, type CacheDecision, type Freshness } from './core/policy.ts';
 import { Planner } from './planner.ts';
 import { cacheStatus } from './core/cache-status.ts';
 import { EngineError, type Engine, type EngineResult } from './engines/engine.ts';
@@ -141,8 +141,7 @@ export class QueryCacheService {
       });
       return { body: outcome.entry.body, contentType: renderer.contentType, cacheStatus: status, result: 'miss', rowCount: outcome.entry.meta.rowCount, ...(outcome.notStoredReason ? { reason: outcome.notStoredReason } : {}), ...(outcome.sessionHeaders ? { sessionHeaders: outcome.sessionHeaders } : {}) };
     } catch (err) {
-      const engineFault = err instanceof AppError && ['ENGINE_UNAVAILABLE', 'ENGINE_TIMEOUT', 'INTERNAL'].includes(err.code);
-      if (stale && engineFault) {
+      if (stale && err instanceof AppError && isEngineFault(err)) {
         log.warn({ sqlHash: sqlHash(req.sql), code: (err as AppError).code }, 'engine failed: serving stale-if-error');
         return this.fromEntry(stale, 'stale', 'stale-if-error');
       }
@@ -151,8 +150,9 @@ export class QueryCacheService {
   }
 
   private fromEntry(entry: CachedEntry, result: 'hit' | 'stale', detail?: 'stale-while-revalidate' | 'stale-if-error'): QueryAnswer {
-    const ageMs = this.now() - entry.meta.storedAtMs;
-    const ttlSeconds = Math.floor((entry.meta.freshness.ttlMs - ageMs) / 1000);
+    const nowMs = this.now();
+    const ageMs = nowMs - entry.meta.storedAtMs;
+    const ttlSeconds = freshnessLeftSeconds(entry.meta.storedAtMs, entry.meta.freshness, nowMs);
     return {
       body: entry.body,
       contentType: entry.meta.contentType,
@@ -244,6 +244,11 @@ export class QueryCacheService {
       metrics.engineSeconds.observe({ engine: engine.id, outcome }, (performance.now() - started) / 1000);
     }
   }
+}
+
+/** The engine failed (not the query): a stale entry may stand in for the answer (stale-if-error). */
+export function isEngineFault(err: AppError): boolean {
+  return err.code === 'ENGINE_UNAVAILABLE' || err.code === 'ENGINE_TIMEOUT' || err.code === 'INTERNAL';
 }
 
 export function toAppError(err: unknown): AppError {

@@ -68,6 +68,11 @@ export function entryState(storedAtMs: number, f: Freshness, nowMs: number): Ent
   return 'expired';
 }
 
+/** Whole seconds of freshness left (negative once stale): the `ttl` of a Cache-Status hit. */
+export function freshnessLeftSeconds(storedAtMs: number, f: Freshness, nowMs: number): number {
+  return Math.floor((f.ttlMs - (nowMs - storedAtMs)) / 1000);
+}
+
 /** How long Redis must keep an entry: the longest window in which it may still be served. */
 export function retentionMs(f: Freshness): number {
   return f.ttlMs + Math.max(f.swrMs, f.staleIfErrorMs);
