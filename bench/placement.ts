@@ -11,7 +11,7 @@ import { placementCsv } from './lib/placement-csv.ts';
 import type { CsvTrialRow } from './lib/placement-csv.ts';
 import { meanCurve, placementSvg } from './lib/placement-svg.ts';
 import type { ChartSeries, TraceChart } from './lib/placement-svg.ts';
-import { flag as arg, mean, parseSeeds as seedsOf, sd } from './lib/cli.ts';
+import { flag as arg, mean, pairedDelta, parseSeeds as seedsOf, sd } from './lib/cli.ts';
 import { PUBLISHED_DEFAULT_EXTRA, PUBLISHED_UNALLOCATED_PCT_AT_100, TRUST_TOLERANCE_POINTS } from './lib/placement-published.ts';
 
 const meanSd = (xs: number[]): [number, number] => [mean(xs), sd(xs)];
@@ -38,6 +38,7 @@ for (const trace of traces) {
   const pods = loadPods(trace, dataDir);
   const series: ChartSeries[] = [];
   charts.push({ trace, seeds, series });
+  const unallocatedByPolicy = new Map<string, number[]>(); // policy -> unallocated@100 per seed, for the paired comparison
   for (const policy of policies) {
     const results: TrialResult[] = [];
     for (const seed of seeds) {
@@ -49,6 +50,7 @@ for (const trace of traces) {
     for (const r of results) csvRows.push({ trace, policy, seed: r.seed, allocationPctByArrived: r.allocationPctByArrived });
     series.push({ policy, allocationPctByArrived: meanCurve(results.map((r) => r.allocationPctByArrived)) });
     const [u100, u100sd] = meanSd(results.map((r) => r.unallocatedPctAt100));
+    unallocatedByPolicy.set(policy, results.map((r) => r.unallocatedPctAt100));
     const [u130, u130sd] = meanSd(results.map((r) => r.unallocatedPctAt130));
     const [f100] = meanSd(results.map((r) => r.fragmentPctAt100));
     const all = new Float64Array(results.reduce((a, r) => a + r.decisionMs.length, 0));
@@ -70,6 +72,16 @@ for (const trace of traces) {
       const why = seeds.length < 10 ? `; only ${seeds.length} seeds, trust needs 10` : violations > 0 ? `; ${violations} invariant violations` : '';
       lines.push(`  -> ${policy}: ${(u100 - pub >= 0 ? '+' : '') + (u100 - pub).toFixed(2)} points from published (${close ? 'within' : 'OUTSIDE'} ±${TRUST_TOLERANCE_POINTS}${why})`);
     }
+  }
+  // Seeds are shared, so policies compare seed by seed: the paired difference has far less noise than
+  // the two means' sds suggest.
+  const fgd = unallocatedByPolicy.get('fgd');
+  for (const [policy, values] of unallocatedByPolicy) {
+    if (fgd === undefined || policy === 'fgd' || policy === 'best-fit' || policy === 'first-fit') continue;
+    const p = pairedDelta(fgd, values);
+    lines.push(`  -> ${policy} vs fgd (paired by seed): ${(p.mean >= 0 ? '+' : '') + p.mean.toFixed(3)} ± ${p.se.toFixed(3)} (se) points unallocated@100, lower in ${p.lower}/${p.n} seeds`);
+    const row = rows.find((r) => r['trace'] === trace && r['policy'] === policy);
+    if (row !== undefined) row['vsFgdUnallocatedAt100'] = p;
   }
 }
 const ran = traces.includes('default') && policies.includes('best-fit') && policies.includes('fgd');

@@ -86,3 +86,9 @@ export const sd = (xs: readonly number[]): number => {
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1));
 };
+
+/** Paired comparison of b against a over the same seeds: mean of (b − a), its standard error, and how often b < a. */
+export function pairedDelta(a: readonly number[], b: readonly number[]): { mean: number; se: number; lower: number; n: number } {
+  const d = a.map((x, i) => (b[i] ?? Number.NaN) - x);
+  return { mean: mean(d), se: d.length > 1 ? sd(d) / Math.sqrt(d.length) : Number.NaN, lower: d.filter((x) => x < 0).length, n: d.length };
+}

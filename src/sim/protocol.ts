@@ -46,13 +46,18 @@ export function prepareWorkload(
  * probabilities renormalised over the chosen specs. CPU-only pods included.
  */
 export function typicalSpecs(pods: readonly PlacementRequest[], coveragePct = 95, step = 1): TypicalSpec[] {
-  const counts = new Map<string, { spec: TypicalSpec; count: number }>();
+  const counts = new Map<string, { spec: TypicalSpec; count: number; memorySumMiB: number }>();
   for (const p of pods) {
     const d = demandOf(p);
     const key = `${d.cpuMilli}/${d.gpuMilliPerDevice}/${d.gpuCount}/${d.gpuModels.join('|')}`;
     const e = counts.get(key);
-    if (e !== undefined) e.count++;
-    else counts.set(key, { spec: { cpuMilli: d.cpuMilli, gpuCount: d.gpuCount, gpuMilliPerDevice: d.gpuMilliPerDevice, gpuModels: d.gpuModels, probability: 0 }, count: 1 });
+    if (e !== undefined) {
+      e.count++;
+      e.memorySumMiB += d.memoryMiB;
+    } else {
+      const spec = { cpuMilli: d.cpuMilli, gpuCount: d.gpuCount, gpuMilliPerDevice: d.gpuMilliPerDevice, gpuModels: d.gpuModels, probability: 0 };
+      counts.set(key, { spec, count: 1, memorySumMiB: d.memoryMiB });
+    }
   }
   const ranked = [...counts.values()].sort((a, b) =>
     b.count - a.count || a.spec.cpuMilli - b.spec.cpuMilli || a.spec.gpuMilliPerDevice - b.spec.gpuMilliPerDevice ||
@@ -64,7 +69,7 @@ export function typicalSpecs(pods: readonly PlacementRequest[], coveragePct = 95
     const end = Math.min(taken + step, ranked.length);
     for (; taken < end; taken++) covered += ranked[taken]?.count ?? 0;
   }
-  return ranked.slice(0, taken).map((e) => ({ ...e.spec, probability: e.count / covered }));
+  return ranked.slice(0, taken).map((e) => ({ ...e.spec, probability: e.count / covered, memoryMiB: e.memorySumMiB / e.count }));
 }
 
 /** Mean per bucket round(100·arrived/capacity), 0..maxPct; NaN where a bucket saw no sample. */

@@ -41,6 +41,10 @@ describe('workload preparation', () => {
     const specs = typicalSpecs(pods);
     expect(specs.map((s) => [s.gpuCount, s.probability])).toEqual([[1, 0.9], [2, 0.1]]);
   });
+  it('a typical spec carries the mean memory of its pods (for memory-aware measures)', () => {
+    const pods = [{ ...pod('a', 1), memoryMiB: 1000 }, { ...pod('b', 1), memoryMiB: 3000 }, { ...pod('c', 2), memoryMiB: 500 }];
+    expect(typicalSpecs(pods, 100).map((s) => [s.gpuCount, s.memoryMiB])).toEqual([[1, 2000], [2, 500]]);
+  });
   it('buckets by rounded arrived %', () => {
     const b = new BucketMeans(2);
     b.add(0.4, 1); b.add(0.6, 3); b.add(1.49, 5);

@@ -18,6 +18,8 @@ export interface Demand {
   gpuModels: readonly string[];
   /** Stable key of what the scorers depend on (cpu, gpu shape, models); memory excluded. */
   key: string;
+  /** The GPU part of `key` alone (devices, milli and memory per device, models). */
+  gpuKey: string;
 }
 
 export function demandOf(request: PlacementRequest): Demand {
@@ -42,6 +44,7 @@ export function demandOf(request: PlacementRequest): Demand {
     gpuMemoryMiBPerDevice = shareMemoryMiB;
   }
   const gpuModels = request.gpuModels ?? [];
+  const gpuKey = `${gpuCount}x${gpuMilliPerDevice}:${gpuMemoryMiBPerDevice}/${gpuModels.join('|')}`;
   return {
     cpuMilli: request.cpuMilli,
     memoryMiB: request.memoryMiB,
@@ -50,7 +53,8 @@ export function demandOf(request: PlacementRequest): Demand {
     gpuMemoryMiBPerDevice,
     exclusive,
     gpuModels,
-    key: `${request.cpuMilli}/${gpuCount}x${gpuMilliPerDevice}:${gpuMemoryMiBPerDevice}/${gpuModels.join('|')}`,
+    key: `${request.cpuMilli}/${gpuKey}`,
+    gpuKey,
   };
 }
 

@@ -11,6 +11,8 @@ export interface TypicalSpec {
   gpuMilliPerDevice: number;
   gpuModels: readonly string[];
   probability: number;
+  /** Typical memory of pods of this spec (their mean); used only by memory-aware measures. */
+  memoryMiB?: number;
 }
 
 /**
@@ -25,6 +27,7 @@ export function specFragMilli(
   off: number,
   count: number,
   spec: TypicalSpec,
+  memoryFreeMiB?: number,
 ): number {
   let idle = 0;
   let below = 0;
@@ -39,6 +42,7 @@ export function specFragMilli(
   if (!modelAllowed(spec.gpuModels, model)) return idle;
   if (enough < spec.gpuCount) return idle;
   if (cpuFreeMilli < spec.cpuMilli) return idle;
+  if (memoryFreeMiB !== undefined && memoryFreeMiB < (spec.memoryMiB ?? 0)) return idle;
   return below;
 }
 
@@ -50,9 +54,10 @@ export function nodeFragMilli(
   off: number,
   count: number,
   specs: readonly TypicalSpec[],
+  memoryFreeMiB?: number,
 ): number {
   if (count === 0) return 0;
   let sum = 0;
-  for (const spec of specs) sum += spec.probability * specFragMilli(cpuFreeMilli, model, free, off, count, spec);
+  for (const spec of specs) sum += spec.probability * specFragMilli(cpuFreeMilli, model, free, off, count, spec, memoryFreeMiB);
   return sum;
 }

@@ -1,4 +1,4 @@
-// Why: the fragment measure and FGD's choice on a hand-made 2-node cluster.
+// Why: the fragment measure, FGD's choice on a hand-made 2-node cluster, and what hotpath changes.
 import { describe, it, expect } from 'vitest';
 import type { TypicalSpec } from '../../../src/gpu/placement/frag.ts';
 import { nodeFragMilli, specFragMilli } from '../../../src/gpu/placement/frag.ts';
@@ -7,6 +7,10 @@ import { createPolicy } from '../../../src/gpu/placement/policies/registry.ts';
 import { selectPlacement } from '../../../src/gpu/placement/select.ts';
 import { createPrng } from '../../../src/gpu/placement/prng.ts';
 import { cluster, node, req } from './helpers.ts';
+import type { ClusterSpec } from '../../../src/gpu/placement/model.ts';
+import { demandOf } from '../../../src/gpu/placement/demand.ts';
+import { boardAwareDevices } from '../../../src/gpu/placement/policies/devices.ts';
+import { k80Cluster } from '../../../src/sim/k80.ts';
 
 const whole: TypicalSpec = { cpuMilli: 4000, gpuCount: 1, gpuMilliPerDevice: 1000, gpuModels: [], probability: 0.5 };
 const half: TypicalSpec = { cpuMilli: 2000, gpuCount: 1, gpuMilliPerDevice: 500, gpuModels: [], probability: 0.25 };
@@ -29,6 +33,16 @@ describe('fragment measure', () => {
   ])('%s', (_n, cpu, model, spec, expected) => {
     expect(specFragMilli(cpu, model, free, 0, 2, spec)).toBe(expected);
   });
+  it.each([
+    // FGD proper ignores memory (no free memory given): whole fits, fragment 300
+    ['memory ignored', undefined, 300],
+    // memory-aware: 8192 MiB free ≥ the spec's typical 4096: fits, fragment 300
+    ['memory enough', 8192, 300],
+    // memory-aware: 2048 MiB free < 4096: the spec cannot run here, all idle (1300) is fragment
+    ['memory short', 2048, 1300],
+  ])('%s', (_n, memoryFreeMiB, expected) => {
+    expect(specFragMilli(8000, 'T4', free, 0, 2, { ...whole, memoryMiB: 4096 }, memoryFreeMiB)).toBe(expected);
+  });
   it('F_n(M) is the probability-weighted sum: 0.5·300 + 0.25·300 + 0.25·1300 = 550', () => {
     expect(nodeFragMilli(8000, 'T4', free, 0, 2, specs)).toBe(550);
   });
@@ -49,25 +63,59 @@ describe('fgd on two nodes', () => {
 });
 
 describe('hotpath policy', () => {
-  it('among nodes FGD rates alike, prefers one already running GPU work over an idle one', async () => {
-    const { createPolicy: create } = await import('../../../src/gpu/placement/policies/registry.ts');
-    const { ClusterState: State } = await import('../../../src/gpu/placement/state.ts');
-    const { selectPlacement: select } = await import('../../../src/gpu/placement/select.ts');
-    const { createPrng: prng } = await import('../../../src/gpu/placement/prng.ts');
-    // two identical 8-GPU nodes; "b" already holds one whole GPU. Typical work is whole GPUs only, so
-    // placing another whole GPU grows fragmentation on neither node: FGD scores them equally.
-    const specs = [{ cpuMilli: 1000, gpuCount: 1, gpuMilliPerDevice: 1000, gpuModels: [], probability: 1 }];
-    const spec = { nodes: ['a', 'b'].map((name) => ({ name, cpuMilli: 64_000, memoryMiB: 256_000, labels: {}, gpus: Array.from({ length: 8 }, (_, i) => ({ index: i, model: 'G2', memoryMiB: 0, milli: 1000 })) })) };
-    const rankAFirst = new Uint32Array([0, 1]);
-    const place = (policy: string) => {
-      const state = new State(spec);
-      const first = select(state, { id: 'x', tenant: 't', priority: 0, cpuMilli: 1000, memoryMiB: 1000, gpus: 1 }, create(policy, { typicalSpecs: specs }), prng(1), undefined, new Uint32Array([1, 0]));
-      if (first.kind !== 'placed') throw new Error('first not placed');
-      state.reserve(first.placement); // lands on b (b ranks first here)
-      const next = select(state, { id: 'y', tenant: 't', priority: 0, cpuMilli: 1000, memoryMiB: 1000, gpus: 1 }, create(policy, { typicalSpecs: specs }), prng(1), undefined, rankAFirst);
-      return next.kind === 'placed' ? next.placement.node : 'none';
-    };
-    expect(place('fgd')).toBe('a'); // FGD: a tie, the node order decides
-    expect(place('hotpath')).toBe('b'); // hotpath: the node already in use
+  // two identical 8-GPU nodes; typical work is whole GPUs only (1 core, 10000 MiB typical memory).
+  const wholeSpecs: TypicalSpec[] = [{ cpuMilli: 1000, gpuCount: 1, gpuMilliPerDevice: 1000, gpuModels: [], probability: 1, memoryMiB: 10_000 }];
+  const place = (policy: string, spec: ClusterSpec, memoryMiB: number, rank: number[], setup?: (s: ClusterState) => void): string => {
+    const state = new ClusterState(spec);
+    setup?.(state);
+    const out = selectPlacement(state, req('y', 1000, { memoryMiB, gpus: 1 }), createPolicy(policy, { typicalSpecs: wholeSpecs }), createPrng(1), undefined, new Uint32Array(rank));
+    return out.kind === 'placed' ? out.placement.node : 'none';
+  };
+
+  it('among nodes FGD rates alike, prefers one already running GPU work over an idle one', () => {
+    // Placing a whole GPU grows fragmentation on neither node: FGD scores them equally.
+    const spec = cluster(node('a', 64_000, 8, 'G2', 256_000), node('b', 64_000, 8, 'G2', 256_000));
+    const busyB = (s: ClusterState): void => void s.reserve({ requestId: 'x', node: 'b', cpuMilli: 1000, memoryMiB: 1000, devices: [{ gpuIndex: 0, milli: 1000, memoryMiB: 0 }], exclusive: true });
+    expect(place('fgd', spec, 1000, [0, 1], busyB)).toBe('a'); // FGD: a tie, the node order decides
+    expect(place('hotpath', spec, 1000, [0, 1], busyB)).toBe('b'); // hotpath: the node already in use
+  });
+
+  it('counts idle GPUs stranded by memory as fragment (FGD does not)', () => {
+    // a: 2 GPUs, 15000 MiB; b: 2 GPUs, 100000 MiB. A whole GPU with 8000 MiB:
+    // on a, 7000 MiB stay < the typical 10000, so a's other idle GPU becomes fragment: growth +1000;
+    // on b, 92000 MiB stay: growth 0. FGD ignores memory (growth 0 on both; the order picks a).
+    const spec = cluster(node('a', 16_000, 2, 'G2', 15_000), node('b', 16_000, 2, 'G2', 100_000));
+    expect(place('fgd', spec, 8000, [0, 1])).toBe('a');
+    expect(place('hotpath', spec, 8000, [0, 1])).toBe('b');
+  });
+});
+
+describe('board-aware device choice (K80: two devices per board)', () => {
+  const k80 = k80Cluster(1); // one node, devices 0,1 on board 0 and 2,3 on board 1
+  const hold = (s: ClusterState, id: string, g: number): void => void s.reserve({ requestId: id, node: 'k80-0', cpuMilli: 0, memoryMiB: 0, devices: [{ gpuIndex: g, milli: 1000, memoryMiB: 11441 }], exclusive: true });
+  it.each([
+    ['2 GPUs on an idle node: one whole board', [], 2, [0, 1]],
+    ['1 GPU beside a taken half: keeps board 1 whole', [0], 1, [1]],
+    ['2 GPUs with board 0 half taken: the whole board 1', [0], 2, [2, 3]],
+    ['2 GPUs with one half of each board taken: the two halves left', [0, 2], 2, [1, 3]],
+    ['3 GPUs on an idle node: a whole board plus one', [], 3, [0, 1, 2]],
+    ['3 GPUs with only 2 idle: none', [0, 3], 3, undefined],
+  ])('%s', (_name, taken, gpus, expected) => {
+    const s = new ClusterState(k80);
+    taken.forEach((g, i) => hold(s, `t${i}`, g));
+    expect(boardAwareDevices(s, demandOf(req('r', 0, { gpus })), 0)).toEqual(expected);
+  });
+  it('without board ids it is the first idle devices by index', () => {
+    const s = new ClusterState(cluster(node('a', 8000, 4)));
+    s.reserve({ requestId: 'x', node: 'a', cpuMilli: 0, memoryMiB: 0, devices: [{ gpuIndex: 1, milli: 1000, memoryMiB: 0 }], exclusive: true });
+    expect(boardAwareDevices(s, demandOf(req('r', 0, { gpus: 2 })), 0)).toEqual([0, 2]);
+  });
+  it('hotpath places a 2-GPU job on one board where best-fit order would split boards', () => {
+    const s = new ClusterState(k80);
+    hold(s, 'x', 0);
+    const out = selectPlacement(s, req('r', 1000, { gpus: 2 }), createPolicy('hotpath', { typicalSpecs: specs }), createPrng(1));
+    expect(out.kind === 'placed' && out.placement.devices.map((d) => d.gpuIndex)).toEqual([2, 3]);
+    const fgd = selectPlacement(s, req('r', 1000, { gpus: 2 }), createPolicy('fgd', { typicalSpecs: specs }), createPrng(1));
+    expect(fgd.kind === 'placed' && fgd.placement.devices.map((d) => d.gpuIndex)).toEqual([1, 2]);
   });
 });

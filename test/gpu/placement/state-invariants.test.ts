@@ -7,6 +7,8 @@ import { checkInvariants, checkState } from '../../../src/gpu/placement/invarian
 import { createPolicy } from '../../../src/gpu/placement/policies/registry.ts';
 import { selectPlacement } from '../../../src/gpu/placement/select.ts';
 import { createPrng } from '../../../src/gpu/placement/prng.ts';
+import { demandOf } from '../../../src/gpu/placement/demand.ts';
+import { fits } from '../../../src/gpu/placement/filter.ts';
 import { cluster, node, req } from './helpers.ts';
 
 const spec = cluster(node('a', 8000, 2, 'K80', 65536, 11441), node('b', 8000, 1, 'K80', 65536, 11441));
@@ -58,13 +60,16 @@ describe('invariant checker', () => {
 describe('property: random requests with random unreserves keep the invariants', () => {
   it('holds for every policy', () => {
     const big = cluster(node('a', 16000, 4), node('b', 32000, 8, 'V100M32'), node('c', 8000, 2), node('d', 4000, 0));
-    const typicalSpecs = [{ cpuMilli: 2000, gpuCount: 1, gpuMilliPerDevice: 500, gpuModels: [], probability: 1 }];
+    const typicalSpecs = [
+      { cpuMilli: 2000, gpuCount: 1, gpuMilliPerDevice: 500, gpuModels: [], probability: 0.6, memoryMiB: 20_000 },
+      { cpuMilli: 4000, gpuCount: 2, gpuMilliPerDevice: 1000, gpuModels: [], probability: 0.4, memoryMiB: 40_000 },
+    ];
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('place' as const), cpu: fc.integer({ min: 0, max: 9000 }), gpus: fc.integer({ min: 0, max: 4 }), milli: fc.integer({ min: 1, max: 1000 }), v100: fc.boolean() }),
+      fc.record({ kind: fc.constant('place' as const), cpu: fc.integer({ min: 0, max: 9000 }), memory: fc.integer({ min: 0, max: 40_000 }), gpus: fc.integer({ min: 0, max: 4 }), milli: fc.integer({ min: 1, max: 1000 }), v100: fc.boolean() }),
       fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }),
     );
     fc.assert(
-      fc.property(fc.constantFrom('first-fit', 'best-fit', 'fgd'), fc.array(op, { maxLength: 60 }), fc.integer(), (name, ops, seed) => {
+      fc.property(fc.constantFrom('first-fit', 'best-fit', 'fgd', 'hotpath'), fc.array(op, { maxLength: 60 }), fc.integer(), (name, ops, seed) => {
         const s = new ClusterState(big);
         const policy = createPolicy(name, { typicalSpecs });
         const prng = createPrng(seed);
@@ -76,7 +81,14 @@ describe('property: random requests with random unreserves keep the invariants',
             return;
           }
           const extra = o.gpus === 0 ? (o.milli < 1000 ? { gpuMilli: o.milli } : {}) : { gpus: o.gpus };
-          const r = req(`r${i}`, o.cpu, { ...extra, ...(o.v100 ? { gpuModels: ['V100M32'] } : {}) });
+          const r = req(`r${i}`, o.cpu, { memoryMiB: o.memory, ...extra, ...(o.v100 ? { gpuModels: ['V100M32'] } : {}) });
+          // The scorers' per-node caches (keyed by GPU shape and CPU/memory buckets) answer exactly
+          // what a fresh, cache-less scorer answers.
+          const fresh = createPolicy(name, { typicalSpecs });
+          const demand = demandOf(r);
+          for (let n = 0; n < s.nodeCount; n++) {
+            if (fits(s, demand, n)) expect(policy.score(s, demand, n)).toEqual(fresh.score(s, demand, n));
+          }
           const out = selectPlacement(s, r, policy, prng);
           if (out.kind === 'placed') {
             expect(s.reserve(out.placement)).toEqual({ ok: true });
