@@ -68,6 +68,18 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE', type: bool, default: 'false', doc: 'Allow HOTPATH_AUTH=none on a non-loopback HOST (trusted networks only).' },
   { env: 'HOTPATH_ADVERTISE_URL', type: { kind: 'url', protocols: ['http:', 'https:'] }, doc: 'How other replicas reach this one (pod address), for Trino-door pages of a query this replica owns. Default: http://<listen address or first non-loopback IPv4>:<port>.' },
   { env: 'HOTPATH_SHUTDOWN_GRACE_MS', type: int(0, 600_000), default: '10000', doc: 'On SIGTERM, time given to in-flight requests before connections are closed.' },
+  { env: 'HOTPATH_GPU_ENABLED', type: bool, default: 'true', doc: 'Serve the GPU job API (/v1/gpu/*) and take part in scheduling.' },
+  { env: 'HOTPATH_GPU_CLUSTER_FILE', type: str, doc: 'GPU inventory as JSON `{"nodes":[{"name","cpuMilli","memoryMiB","gpus":[{"model","memoryMiB","boardId"}]}]}`. Unset: the simulated platform cluster, 16 K80 devices (8 boards) on 4 nodes.' },
+  { env: 'HOTPATH_GPU_POLICY', type: { kind: 'enum', values: ['first-fit', 'best-fit', 'fgd', 'hotpath'] }, default: 'hotpath', doc: 'Placement policy (see README: GPU placement).' },
+  { env: 'HOTPATH_GPU_LEASE_TTL_SECONDS', type: int(1, 86_400), default: '30', doc: 'A placed job must heartbeat within this; when its lease runs out its GPUs are freed and it is re-queued (retries left) or failed.' },
+  { env: 'HOTPATH_GPU_TICK_MS', type: int(10, 60_000), default: '500', doc: 'The leader schedules at least this often (and at once on every submit, finish or cancel).' },
+  { env: 'HOTPATH_GPU_STARVATION_SECONDS', type: int(0, 86_400 * 7), default: '600', doc: 'Backfill bound: a job that does not fit and has waited this long gets a node reserved, so smaller jobs stop passing it.' },
+  { env: 'HOTPATH_GPU_PREEMPTION', type: bool, default: 'true', doc: 'A higher-priority job that cannot fit preempts the cheapest set of lower-priority jobs (fewest GPU-seconds lost).' },
+  { env: 'HOTPATH_GPU_TENANT_WEIGHTS', type: { kind: 'list' }, doc: 'Fair-share weights, `tenant=weight,…` (default weight 1).' },
+  { env: 'HOTPATH_GPU_TENANT_QUOTAS', type: { kind: 'list' }, doc: 'GPU quotas in milli (1000 = one device), `tenant=milli,…`; a tenant at its quota waits.' },
+  { env: 'HOTPATH_GPU_EXECUTOR', type: { kind: 'enum', values: ['simulated', 'none'] }, default: 'simulated', doc: 'simulated: jobs that give durationSeconds are "run" here (heartbeats, then complete) so the embedded cluster is live; none: workers (Ray) run jobs.' },
+  { env: 'HOTPATH_GPU_DEMO_LOAD', type: bool, default: 'false', doc: 'Submit a steady demo stream of simulated jobs (two tenants, mixed sizes) so dashboards show a busy cluster.' },
+  { env: 'HOTPATH_GPU_RETENTION_SECONDS', type: int(60, 86_400 * 90), default: String(7 * 86_400), doc: 'Finished jobs stay readable this long.' },
 ] as const satisfies readonly VarSpec[];
 
 export type ConfigVarName = (typeof CONFIG_VARS)[number]['env'];

@@ -62,6 +62,18 @@ export interface Config {
   allowUnauthenticatedRemote: boolean;
   advertiseUrl: string | undefined;
   shutdownGraceMs: number;
+  gpuEnabled: boolean;
+  gpuClusterFile: string | undefined;
+  gpuPolicy: 'first-fit' | 'best-fit' | 'fgd' | 'hotpath';
+  gpuLeaseTtlSeconds: number;
+  gpuTickMs: number;
+  gpuStarvationSeconds: number;
+  gpuPreemption: boolean;
+  gpuTenantWeights: string[] | undefined;
+  gpuTenantQuotas: string[] | undefined;
+  gpuExecutor: 'simulated' | 'none';
+  gpuDemoLoad: boolean;
+  gpuRetentionSeconds: number;
 }
 
 export class ConfigError extends Error {

@@ -1,11 +1,11 @@
 // Why: BENCHMARKS.md §3 asks how well the platform's own 16 K80 devices stay allocated while work is
 // waiting, for FIFO without backfill (the baseline) and for backfill with each placement policy. This
 // is the pure simulation behind `npm run bench:k80`: a seeded job stream shaped like the platform's ML
-// work and a virtual clock (arrivals and departures as events), so a day runs in milliseconds. No
-// clock, no I/O: the same seed gives the same result.
-import type { ClusterSpec, NodeSpec, PlacementRequest } from '../gpu/placement/model.ts';
+// work and a virtual clock (arrivals and departures as events), so a day runs in milliseconds; each
+// event runs the service's own schedulePass. No clock, no I/O: the same seed gives the same result.
+import type { ClusterSpec, NodeSpec, Placement, PlacementRequest } from '../gpu/placement/model.ts';
 import { ClusterState } from '../gpu/placement/state.ts';
-import { selectPlacement } from '../gpu/placement/select.ts';
+import { schedulePass } from '../gpu/scheduling/pass.ts';
 import { createPolicy } from '../gpu/placement/policies/registry.ts';
 import { createPrng } from '../gpu/placement/prng.ts';
 import type { Prng } from '../gpu/placement/prng.ts';
@@ -107,20 +107,35 @@ export function offeredLoad(jobs: readonly K80Job[], horizonMin: number, capacit
 }
 
 export interface SchedulerConfig {
-  /** Name shown in tables, e.g. `fifo/first-fit` or `backfill/fgd`. */
+  /** Name shown in tables, e.g. `fifo/first-fit`, `backfill/fgd` or `backfill/hotpath+preempt`. */
   name: string;
   policy: string;
   backfill: boolean;
-  /** Backfill only: a job waiting longer than this that does not fit stops smaller jobs passing it. */
+  /** Backfill only: a job waiting longer than this that does not fit reserves a node (see schedulePass). */
   starvationMin: number;
+  /** A higher-priority job that fits nowhere may evict lower-priority ones (default false). */
+  preemption?: boolean;
 }
 
 export const fifoBaseline: SchedulerConfig = { name: 'fifo/first-fit', policy: 'first-fit', backfill: false, starvationMin: Infinity };
-export const backfillWith = (policy: string, starvationMin = 120): SchedulerConfig => ({ name: `backfill/${policy}`, policy, backfill: true, starvationMin });
+export const backfillWith = (policy: string, starvationMin = 120, preemption = false): SchedulerConfig => ({
+  name: `backfill/${policy}${preemption ? '+preempt' : ''}`,
+  policy,
+  backfill: true,
+  starvationMin,
+  preemption,
+});
+
+export interface WaitStats {
+  meanMin: number;
+  p95Min: number;
+  count: number;
+}
 
 export interface K80Result {
   scheduler: string;
   arrived: number;
+  /** Jobs started at least once (a preempted job that restarts counts once). */
   started: number;
   completed: number;
   /** Running at the horizon, and queued at the horizon. */
@@ -133,50 +148,82 @@ export interface K80Result {
   /** Minutes during which the queue was non-empty. */
   waitingMin: number;
   allocMeanPct: number;
-  /** Waits of started jobs, and of jobs still queued counted up to the horizon. */
+  /**
+   * One wait per arrived job that started or is still queued: arrival to its last start, or to the
+   * horizon when it is queued there (a preempted job keeps its arrival time, so its wait includes the
+   * run it lost).
+   */
   meanWaitMin: number;
   p95WaitMin: number;
+  /** The same waits split by request priority. */
+  waitByPriority: Record<number, WaitStats>;
+  /** Evictions of running jobs for higher-priority ones; each victim restarts from scratch. */
+  preemptions: number;
   violations: Violation[];
 }
 
-interface Running { id: string; endMin: number }
+interface Running { job: K80Job; placement: Placement; startMin: number; endMin: number }
 
-/** Runs one scheduler over `jobs` (sorted by arrival) until `horizonMin`. */
+const MS_PER_MIN = 60_000;
+
+function waitStats(waits: readonly number[]): WaitStats {
+  const sorted = [...waits].sort((a, b) => a - b);
+  return {
+    meanMin: sorted.length > 0 ? sorted.reduce((a, x) => a + x, 0) / sorted.length : 0,
+    p95Min: sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] ?? 0,
+    count: sorted.length,
+  };
+}
+
+/**
+ * Runs one scheduler over `jobs` (sorted by arrival) until `horizonMin`. After every arrival and
+ * departure, one schedulePass (the service's own pass) decides what starts and what is evicted.
+ */
 export function simulateK80(spec: ClusterSpec, jobs: readonly K80Job[], config: SchedulerConfig, horizonMin: number, seed: number): K80Result {
-  const state = new ClusterState(spec);
+  let state = new ClusterState(spec);
   const policy = createPolicy(config.policy, { typicalSpecs: typicalSpecs(jobs.map((j) => j.request)) });
   const prng = createPrng((seed ^ 0x9e3779b9) >>> 0);
-  const queue: K80Job[] = [];
+  let queue: K80Job[] = [];
   const running: Running[] = [];
-  const waits: number[] = [];
-  let next = 0, completed = 0, started = 0;
+  /** Per job id: its wait (minutes) and priority; overwritten when a preempted job starts again. */
+  const waits = new Map<string, { waitMin: number; priority: number }>();
+  const startedIds = new Set<string>();
+  let next = 0, completed = 0, preemptions = 0;
   let now = 0, waitingMin = 0, allocWaitingMilliMin = 0, allocMilliMin = 0;
 
-  const start = (job: K80Job): boolean => {
-    const out = selectPlacement(state, job.request, policy, prng);
-    if (out.kind !== 'placed') return false;
-    const r = state.reserve(out.placement);
-    if (!r.ok) throw new Error(`${config.name}: selected placement for ${job.request.id} refused: ${r.reason}`);
-    running.push({ id: job.request.id, endMin: now + job.durationMin });
-    waits.push(now - job.arrivalMin);
-    started++;
-    return true;
-  };
   const schedule = (): void => {
-    if (!config.backfill) {
-      while (queue.length > 0 && start(queue[0] as K80Job)) queue.shift();
-      return;
-    }
-    let blockGpuMilli = -1;
-    const keep: K80Job[] = [];
-    for (const job of queue) {
-      const milli = gpuMilliOfRequest(job.request);
-      if (milli < blockGpuMilli || !start(job)) {
-        keep.push(job);
-        if (now - job.arrivalMin > config.starvationMin) blockGpuMilli = Math.max(blockGpuMilli, milli);
+    if (queue.length === 0) return;
+    const result = schedulePass({
+      cluster: spec,
+      live: running.map((r) => ({ id: r.job.request.id, request: r.job.request, placement: r.placement, startedAtMs: r.startMin * MS_PER_MIN })),
+      // The FIFO baseline is what a plain queue does: arrival order, blind to priority and tenant.
+      pending: queue.map((j) => ({ id: j.request.id, request: config.backfill ? j.request : { ...j.request, priority: 0, tenant: 'fifo' }, queuedAtMs: j.arrivalMin * MS_PER_MIN })),
+      nowMs: now * MS_PER_MIN,
+      policy,
+      prng,
+      backfill: config.backfill,
+      starvationMs: config.starvationMin * MS_PER_MIN,
+      preemption: config.preemption === true,
+    });
+    state = result.state;
+    if (result.decisions.length === 0) return;
+    const queued = new Map(queue.map((j) => [j.request.id, j]));
+    for (const d of result.decisions) {
+      for (const victim of d.preempt) {
+        const i = running.findIndex((r) => r.job.request.id === victim);
+        if (i < 0) throw new Error(`${config.name}: victim ${victim} is not running`);
+        const r = running.splice(i, 1)[0] as Running;
+        queued.set(victim, r.job); // back in the queue with its arrival time; its progress is lost
+        preemptions++;
       }
+      const job = queued.get(d.jobId);
+      if (job === undefined) throw new Error(`${config.name}: decision for ${d.jobId}, which is not queued`);
+      queued.delete(d.jobId);
+      running.push({ job, placement: d.placement, startMin: now, endMin: now + job.durationMin });
+      waits.set(d.jobId, { waitMin: now - job.arrivalMin, priority: job.request.priority });
+      startedIds.add(d.jobId);
     }
-    queue.splice(0, queue.length, ...keep);
+    queue = [...queued.values()];
   };
 
   while (now < horizonMin) {
@@ -192,7 +239,7 @@ export function simulateK80(spec: ClusterSpec, jobs: readonly K80Job[], config: 
     if (now >= horizonMin) break;
     if (tDepart <= tArrive) {
       const [r] = running.splice(ri, 1);
-      if (r !== undefined && state.unreserve(r.id)) completed++;
+      if (r !== undefined && state.unreserve(r.job.request.id)) completed++;
     } else {
       queue.push(jobs[next] as K80Job);
       next++;
@@ -200,23 +247,31 @@ export function simulateK80(spec: ClusterSpec, jobs: readonly K80Job[], config: 
     schedule();
   }
 
-  for (const job of queue) waits.push(horizonMin - job.arrivalMin);
+  for (const job of queue) waits.set(job.request.id, { waitMin: horizonMin - job.arrivalMin, priority: job.request.priority });
   const arrived = next;
-  const accounted = new Set([...queue.map((j) => j.request.id), ...running.map((r) => r.id)]);
+  const accounted = new Set([...queue.map((j) => j.request.id), ...running.map((r) => r.job.request.id)]);
   const lost = arrived - completed - accounted.size;
-  const sorted = [...waits].sort((a, b) => a - b);
+  const all = waitStats([...waits.values()].map((w) => w.waitMin));
+  const byPriority = new Map<number, number[]>();
+  for (const w of waits.values()) byPriority.set(w.priority, [...(byPriority.get(w.priority) ?? []), w.waitMin]);
+  const waitByPriority: Record<number, WaitStats> = {};
+  for (const p of [...byPriority.keys()].sort((a, b) => b - a)) waitByPriority[p] = waitStats(byPriority.get(p) ?? []);
   const total = state.totalGpuMilli;
   return {
     scheduler: config.name,
-    arrived, started, completed,
+    arrived,
+    started: startedIds.size,
+    completed,
     running: running.length,
     queued: queue.length,
     lost,
     allocWhileWaitingPct: waitingMin > 0 ? (100 * allocWaitingMilliMin) / (total * waitingMin) : Number.NaN,
     waitingMin,
     allocMeanPct: horizonMin > 0 ? (100 * allocMilliMin) / (total * horizonMin) : Number.NaN,
-    meanWaitMin: sorted.length > 0 ? sorted.reduce((a, x) => a + x, 0) / sorted.length : 0,
-    p95WaitMin: sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] ?? 0,
-    violations: checkState(state, new Set(running.map((r) => r.id))),
+    meanWaitMin: all.meanMin,
+    p95WaitMin: all.p95Min,
+    waitByPriority,
+    preemptions,
+    violations: checkState(state, new Set(running.map((r) => r.job.request.id))),
   };
 }

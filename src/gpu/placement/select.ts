@@ -3,6 +3,8 @@
 // simulator: nodes carry a per-run random order and its scheduler prefers the smallest name, which
 // quietly packs ties onto the same nodes), else to a uniform draw from the seeded PRNG. Returns an
 // Outcome value; it does not reserve (the caller reserves, so a failed bind can unreserve).
+// `allowed` masks nodes out (the scheduling pass holds a node for a starving job): a masked node is
+// skipped like one that does not fit, and the summary counts it as "reserved".
 import type { Outcome, PlacementRequest } from './model.ts';
 import type { Demand } from './demand.ts';
 import { demandOf } from './demand.ts';
@@ -18,12 +20,14 @@ export function selectPlacement(
   prng: Prng,
   demand: Demand = demandOf(request),
   nodeRank?: ArrayLike<number>,
+  allowed?: (nodeIndex: number) => boolean,
 ): Outcome {
   let bestScore = -Infinity;
   let bestDevices: readonly number[] = [];
   let ties = 0;
   let chosen = -1;
   for (let n = 0; n < state.nodeCount; n++) {
+    if (allowed !== undefined && !allowed(n)) continue;
     if (!fits(state, demand, n)) continue;
     const s = policy.score(state, demand, n);
     if (s === undefined) continue;
@@ -48,7 +52,7 @@ export function selectPlacement(
       }
     }
   }
-  if (chosen < 0) return { kind: 'unschedulable', reasons: summarise(state, demand) };
+  if (chosen < 0) return { kind: 'unschedulable', reasons: summarise(state, demand, allowed) };
   const node = state.spec.nodes[chosen];
   if (node === undefined) return { kind: 'unschedulable', reasons: ['internal: chosen node out of range'] };
   return {
@@ -68,12 +72,17 @@ export function selectPlacement(
   };
 }
 
+/** The reason given for a node masked out by `allowed`; its kind (before the colon) is "reserved". */
+export const RESERVED_REASON = 'reserved: held for another job in this pass';
+
 /** k8s style: "0/1213 nodes are available: 800 cpu, 413 gpu", then the first few node reasons. */
-function summarise(state: ClusterState, demand: Demand): string[] {
+function summarise(state: ClusterState, demand: Demand, allowed?: (nodeIndex: number) => boolean): string[] {
   const byKind = new Map<string, number>();
   const detail: string[] = [];
   for (let n = 0; n < state.nodeCount; n++) {
-    const reason = explain(state, demand, n) ?? 'policy: could not score';
+    const reason = allowed !== undefined && !allowed(n)
+      ? RESERVED_REASON
+      : (explain(state, demand, n) ?? 'policy: could not score');
     const kind = reasonKind(reason);
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     if (detail.length < 3) detail.push(`${state.spec.nodes[n]?.name}: ${reason}`);

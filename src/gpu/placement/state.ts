@@ -98,6 +98,25 @@ export class ClusterState {
     return this.gpuHolders[d] === 0 && (this.gpuFreeMilli[d] ?? 0) >= MILLI_PER_GPU;
   }
 
+  /**
+   * An independent copy (same spec object, copied counters and allocations): what-if work such as
+   * preemption planning mutates the copy, never the original. O(nodes + devices + allocations).
+   */
+  clone(): ClusterState {
+    const c = new ClusterState(this.spec);
+    c.cpuFreeMilli.set(this.cpuFreeMilli);
+    c.memoryFreeMiB.set(this.memoryFreeMiB);
+    c.gpuFreeMilli.set(this.gpuFreeMilli);
+    c.gpuFreeMemoryMiB.set(this.gpuFreeMemoryMiB);
+    c.gpuHolders.set(this.gpuHolders);
+    c.gpuExclusive.set(this.gpuExclusive);
+    c.nodeGpuFreeMilli.set(this.nodeGpuFreeMilli);
+    c.nodeVersion.set(this.nodeVersion);
+    for (const [id, a] of this.allocations) c.allocations.set(id, a);
+    c.allocatedGpuMilliTotal = this.allocatedGpuMilliTotal;
+    return c;
+  }
+
   /** Records a placement; refuses (as a value) a duplicate id or anything that would over-commit. */
   reserve(placement: Placement): ReserveResult {
     if (this.allocations.has(placement.requestId)) {

@@ -1,0 +1,77 @@
+// Why: one active scheduler at a time. Every replica tries to take the leader key in Redis; the
+// winner gets a new epoch (the fencing token its writes carry, so a paused old leader's writes are
+// refused) and renews every ttl/3. A replica believes it leads only until its last successful renewal
+// plus the TTL minus a margin, so a partitioned leader stops acting before another can take over.
+import type { Fence, JobStore } from './store.ts';
+
+export interface LeaderElectorOptions {
+  store: JobStore;
+  owner: string;
+  ttlMs: number;
+  now?: () => number;
+  /** Called when this replica gains (fence) or loses (undefined) leadership. */
+  onChange?: (fence: Fence | undefined) => void;
+}
+
+export class LeaderElector {
+  private readonly opts: LeaderElectorOptions;
+  private readonly now: () => number;
+  private fenceHeld: Fence | undefined;
+  private validUntilMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(opts: LeaderElectorOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The fencing token while this replica leads (and its lease is surely still its own). */
+  fence(): Fence | undefined {
+    if (this.fenceHeld !== undefined && this.now() >= this.validUntilMs) this.lose();
+    return this.fenceHeld;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.tick();
+  }
+
+  /** One acquire-or-renew round (also called by tests to step the election). */
+  async tick(): Promise<void> {
+    const started = this.now();
+    try {
+      const epoch = await this.opts.store.acquireLeader(this.opts.owner, this.opts.ttlMs);
+      if (epoch > 0) {
+        // Count the TTL from before the call: the key may have been set at any point during it.
+        this.validUntilMs = started + this.opts.ttlMs - Math.min(1000, this.opts.ttlMs / 5);
+        if (this.fenceHeld?.epoch !== epoch) {
+          this.fenceHeld = { owner: this.opts.owner, epoch };
+          this.opts.onChange?.(this.fenceHeld);
+        }
+      } else this.lose();
+    } catch {
+      // Redis unreachable: keep the belief only until validUntil (fence() checks it).
+    }
+    if (!this.stopped) {
+      this.timer = setTimeout(() => void this.tick(), Math.max(50, Math.floor(this.opts.ttlMs / 3)));
+      this.timer.unref();
+    }
+  }
+
+  private lose(): void {
+    if (this.fenceHeld === undefined) return;
+    this.fenceHeld = undefined;
+    this.opts.onChange?.(undefined);
+  }
+
+  /** Stops electing; resigns when leading so another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.fenceHeld !== undefined) {
+      this.lose();
+      await this.opts.store.resignLeader(this.opts.owner).catch(() => 0);
+    }
+  }
+}

@@ -1,0 +1,194 @@
+// Why: the leader's loop that turns the pure scheduling pass into allocations. Each tick: expire
+// leases that ran out, read the queue and the live jobs from Redis, run schedulePass, and apply its
+// decisions one by one through the fenced place script. The script re-checks capacity, so a view
+// made stale by a racing cancel or completion can only be refused, never over-commit; a refusal just
+// ends the tick and the next one starts from fresh state. Ticks run on a timer and at once on events.
+import type { ClusterSpec } from '../placement/model.ts';
+import { createPolicy } from '../placement/policies/registry.ts';
+import type { Prng } from '../placement/prng.ts';
+import { createPrng } from '../placement/prng.ts';
+import type { Blocked, LiveJob, PendingJob, PassResult, Reservation, TenantPolicy } from '../scheduling/pass.ts';
+import { schedulePass } from '../scheduling/pass.ts';
+import { typicalSpecs } from '../placement/typical-specs.ts';
+import type { JobEvents } from './events.ts';
+import type { LeaderElector } from './leader.ts';
+import type { JobRecord } from './model.ts';
+import { LIVE_STATES, requestOf } from './model.ts';
+import type { JobStore } from './store.ts';
+
+export interface SchedulerOptions {
+  store: JobStore;
+  elector: LeaderElector;
+  events?: JobEvents;
+  cluster: ClusterSpec;
+  policy: string;
+  tickMs: number;
+  leaseTtlMs: number;
+  starvationMs: number;
+  preemption: boolean;
+  tenantPolicy?: (tenant: string) => TenantPolicy;
+  now?: () => number;
+  seed?: number;
+  /** Observers (metrics). */
+  onTick?: (stats: TickStats) => void;
+}
+
+export interface TickStats {
+  leader: boolean;
+  durationMs: number;
+  expired: { queued: number; failed: number };
+  placed: { id: string; waitMs: number; priority: number; tenant: string }[];
+  preempted: string[];
+  refused: string | undefined;
+  pending: PendingJob[];
+  live: LiveJob[];
+  blocked: Blocked[];
+  reservations: Reservation[];
+}
+
+export class GpuScheduler {
+  private readonly o: SchedulerOptions;
+  private readonly now: () => number;
+  private readonly prng: Prng;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private unsubscribe: (() => void) | undefined;
+  /** The last pass's view, for /v1/gpu/cluster and metrics on the leader. */
+  lastStats: TickStats | undefined;
+
+  constructor(opts: SchedulerOptions) {
+    this.o = opts;
+    this.now = opts.now ?? Date.now;
+    this.prng = createPrng(opts.seed ?? 0x5eed);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.unsubscribe = this.o.events?.onEvent(() => this.kick());
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.kick(), this.o.tickMs);
+    this.timer.unref();
+  }
+
+  /** Runs a tick soon; ticks never overlap (a kick during a tick runs one more after it). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.running = this.tick()
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          setImmediate(() => this.kick());
+        } else this.schedule();
+      });
+  }
+
+  /** One scheduling round (tests call it directly). Does nothing unless this replica leads. */
+  async tick(): Promise<TickStats> {
+    const t0 = performance.now();
+    const stats: TickStats = { leader: false, durationMs: 0, expired: { queued: 0, failed: 0 }, placed: [], preempted: [], refused: undefined, pending: [], live: [], blocked: [], reservations: [] };
+    const fence = this.o.elector.fence();
+    if (fence === undefined) return stats;
+    stats.leader = true;
+    const { store } = this.o;
+    const nowMs = this.now();
+
+    for (const id of await store.expiredIds(nowMs)) {
+      const r = await store.expire(fence, id, nowMs);
+      if (r === 'fenced') return this.finish(stats, t0, 'fenced');
+      if (r === 'queued') stats.expired.queued++;
+      if (r === 'failed') stats.expired.failed++;
+    }
+
+    const [pendingIds, liveIds] = await Promise.all([store.pendingIds(), store.liveIds()]);
+    const [pendingJobs, liveJobs] = await Promise.all([store.getMany(pendingIds), store.getMany(liveIds)]);
+    const pending: PendingJob[] = pendingJobs.filter((j) => j.state === 'queued').map((j) => ({ id: j.id, request: requestOf(j.id, j.spec), queuedAtMs: j.queuedAtMs }));
+    const live: LiveJob[] = liveJobs.filter((j) => LIVE_STATES.has(j.state) && j.placement !== undefined).map(liveOf);
+    stats.pending = pending;
+    stats.live = live;
+    if (pending.length === 0) return this.finish(stats, t0, undefined);
+
+    // The typical pods FGD-style policies need: the request mix the cluster sees now.
+    const specs = typicalSpecs([...pending.map((p) => p.request), ...live.map((l) => l.request)]);
+    const result: PassResult = schedulePass({
+      cluster: this.o.cluster,
+      live,
+      pending,
+      nowMs,
+      policy: createPolicy(this.o.policy, { typicalSpecs: specs }),
+      prng: this.prng,
+      ...(this.o.tenantPolicy !== undefined ? { tenantPolicy: this.o.tenantPolicy } : {}),
+      backfill: true,
+      starvationMs: this.o.starvationMs,
+      preemption: this.o.preemption,
+    });
+    stats.blocked = result.blocked;
+    stats.reservations = result.reservations;
+    const byId = new Map(pendingJobs.map((j) => [j.id, j]));
+    for (const d of result.decisions) {
+      const r = await store.place(fence, d.jobId, d.placement, d.preempt, nowMs, this.o.leaseTtlMs);
+      if (r !== 'ok') return this.finish(stats, t0, `${d.jobId}: ${r}`);
+      const job = byId.get(d.jobId);
+      stats.placed.push({ id: d.jobId, waitMs: nowMs - (job?.queuedAtMs ?? nowMs), priority: job?.spec.priority ?? 0, tenant: job?.spec.tenant ?? '' });
+      stats.preempted.push(...d.preempt);
+    }
+    return this.finish(stats, t0, undefined);
+  }
+
+  private finish(stats: TickStats, t0: number, refused: string | undefined): TickStats {
+    stats.refused = refused;
+    stats.durationMs = performance.now() - t0;
+    this.lastStats = stats;
+    this.o.onTick?.(stats);
+    // A refused decision means the view was stale: look again at once rather than after a full tick.
+    if (refused !== undefined && !refused.endsWith('fenced')) this.again = true;
+    return stats;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+  }
+}
+
+export function liveOf(j: JobRecord): LiveJob {
+  const live: LiveJob = { id: j.id, request: requestOf(j.id, j.spec), placement: j.placement!, startedAtMs: j.startedAtMs ?? j.placedAtMs ?? j.queuedAtMs };
+  if (!j.spec.preemptible) live.preemptible = false;
+  return live;
+}
+
+/** `tenant=number,…` lists from the config as a lookup with defaults. */
+export function tenantPolicies(weights: readonly string[] | undefined, quotas: readonly string[] | undefined): (tenant: string) => TenantPolicy {
+  const parse = (list: readonly string[] | undefined, what: string, min: number): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const item of list ?? []) {
+      const eq = item.lastIndexOf('=');
+      const value = Number(item.slice(eq + 1));
+      if (eq <= 0 || !Number.isFinite(value) || value < min) throw new Error(`${what}: expected tenant=number (≥ ${min}), got ${JSON.stringify(item)}`);
+      out.set(item.slice(0, eq), value);
+    }
+    return out;
+  };
+  const w = parse(weights, 'HOTPATH_GPU_TENANT_WEIGHTS', Number.MIN_VALUE);
+  const q = parse(quotas, 'HOTPATH_GPU_TENANT_QUOTAS', 0);
+  return (tenant) => {
+    const policy: TenantPolicy = { weight: w.get(tenant) ?? 1 };
+    const quota = q.get(tenant);
+    if (quota !== undefined) policy.quotaGpuMilli = quota;
+    return policy;
+  };
+}
