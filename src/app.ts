@@ -12,6 +12,8 @@ import { registerHealth } from './shared/health.ts';
 import { createRegistry } from './shared/metrics.ts';
 import type { Engine } from './query-cache/engines/engine.ts';
 import { registerQueryCache } from './query-cache/plugin.ts';
+import { registerGpuJobs } from './gpu/jobs/plugin.ts';
+import type { ClusterSpec } from './gpu/placement/model.ts';
 
 export interface AppDeps {
   engine: Engine;
@@ -21,6 +23,10 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Collect process metrics (off in tests that build many apps). */
   defaultMetrics?: boolean;
+  /** GPU inventory (tests); default: HOTPATH_GPU_CLUSTER_FILE or the simulated K80 cluster. */
+  gpuCluster?: ClusterSpec;
+  /** Clock of the GPU job service (tests step it). */
+  now?: () => number;
 }
 
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
@@ -58,9 +64,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const registry = createRegistry({ defaultMetrics: deps.defaultMetrics ?? true });
   const auth = createAuthenticator(config);
   const queryCache = registerQueryCache(app, { config, engine: deps.engine, auth, registry });
+  const gpuJobs = config.gpuEnabled
+    ? registerGpuJobs(app, { config, auth, registry, ...(deps.gpuCluster !== undefined ? { cluster: deps.gpuCluster } : {}), ...(deps.now !== undefined ? { now: deps.now } : {}) })
+    : undefined;
   registerHealth(app, {
     registry,
-    beforeScrape: [queryCache.updateGauges],
+    beforeScrape: [queryCache.updateGauges, ...(gpuJobs !== undefined ? [gpuJobs.updateGauges] : [])],
     checks: {
       redis: () => queryCache.store.l2.ping(),
       engine: (signal) => deps.engine.ping(signal),

@@ -24,6 +24,10 @@ export const ERRORS = {
   ENGINE_UNAVAILABLE: { status: 502, message: 'the query engine is unreachable' },
   ENGINE_TIMEOUT: { status: 504, message: 'the query engine did not answer in time' },
   QUERY_CANCELLED: { status: 499, message: 'the query was cancelled' },
+  UNSCHEDULABLE: { status: 422, message: 'no node of the cluster could ever hold this request' },
+  CONFLICT: { status: 409, message: 'the job is not in a state that allows this' },
+  LEASE_LOST: { status: 409, message: 'the job no longer holds its GPUs' },
+  GPU_UNAVAILABLE: { status: 503, message: 'the GPU scheduler store (Redis) is unavailable; retry later' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -8,7 +8,7 @@ export type Check = (signal: AbortSignal) => Promise<void>;
 
 const CHECK_TIMEOUT_MS = 2000;
 
-export function registerHealth(app: FastifyInstance, deps: { registry: Registry; beforeScrape: (() => void)[]; checks: Record<string, Check> }): void {
+export function registerHealth(app: FastifyInstance, deps: { registry: Registry; beforeScrape: (() => void | Promise<void>)[]; checks: Record<string, Check> }): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
@@ -32,7 +32,7 @@ export function registerHealth(app: FastifyInstance, deps: { registry: Registry;
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    for (const f of deps.beforeScrape) f();
+    await Promise.all(deps.beforeScrape.map((f) => f()));
     return reply.type(deps.registry.contentType).send(await deps.registry.metrics());
   });
 }

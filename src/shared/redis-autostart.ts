@@ -29,9 +29,11 @@ export interface StartedRedis {
 }
 
 /** Start `redis-server` on 127.0.0.1:port and wait until it accepts connections. */
-export async function startRedisServer(port: number, opts: { timeoutMs?: number } = {}): Promise<StartedRedis> {
-  const dir = mkdtempSync(join(tmpdir(), 'hotpath-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+export async function startRedisServer(port: number, opts: { timeoutMs?: number; dir?: string; appendOnly?: boolean } = {}): Promise<StartedRedis> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hotpath-redis-'));
+  // appendOnly: every write is fsynced to an AOF in `dir`, so a restart on the same dir loses nothing.
+  const persistence = opts.appendOnly === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], {
     stdio: 'ignore',
   });
   const deadline = Date.now() + (opts.timeoutMs ?? 5000);

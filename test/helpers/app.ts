@@ -20,6 +20,8 @@ export function testConfig(redisUrl: string, env: Record<string, string> = {}): 
     REDIS_URL: redisUrl,
     HOTPATH_REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 8)}:`,
     LOG_LEVEL: 'silent',
+    // Query-cache tests leave the GPU job service off (its own tests turn it on).
+    HOTPATH_GPU_ENABLED: 'false',
     ...env,
   });
 }

@@ -2,6 +2,9 @@
 // collide and a test can kill and restart "Redis" to prove the cache degrades and recovers.
 
 import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startRedisServer, type StartedRedis } from '../../src/shared/redis-autostart.ts';
 
 export function freePort(): Promise<number> {
@@ -20,14 +23,17 @@ export interface TestRedis {
   port: number;
   /** Kill the server (SIGKILL) and wait until it is gone. */
   kill(): Promise<void>;
-  /** Start it again on the same port (empty: no persistence). */
+  /** Start it again on the same port (empty unless started with persist). */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startTestRedis(): Promise<TestRedis> {
+/** `persist`: append-only file in a private dir, so restart() comes back with the data (like production). */
+export async function startTestRedis(opts: { persist?: boolean } = {}): Promise<TestRedis> {
   const port = await freePort();
-  let server: StartedRedis = await startRedisServer(port);
+  const dir = opts.persist === true ? mkdtempSync(join(tmpdir(), 'hotpath-test-redis-')) : undefined;
+  const start = () => startRedisServer(port, dir !== undefined ? { dir, appendOnly: true } : {});
+  let server: StartedRedis = await start();
   const waitExit = (s: StartedRedis) =>
     new Promise<void>((resolve) => {
       if (s.process.exitCode !== null || s.process.signalCode !== null) resolve();
@@ -41,7 +47,7 @@ export async function startTestRedis(): Promise<TestRedis> {
       await waitExit(server);
     },
     async restart() {
-      server = await startRedisServer(port);
+      server = await start();
     },
     async stop() {
       server.process.kill('SIGTERM');

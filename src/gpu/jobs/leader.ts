@@ -40,6 +40,7 @@ export class LeaderElector {
   /** One acquire-or-renew round (also called by tests to step the election). */
   async tick(): Promise<void> {
     const started = this.now();
+    let failed = false;
     try {
       const epoch = await this.opts.store.acquireLeader(this.opts.owner, this.opts.ttlMs);
       if (epoch > 0) {
@@ -51,10 +52,13 @@ export class LeaderElector {
         }
       } else this.lose();
     } catch {
-      // Redis unreachable: keep the belief only until validUntil (fence() checks it).
+      // Redis unreachable (or not connected yet): keep the belief only until validUntil (fence()
+      // checks it), and try again soon rather than a third of the TTL later.
+      failed = true;
     }
     if (!this.stopped) {
-      this.timer = setTimeout(() => void this.tick(), Math.max(50, Math.floor(this.opts.ttlMs / 3)));
+      const renewMs = Math.max(50, Math.floor(this.opts.ttlMs / 3));
+      this.timer = setTimeout(() => void this.tick(), failed ? Math.min(250, renewMs) : renewMs);
       this.timer.unref();
     }
   }

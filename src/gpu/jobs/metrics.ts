@@ -1,0 +1,79 @@
+// Why: every GPU scheduling metric in one file, on the app's registry. Gauges describe the cluster as
+// Redis holds it (refreshed on scrape, so any replica reports the same); counters and histograms are
+// fed by the scheduler's ticks on the leader. Labels come from the inventory and job specs (node, gpu,
+// tenant, priority), never from free text.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ClusterSpec, Placement } from '../placement/model.ts';
+import { nodeFragMilli } from '../placement/frag.ts';
+import { ClusterState } from '../placement/state.ts';
+import { typicalSpecs } from '../placement/typical-specs.ts';
+import type { JobRecord } from './model.ts';
+import { LIVE_STATES, requestOf } from './model.ts';
+import type { TickStats } from './scheduler.ts';
+
+export function createGpuMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    deviceMilli: new Gauge({ name: 'hotpath_gpu_device_allocated_milli', help: 'Compute share allocated on each device (1000 = whole)', labelNames: ['node', 'gpu', 'board'] as const, registers }),
+    deviceMemory: new Gauge({ name: 'hotpath_gpu_device_allocated_memory_mib', help: 'GPU memory allocated on each device', labelNames: ['node', 'gpu', 'board'] as const, registers }),
+    allocationRatio: new Gauge({ name: 'hotpath_gpu_allocation_ratio', help: 'Allocated GPU milli / total GPU milli (0..1)', registers }),
+    fragmentationRatio: new Gauge({ name: 'hotpath_gpu_fragmentation_ratio', help: 'Idle GPU milli that the current request mix could not use (FGD fragment measure) / total', registers }),
+    queueDepth: new Gauge({ name: 'hotpath_gpu_queue_depth', help: 'Jobs waiting, by tenant and priority', labelNames: ['tenant', 'priority'] as const, registers }),
+    liveJobs: new Gauge({ name: 'hotpath_gpu_live_jobs', help: 'Jobs holding GPUs (placed or running)', registers }),
+    leader: new Gauge({ name: 'hotpath_gpu_scheduler_leader', help: '1 on the replica that schedules now', registers }),
+    waitSeconds: new Histogram({ name: 'hotpath_gpu_wait_seconds', help: 'Queue wait of placed jobs, by priority', labelNames: ['priority'] as const, buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600], registers }),
+    attemptSeconds: new Histogram({ name: 'hotpath_gpu_schedule_attempt_seconds', help: 'One scheduling round on the leader (read state, pass, apply)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
+    placements: new Counter({ name: 'hotpath_gpu_placements_total', help: 'Jobs placed', registers }),
+    preemptions: new Counter({ name: 'hotpath_gpu_preemptions_total', help: 'Jobs preempted for higher-priority work', registers }),
+    leaseExpirations: new Counter({ name: 'hotpath_gpu_lease_expirations_total', help: 'Leases that ran out, by outcome (queued again, failed)', labelNames: ['outcome'] as const, registers }),
+    refusedDecisions: new Counter({ name: 'hotpath_gpu_refused_decisions_total', help: 'Placements the store refused (stale view or lost leadership); the next round retries', registers }),
+  };
+}
+
+export type GpuMetrics = ReturnType<typeof createGpuMetrics>;
+
+export function recordTick(m: GpuMetrics, s: TickStats): void {
+  m.leader.set(s.leader ? 1 : 0);
+  if (!s.leader) return;
+  m.attemptSeconds.observe(s.durationMs / 1000);
+  for (const p of s.placed) m.waitSeconds.observe({ priority: String(p.priority) }, p.waitMs / 1000);
+  m.placements.inc(s.placed.length);
+  m.preemptions.inc(s.preempted.length);
+  if (s.expired.queued > 0) m.leaseExpirations.inc({ outcome: 'queued' }, s.expired.queued);
+  if (s.expired.failed > 0) m.leaseExpirations.inc({ outcome: 'failed' }, s.expired.failed);
+  if (s.refused !== undefined) m.refusedDecisions.inc();
+}
+
+/** Sets the cluster gauges from the jobs Redis holds now. */
+export function recordCluster(m: GpuMetrics, cluster: ClusterSpec, live: readonly JobRecord[], pending: readonly JobRecord[]): void {
+  const state = new ClusterState(cluster);
+  const placements = live.filter((j) => LIVE_STATES.has(j.state) && j.placement !== undefined).map((j) => j.placement as Placement);
+  for (const p of placements) state.reserve(p);
+  m.deviceMilli.reset();
+  m.deviceMemory.reset();
+  cluster.nodes.forEach((node, n) => {
+    const off = state.gpuOffset[n] ?? 0;
+    node.gpus.forEach((g, i) => {
+      const labels = { node: node.name, gpu: String(g.index), board: g.boardId === undefined ? '' : String(g.boardId) };
+      m.deviceMilli.set(labels, g.milli - (state.gpuFreeMilli[off + i] ?? 0));
+      m.deviceMemory.set(labels, g.memoryMiB - (state.gpuFreeMemoryMiB[off + i] ?? 0));
+    });
+  });
+  m.allocationRatio.set(state.totalGpuMilli > 0 ? state.allocatedGpuMilli / state.totalGpuMilli : 0);
+  const specs = typicalSpecs([...live, ...pending].map((j) => requestOf(j.id, j.spec)));
+  let frag = 0;
+  for (let n = 0; n < state.nodeCount; n++) {
+    frag += nodeFragMilli(state.cpuFreeMilli[n] ?? 0, state.nodeModel[n] ?? '', state.gpuFreeMilli, state.gpuOffset[n] ?? 0, state.gpuCount[n] ?? 0, specs);
+  }
+  m.fragmentationRatio.set(state.totalGpuMilli > 0 && specs.length > 0 ? frag / state.totalGpuMilli : 0);
+  m.liveJobs.set(placements.length);
+  m.queueDepth.reset();
+  const depth = new Map<string, { tenant: string; priority: string; n: number }>();
+  for (const j of pending) {
+    const key = `${j.spec.tenant}\u0000${j.spec.priority}`;
+    const e = depth.get(key) ?? { tenant: j.spec.tenant, priority: String(j.spec.priority), n: 0 };
+    e.n++;
+    depth.set(key, e);
+  }
+  for (const e of depth.values()) m.queueDepth.set({ tenant: e.tenant, priority: e.priority }, e.n);
+}

@@ -1,0 +1,116 @@
+// Why: wires the GPU job service into the app: Redis connections, the store, the BullMQ intake, the
+// leader election and scheduler loop (every replica campaigns; one schedules), the simulated executor
+// and demo load when configured, the routes and the metrics; and closes all of it with the app.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Config } from '../../shared/config.ts';
+import type { Authenticator } from '../../shared/auth.ts';
+import { closeRedis, createRedis, waitReady } from '../../shared/redis.ts';
+import type { ClusterSpec } from '../placement/model.ts';
+import { loadInventory } from '../inventory.ts';
+import { JobEvents } from './events.ts';
+import { SimulatedExecutor } from './executor.ts';
+import { Intake } from './intake.ts';
+import { LeaderElector } from './leader.ts';
+import { createGpuMetrics, recordCluster, recordTick } from './metrics.ts';
+import { registerGpuRoutes } from './routes.ts';
+import { GpuScheduler, tenantPolicies } from './scheduler.ts';
+import { GpuJobService } from './service.ts';
+import { JobStore } from './store.ts';
+import { startDemoLoad } from './demo-load.ts';
+
+export interface GpuJobs {
+  cluster: ClusterSpec;
+  store: JobStore;
+  service: GpuJobService;
+  elector: LeaderElector;
+  scheduler: GpuScheduler;
+  executor: SimulatedExecutor | undefined;
+  intake: Intake;
+  updateGauges(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gpuJobs: GpuJobs;
+  }
+}
+
+export function registerGpuJobs(app: FastifyInstance, deps: { config: Config; auth: Authenticator; registry: Registry; cluster?: ClusterSpec; now?: () => number }): GpuJobs {
+  const { config } = deps;
+  const cluster = deps.cluster ?? loadInventory(config.gpuClusterFile);
+  const now = deps.now ?? Date.now;
+  const leaseTtlMs = config.gpuLeaseTtlSeconds * 1000;
+  const owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  // Scheduler writes are few and must not fail on a short blip: a longer command timeout than the cache's.
+  const redis = createRedis({ url: config.redisUrl, commandTimeoutMs: Math.max(2000, config.redisCommandTimeoutMs), connectionName: 'hotpath:gpu' });
+  const sub = createRedis({ url: config.redisUrl, commandTimeoutMs: Math.max(2000, config.redisCommandTimeoutMs), connectionName: 'hotpath:gpu-events', autoPipelining: false });
+  const store = new JobStore(redis, config.redisPrefix, cluster, config.gpuRetentionSeconds);
+  const events = new JobEvents(sub, store.channel);
+  const intake = new Intake({ redisUrl: config.redisUrl, prefix: `${config.redisPrefix}bull`, store, worker: true });
+  const metrics = createGpuMetrics(deps.registry);
+  // The election runs on the real clock (a test clock that jumps must not end leadership).
+  const elector = new LeaderElector({ store, owner, ttlMs: Math.max(3000, Math.min(15_000, leaseTtlMs / 2)), onChange: (fence) => {
+    metrics.leader.set(fence === undefined ? 0 : 1);
+    app.log.info({ owner, epoch: fence?.epoch }, fence === undefined ? 'gpu scheduler: not leading' : 'gpu scheduler: leading');
+    if (fence !== undefined) scheduler.kick();
+  } });
+  const scheduler = new GpuScheduler({
+    store,
+    elector,
+    events,
+    cluster,
+    policy: config.gpuPolicy,
+    tickMs: config.gpuTickMs,
+    leaseTtlMs,
+    starvationMs: config.gpuStarvationSeconds * 1000,
+    preemption: config.gpuPreemption,
+    tenantPolicy: tenantPolicies(config.gpuTenantWeights, config.gpuTenantQuotas),
+    now,
+    onTick: (s) => recordTick(metrics, s),
+  });
+  const service = new GpuJobService({ store, intake, events, cluster, leaseTtlMs, now });
+  const executor = config.gpuExecutor === 'simulated' ? new SimulatedExecutor({ store, events, redis, prefix: config.redisPrefix, owner, leaseTtlMs, now }) : undefined;
+  let stopDemo: (() => void) | undefined;
+
+  registerGpuRoutes(app, { service, auth: deps.auth });
+  const gpuJobs: GpuJobs = {
+    cluster,
+    store,
+    service,
+    elector,
+    scheduler,
+    executor,
+    intake,
+    updateGauges: async () => {
+      try {
+        const [liveIds, pendingIds] = await Promise.all([store.liveIds(), store.pendingIds()]);
+        const [live, pending] = await Promise.all([store.getMany(liveIds), store.getMany(pendingIds)]);
+        recordCluster(metrics, cluster, live, pending);
+      } catch {
+        // Redis down: keep the last values; hotpath_cache_redis_available says why.
+      }
+    },
+  };
+  app.decorate('gpuJobs', gpuJobs);
+  app.addHook('onReady', async () => {
+    // Start with Redis connected when it is there; when it is not, serve 503s and keep reconnecting.
+    await waitReady(redis, 3000).catch(() => {});
+    elector.start();
+    scheduler.start();
+    executor?.start();
+    if (config.gpuDemoLoad) stopDemo = startDemoLoad(service, { log: (msg) => app.log.warn(msg) });
+  });
+  app.addHook('onClose', async () => {
+    stopDemo?.();
+    executor?.stop();
+    await scheduler.stop();
+    await elector.stop();
+    await intake.close();
+    events.close();
+    await closeRedis(redis);
+  });
+  return gpuJobs;
+}

@@ -1,0 +1,127 @@
+// Why: the GPU job API over HTTP (/v1/gpu/*): TypeBox schemas (which also feed /docs) validate every
+// body and query, the caller is authenticated like everywhere else, and the answers are the service's.
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Authenticator } from '../../shared/auth.ts';
+import { JOB_STATES } from './model.ts';
+import type { GpuJobService } from './service.ts';
+
+const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$' });
+
+export const SubmitBodySchema = Type.Object(
+  {
+    tenant: Name,
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher runs first (default 0).' })),
+    gpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Whole devices, all on one node.' })),
+    gpuMilli: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'A share of one device (1000 = a whole one).' })),
+    gpuMemoryMiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_048_576, description: 'GPU memory on the shared device.' })),
+    cpuMilli: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'Default 1000.' })),
+    memoryMiB: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'Default 4096.' })),
+    gpuModels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16, description: 'Allowed models; empty = any.' })),
+    durationSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 30 * 86_400, description: 'Estimate; the simulated executor runs jobs that give it this long.' })),
+    maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Re-queues after an expired lease before failing (default 1).' })),
+    requeueOnPreempt: Type.Optional(Type.Boolean({ description: 'Preempted: back to the queue (default) or end as preempted.' })),
+    preemptible: Type.Optional(Type.Boolean({ description: 'May higher-priority work preempt it (default true).' })),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The same key (per tenant) returns the same job.' })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Kept with the job, returned as given.' })),
+  },
+  { additionalProperties: false },
+);
+
+const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
+const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const HeartbeatBody = Type.Union([Type.Object({ attempt: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), Type.Null()]);
+const CompleteBody = Type.Object(
+  { ok: Type.Boolean(), message: Type.Optional(Type.String({ maxLength: 4096 })), attempt: Type.Optional(Type.Integer({ minimum: 1 })) },
+  { additionalProperties: false },
+);
+const ListQuery = Type.Object(
+  {
+    state: Type.Optional(Type.Union(JOB_STATES.map((s) => Type.Literal(s)))),
+    tenant: Type.Optional(Name),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1..500, default 50' })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,12}$' })),
+  },
+  { additionalProperties: false },
+);
+// Query strings are not coerced (a bad number is a 400, not a silent 0): numbers arrive as text.
+const WaitQuery = Type.Object({ waitSeconds: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}(\\.[0-9]+)?$', description: 'Long-poll up to this many seconds (≤ 60).' })) }, { additionalProperties: false });
+
+export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobService; auth: Authenticator }): void {
+  const { service, auth } = deps;
+  const tags = ['gpu'];
+  const errors = { '4xx': ErrorBody, '5xx': ErrorBody };
+
+  app.post<{ Body: Static<typeof SubmitBodySchema> }>(
+    '/v1/gpu/jobs',
+    { bodyLimit: 64 * 1024, schema: { summary: 'Submit a GPU job (queued durably)', tags, body: SubmitBodySchema, response: errors } },
+    async (request, reply) => {
+      const principal = await auth.authenticate(request.headers);
+      const { created, job } = await service.submit(request.body, principal);
+      return reply.code(created ? 201 : 200).send(job);
+    },
+  );
+
+  app.get<{ Params: Static<typeof Id>; Querystring: Static<typeof WaitQuery> }>(
+    '/v1/gpu/jobs/:id',
+    { schema: { summary: 'A GPU job; waitSeconds long-polls until its state changes', tags, params: Id, querystring: WaitQuery, response: errors } },
+    async (request) => {
+      await auth.authenticate(request.headers);
+      const gone = new AbortController();
+      request.raw.once('close', () => gone.abort());
+      return service.get(request.params.id, Number(request.query.waitSeconds ?? 0), gone.signal);
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/v1/gpu/jobs',
+    { schema: { summary: 'GPU jobs, newest first, with paging', tags, querystring: ListQuery, response: errors } },
+    async (request) => {
+      await auth.authenticate(request.headers);
+      const q = request.query;
+      return service.list({
+        ...(q.state !== undefined ? { state: q.state } : {}),
+        ...(q.tenant !== undefined ? { tenant: q.tenant } : {}),
+        limit: Math.min(500, Math.max(1, Number(q.limit ?? 50))),
+        cursor: Number(q.cursor ?? 0),
+      });
+    },
+  );
+
+  app.post<{ Params: Static<typeof Id>; Body: Static<typeof HeartbeatBody> }>(
+    '/v1/gpu/jobs/:id/heartbeat',
+    { schema: { summary: 'Extend the lease (the first heartbeat marks the job running); 409 LEASE_LOST when preempted, cancelled or expired', tags, params: Id, body: HeartbeatBody, response: errors } },
+    async (request) => {
+      const principal = await auth.authenticate(request.headers);
+      return service.heartbeat(request.params.id, principal, request.body?.attempt);
+    },
+  );
+
+  app.post<{ Params: Static<typeof Id>; Body: Static<typeof CompleteBody> }>(
+    '/v1/gpu/jobs/:id/complete',
+    { schema: { summary: 'Finish a job (ok: completed, else failed); frees its GPUs', tags, params: Id, body: CompleteBody, response: errors } },
+    async (request) => {
+      const principal = await auth.authenticate(request.headers);
+      return service.complete(request.params.id, principal, request.body.ok, request.body.message, request.body.attempt);
+    },
+  );
+
+  app.delete<{ Params: Static<typeof Id> }>(
+    '/v1/gpu/jobs/:id',
+    { schema: { summary: 'Cancel a job; frees its GPUs', tags, params: Id, response: errors } },
+    async (request) => {
+      const principal = await auth.authenticate(request.headers);
+      return service.cancel(request.params.id, principal);
+    },
+  );
+
+  app.get('/v1/gpu/cluster', { schema: { summary: 'Devices, what is allocated on each, allocation ratio and queue depth', tags, response: errors } }, async (request) => {
+    await auth.authenticate(request.headers);
+    return service.clusterView();
+  });
+
+  app.get('/v1/gpu/audit', { schema: { summary: 'Admins: check allocations in Redis against the invariants (no device over-committed, indexes consistent)', tags, response: errors } }, async (request) => {
+    const principal = await auth.authenticate(request.headers);
+    return service.audit(principal);
+  });
+}

@@ -1,0 +1,250 @@
+// Why: what the GPU job API does, apart from HTTP: validate and submit (durably, via the intake),
+// read with long-poll, heartbeat, complete, cancel, list, and the cluster view. Errors are AppErrors
+// with stable codes; a Redis failure becomes GPU_UNAVAILABLE (503), never a 500 or a lost job.
+import { randomUUID } from 'node:crypto';
+import { AppError, isAppError } from '../../shared/errors.ts';
+import type { Principal } from '../../shared/auth.ts';
+import type { ClusterSpec, Placement } from '../placement/model.ts';
+import { demandOf } from '../placement/demand.ts';
+import { createPolicy } from '../placement/policies/registry.ts';
+import { createPrng } from '../placement/prng.ts';
+import { selectPlacement } from '../placement/select.ts';
+import { ClusterState } from '../placement/state.ts';
+import type { JobEvents } from './events.ts';
+import type { Intake } from './intake.ts';
+import type { ApiJob, JobRecord, JobSpec, JobState } from './model.ts';
+import { DEFAULT_CPU_MILLI, DEFAULT_MEMORY_MIB, LIVE_STATES, TERMINAL_STATES, jobIdFor, requestOf, toApiJob } from './model.ts';
+import type { JobStore } from './store.ts';
+import { auditStore, type AuditReport } from './audit.ts';
+
+/** The submission body after schema validation (routes.ts); cross-field rules are checked here. */
+export interface SubmitBody {
+  tenant: string;
+  priority?: number;
+  gpus?: number;
+  gpuMilli?: number;
+  gpuMemoryMiB?: number;
+  cpuMilli?: number;
+  memoryMiB?: number;
+  gpuModels?: string[];
+  durationSeconds?: number;
+  maxRetries?: number;
+  requeueOnPreempt?: boolean;
+  preemptible?: boolean;
+  idempotencyKey?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ClusterView {
+  nodes: {
+    name: string;
+    gpus: { index: number; board: number | null; model: string; memoryMiB: number; allocatedMilli: number; allocatedMemoryMiB: number; jobs: string[] }[];
+  }[];
+  allocationRatio: number;
+  queueDepth: number;
+  runningJobs: number;
+}
+
+export interface GpuJobServiceOptions {
+  store: JobStore;
+  intake: Intake;
+  events: JobEvents;
+  cluster: ClusterSpec;
+  leaseTtlMs: number;
+  now?: () => number;
+  /** Longest long-poll a client may ask for. */
+  maxWaitSeconds?: number;
+}
+
+/** Runs a store call; anything but an AppError means Redis (or BullMQ on it) failed. */
+async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isAppError(err)) throw err;
+    throw new AppError('GPU_UNAVAILABLE', undefined, { cause: err });
+  }
+}
+
+export class GpuJobService {
+  private readonly o: GpuJobServiceOptions;
+  private readonly now: () => number;
+  private readonly emptyCluster: ClusterState;
+
+  constructor(opts: GpuJobServiceOptions) {
+    this.o = opts;
+    this.now = opts.now ?? Date.now;
+    this.emptyCluster = new ClusterState(opts.cluster);
+  }
+
+  /** Normalises a submission, refusing what is malformed (400) or could never be placed (422). */
+  specOf(body: SubmitBody, principal: Principal): JobSpec {
+    const shares = body.gpuMilli !== undefined || body.gpuMemoryMiB !== undefined;
+    if (body.gpus !== undefined && shares) {
+      throw new AppError('BAD_REQUEST', 'give either "gpus" (whole devices) or "gpuMilli"/"gpuMemoryMiB" (a share of one device), not both');
+    }
+    const spec: JobSpec = {
+      tenant: body.tenant,
+      priority: body.priority ?? 0,
+      cpuMilli: body.cpuMilli ?? DEFAULT_CPU_MILLI,
+      memoryMiB: body.memoryMiB ?? DEFAULT_MEMORY_MIB,
+      maxRetries: body.maxRetries ?? 1,
+      requeueOnPreempt: body.requeueOnPreempt ?? true,
+      preemptible: body.preemptible ?? true,
+      submittedBy: principal.user,
+    };
+    if (body.gpus !== undefined) spec.gpus = body.gpus;
+    if (body.gpuMilli !== undefined) spec.gpuMilli = body.gpuMilli;
+    if (body.gpuMemoryMiB !== undefined) spec.gpuMemoryMiB = body.gpuMemoryMiB;
+    if (body.gpuModels !== undefined && body.gpuModels.length > 0) spec.gpuModels = body.gpuModels;
+    if (body.durationSeconds !== undefined) spec.durationSeconds = body.durationSeconds;
+    if (body.idempotencyKey !== undefined) spec.idempotencyKey = body.idempotencyKey;
+    if (body.metadata !== undefined) spec.metadata = body.metadata;
+    // Could it ever run? Ask the filters on the empty cluster; their reasons say why not.
+    const request = requestOf('submission', spec);
+    const out = selectPlacement(this.emptyCluster, request, createPolicy('first-fit'), createPrng(1), demandOf(request));
+    if (out.kind === 'unschedulable') throw new AppError('UNSCHEDULABLE', `no node could ever hold this request: ${out.reasons.join('; ')}`);
+    return spec;
+  }
+
+  /** 201 with a new job, or 200 with the job an earlier submission of the same idempotency key made. */
+  async submit(body: SubmitBody, principal: Principal): Promise<{ created: boolean; job: ApiJob }> {
+    const spec = this.specOf(body, principal);
+    const id = jobIdFor(spec.tenant, spec.idempotencyKey, randomUUID);
+    return guarded(async () => {
+      if (spec.idempotencyKey !== undefined) {
+        const existing = await this.read(id);
+        if (existing !== undefined) return { created: false, job: existing };
+      }
+      const queuedAtMs = this.now();
+      await this.o.intake.submit(id, { spec, queuedAtMs });
+      return { created: true, job: toApiJob({ id, spec, state: 'queued', queuedAtMs, attempt: 0, retries: 0, preemptions: 0 }, this.o.cluster) };
+    });
+  }
+
+  /** The record, or a submission the intake has not recorded yet (shown as queued). */
+  private async read(id: string): Promise<ApiJob | undefined> {
+    const job = await this.o.store.get(id);
+    if (job !== undefined) return toApiJob(job, this.o.cluster);
+    const pending = await this.o.intake.pending(id);
+    if (pending === undefined) return undefined;
+    return toApiJob({ id, spec: pending.spec, state: 'queued', queuedAtMs: pending.queuedAtMs, attempt: 0, retries: 0, preemptions: 0 }, this.o.cluster);
+  }
+
+  /** A job; with waitSeconds > 0, answers when its state changes or the time is up (long-poll). */
+  async get(id: string, waitSeconds = 0, signal?: AbortSignal): Promise<ApiJob> {
+    return guarded(async () => {
+      let job = await this.read(id);
+      if (job === undefined) throw new AppError('NOT_FOUND', `no GPU job ${id}`);
+      const initial = job.state;
+      const deadline = this.now() + Math.min(waitSeconds, this.o.maxWaitSeconds ?? 60) * 1000;
+      while (!TERMINAL_STATES.has(job.state) && job.state === initial && !signal?.aborted) {
+        const left = deadline - this.now();
+        if (left <= 0) break;
+        // Listen first, then re-read: a change between the two reads is never missed.
+        const stop = new AbortController();
+        const onAbort = (): void => stop.abort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const next = this.o.events.next(id, left, stop.signal);
+        job = (await this.read(id)) ?? job;
+        if (job.state !== initial) stop.abort();
+        await next;
+        signal?.removeEventListener('abort', onAbort);
+        job = (await this.read(id)) ?? job;
+      }
+      return job;
+    });
+  }
+
+  async list(opts: { state?: JobState; tenant?: string; limit: number; cursor: number }): Promise<{ jobs: ApiJob[]; nextCursor?: string }> {
+    return guarded(async () => {
+      const page = await this.o.store.list(opts);
+      const out: { jobs: ApiJob[]; nextCursor?: string } = { jobs: page.jobs.map((j) => toApiJob(j, this.o.cluster)) };
+      if (page.nextCursor !== undefined) out.nextCursor = String(page.nextCursor);
+      return out;
+    });
+  }
+
+  private async owned(id: string, principal: Principal): Promise<JobRecord> {
+    const job = await this.o.store.get(id);
+    if (job === undefined) {
+      if ((await this.o.intake.pending(id)) !== undefined) throw new AppError('CONFLICT', `GPU job ${id} is still being queued; retry in a moment`);
+      throw new AppError('NOT_FOUND', `no GPU job ${id}`);
+    }
+    if (!principal.admin && job.spec.submittedBy !== principal.user) throw new AppError('FORBIDDEN', `GPU job ${id} belongs to another user`);
+    return job;
+  }
+
+  /** Extends the lease (the first heartbeat marks the job running). LEASE_LOST when it holds no GPUs. */
+  async heartbeat(id: string, principal: Principal, attempt?: number): Promise<{ id: string; state: JobState; attempt: number; leaseExpiresAt: string }> {
+    return guarded(async () => {
+      const job = await this.owned(id, principal);
+      const r = await this.o.store.heartbeat(id, attempt, this.now(), this.o.leaseTtlMs);
+      if (r.leaseExpiresAtMs === undefined || r.state === 'missing') {
+        const why = attempt !== undefined && attempt !== job.attempt && LIVE_STATES.has(job.state) ? `attempt ${attempt} is over (the job is on attempt ${job.attempt})` : `the job is ${r.state}${r.reason !== undefined ? `: ${r.reason}` : ''}`;
+        throw new AppError('LEASE_LOST', `GPU job ${id} no longer holds its GPUs; ${why}`, { details: { state: r.state, ...(r.reason !== undefined ? { reason: r.reason } : {}) } });
+      }
+      return { id, state: r.state, attempt: attempt ?? job.attempt, leaseExpiresAt: new Date(r.leaseExpiresAtMs).toISOString() };
+    });
+  }
+
+  async complete(id: string, principal: Principal, ok: boolean, message?: string, attempt?: number): Promise<ApiJob> {
+    return this.finish(id, principal, ok ? 'completed' : 'failed', message, attempt);
+  }
+
+  async cancel(id: string, principal: Principal): Promise<ApiJob> {
+    return this.finish(id, principal, 'cancelled', `cancelled by ${principal.user}`);
+  }
+
+  private async finish(id: string, principal: Principal, action: 'completed' | 'failed' | 'cancelled', message?: string, attempt?: number): Promise<ApiJob> {
+    return guarded(async () => {
+      await this.owned(id, principal);
+      const r = await this.o.store.finish(id, action, this.now(), message ?? '', attempt);
+      if (r.result === 'missing') throw new AppError('NOT_FOUND', `no GPU job ${id}`);
+      if (r.result === 'conflict') throw new AppError('CONFLICT', `GPU job ${id} is ${r.state}; it cannot become ${action}`, { details: { state: r.state } });
+      const job = await this.o.store.get(id);
+      if (job === undefined) throw new AppError('NOT_FOUND', `no GPU job ${id}`);
+      return toApiJob(job, this.o.cluster);
+    });
+  }
+
+  /** Admins: the store's consistency check (see audit.ts). */
+  async audit(principal: Principal): Promise<AuditReport> {
+    if (!principal.admin) throw new AppError('FORBIDDEN', 'the GPU audit is for admins');
+    return guarded(() => auditStore(this.o.store, this.o.cluster));
+  }
+
+  /** Devices with what is allocated on them, from the live jobs' placements (the source of truth). */
+  async clusterView(): Promise<ClusterView> {
+    return guarded(async () => {
+      const [liveIds, queueDepth] = await Promise.all([this.o.store.liveIds(), this.o.store.pendingCount()]);
+      const live = (await this.o.store.getMany(liveIds)).filter((j) => LIVE_STATES.has(j.state) && j.placement !== undefined);
+      return clusterViewOf(this.o.cluster, live.map((j) => j.placement as Placement), queueDepth);
+    });
+  }
+}
+
+export function clusterViewOf(cluster: ClusterSpec, placements: readonly Placement[], queueDepth: number): ClusterView {
+  let total = 0;
+  let allocated = 0;
+  const nodes = cluster.nodes.map((node) => ({
+    name: node.name,
+    gpus: node.gpus.map((g) => {
+      total += g.milli;
+      return { index: g.index, board: g.boardId ?? null, model: g.model, memoryMiB: g.memoryMiB, allocatedMilli: 0, allocatedMemoryMiB: 0, jobs: [] as string[] };
+    }),
+  }));
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  for (const p of placements) {
+    const node = byName.get(p.node);
+    for (const d of p.devices) {
+      const gpu = node?.gpus[d.gpuIndex];
+      if (gpu === undefined) continue;
+      gpu.allocatedMilli += d.milli;
+      gpu.allocatedMemoryMiB += d.memoryMiB;
+      gpu.jobs.push(p.requestId);
+      allocated += d.milli;
+    }
+  }
+  return { nodes, allocationRatio: total > 0 ? allocated / total : 0, queueDepth, runningJobs: placements.length };
+}
