@@ -88,7 +88,7 @@ class ApiError(Exception):
 class HotpathApi:
     def __init__(self, base_url: str, token: Optional[str], user: Optional[str]):
         self.base_url = base_url.rstrip("/")
-        self.headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        self.headers = {"Accept": "application/json"}
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         if user:
@@ -97,8 +97,12 @@ class HotpathApi:
 
     def call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None, timeout: float = 15.0) -> Tuple[int, Dict[str, Any]]:
         """One request; returns (status, JSON body) for 2xx, raises ApiError otherwise."""
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=self.headers)
+        headers = dict(self.headers)
+        data = None
+        if body is not None:  # no Content-Type without a body: hotpath answers 400 to an empty JSON body
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 raw = resp.read()
@@ -185,15 +189,20 @@ def submit(api: HotpathApi, body: Dict[str, Any]) -> Job:
 
 
 def wait_for_placement(api: HotpathApi, job_id: str) -> Job:
-    """Long-poll until the job holds GPUs or has ended. Each GET answers as soon as the state
-    changes, or after LONG_POLL_SECONDS with the job unchanged."""
-    while True:
+    """Long-poll until the job holds GPUs or has ended.
+
+    A long-poll answers when the state differs from what it was *when the request arrived*, or
+    after LONG_POLL_SECONDS with the job unchanged. So the first read does not wait: a job that
+    is already placed (say re-placed right after a preemption) would otherwise sit unanswered
+    until its lease ran out for want of a heartbeat. After that, each long-poll starts right
+    after a read that showed the job queued.
+    """
+    _, job = api.call_with_retry("GET", job_path(job_id))
+    while job["state"] not in PLACED_STATES and job["state"] not in TERMINAL_STATES:
+        log.info("job %s is %s; waiting for a placement", job_id, job["state"])
         query = "?waitSeconds=%d" % LONG_POLL_SECONDS
         _, job = api.call_with_retry("GET", job_path(job_id, query), timeout=LONG_POLL_SECONDS + 15)
-        state = job["state"]
-        if state in PLACED_STATES or state in TERMINAL_STATES:
-            return job
-        log.info("job %s is %s; waiting for a placement", job_id, state)
+    return job
 
 
 def complete(api: HotpathApi, job_id: str, attempt: int, ok: bool, message: str) -> Optional[Job]:
@@ -238,24 +247,37 @@ def lease_seconds(lease_expires_at: Any) -> float:
     return left if left > 1.0 else DEFAULT_LEASE_SECONDS
 
 
-class Heartbeat(threading.Thread):
-    """Keeps the lease alive: POST .../heartbeat {"attempt": n} every lease/3 seconds.
+class Lease:
+    """Keeps this placement's lease and notices as soon as it is gone. Two daemon threads:
 
-    The attempt number ties the heartbeat to this placement: once hotpath has re-queued and
-    re-placed the job, heartbeats of the old attempt answer LEASE_LOST instead of keeping a
-    lease that is no longer ours. On LEASE_LOST the thread records why, sets `lost`, calls
-    `on_lost` (which cancels the Ray task) and stops.
+    - heartbeat: POST .../heartbeat {"attempt": n} every lease/3 seconds. The attempt number
+      ties the heartbeat to this placement: once hotpath has re-queued and re-placed the job,
+      heartbeats of the old attempt answer 409 LEASE_LOST instead of keeping a lease that is
+      no longer ours.
+    - watch: long-polls GET .../{id}?waitSeconds=30, which answers at once when the job leaves
+      `running`. hotpath hands a preempted job's GPUs to the preemptor straight away, so
+      without this the work would share them with it until the next heartbeat (up to lease/3).
+
+    Either one, on finding the lease gone, records why, sets `lost` and calls `on_lost` (which
+    cancels the Ray task), once.
     """
 
     def __init__(self, api: HotpathApi, job_id: str, attempt: int, lease_expires_at: Any):
-        super().__init__(name="hotpath-heartbeat", daemon=True)
         self.api, self.job_id, self.attempt = api, job_id, attempt
         self.interval = lease_seconds(lease_expires_at) / 3.0
-        self.stop_event = threading.Event()
+        self.stopped = threading.Event()
         self.lost = threading.Event()
         self.lost_state: Optional[str] = None
         self.lost_reason: Optional[str] = None
         self.on_lost: Optional[Callable[[], None]] = None
+        self._once = threading.Lock()
+
+    def start(self) -> None:
+        for name, loop in (("hotpath-heartbeat", self._heartbeat_loop), ("hotpath-watch", self._watch_loop)):
+            threading.Thread(target=loop, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def beat(self) -> bool:
         """One heartbeat. False when the lease is lost; transient errors are logged and ignored
@@ -267,24 +289,39 @@ class Heartbeat(threading.Thread):
             return True
         except ApiError as e:
             if e.status == 409 and e.code == "LEASE_LOST":
-                self.lost_state = error_detail(e, "state")
-                self.lost_reason = error_detail(e, "reason") or e.message
-                self.lost.set()
+                self._lose(error_detail(e, "state"), error_detail(e, "reason") or e.message)
                 return False
             log.warning("heartbeat failed: %s", e)
         except (urllib.error.URLError, OSError) as e:
             log.warning("heartbeat failed: cannot reach hotpath (%s)", e)
         return True
 
-    def run(self) -> None:
-        while not self.stop_event.wait(self.interval):
-            if not self.beat():
-                if self.on_lost is not None:
-                    self.on_lost()
-                return
+    def _heartbeat_loop(self) -> None:
+        while not self.stopped.wait(self.interval) and self.beat():
+            pass
 
-    def stop(self) -> None:
-        self.stop_event.set()
+    def _watch_loop(self) -> None:
+        query = "?waitSeconds=%d" % LONG_POLL_SECONDS
+        while not self.stopped.is_set() and not self.lost.is_set():
+            try:
+                _, job = self.api.call("GET", job_path(self.job_id, query), timeout=LONG_POLL_SECONDS + 15)
+            except (ApiError, urllib.error.URLError, OSError) as e:
+                log.debug("watch: %s", e)  # the heartbeat still guards the lease
+                self.stopped.wait(5.0)
+                continue
+            if self.stopped.is_set():
+                return  # we completed or cancelled it ourselves
+            if job.get("state") != "running" or int(job.get("attempt", self.attempt)) != self.attempt:
+                self._lose(job.get("state"), job.get("reason") or f"the job is {job.get('state')}, attempt {job.get('attempt')}")
+
+    def _lose(self, state: Optional[str], reason: Optional[str]) -> None:
+        with self._once:
+            if self.lost.is_set():
+                return
+            self.lost_state, self.lost_reason = state, reason
+            self.lost.set()
+        if self.on_lost is not None and not self.stopped.is_set():
+            self.on_lost()
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,7 +373,7 @@ class Outcome:
     reason: Optional[str] = None
 
 
-def lost_outcome(hb: Heartbeat) -> Outcome:
+def lost_outcome(hb: Lease) -> Outcome:
     return Outcome(lease_lost=True, state=hb.lost_state, reason=hb.lost_reason)
 
 
@@ -383,7 +420,7 @@ def find_ray_node(nodes: List[Dict[str, Any]], node_name: str) -> str:
                       f"start Ray workers with --resources='{{\"hotpath-node/<nodeName>\": 1}}'")
 
 
-def run_with_ray(args: argparse.Namespace, job: Job, hb: Heartbeat) -> Outcome:
+def run_with_ray(args: argparse.Namespace, job: Job, hb: Lease) -> Outcome:
     """Launch train_step on the placed node and watch it; cancel it if the lease is lost."""
     import ray  # only here, so that --help and --dry-run need no Ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -439,7 +476,7 @@ def run_with_ray(args: argparse.Namespace, job: Job, hb: Heartbeat) -> Outcome:
             ray.cancel(ref, force=True)
 
 
-def run_dry(args: argparse.Namespace, job: Job, hb: Heartbeat) -> Outcome:
+def run_dry(args: argparse.Namespace, job: Job, hb: Lease) -> Outcome:
     """No Ray: 'work' for --duration-seconds while the heartbeat thread keeps the lease."""
     placement = job.get("placement") or {}
     log.info("dry run: pretending to work for %.0fs on %s, devices %s", args.duration_seconds, placement.get("node"),
@@ -451,7 +488,7 @@ def run_dry(args: argparse.Namespace, job: Job, hb: Heartbeat) -> Outcome:
 
 def run_attempt(args: argparse.Namespace, api: HotpathApi, job: Job) -> Outcome:
     """One placement: first heartbeat (marks the job running), work, heartbeats until done."""
-    hb = Heartbeat(api, job["id"], int(job["attempt"]), job.get("leaseExpiresAt"))
+    hb = Lease(api, job["id"], int(job["attempt"]), job.get("leaseExpiresAt"))
     if not hb.beat():  # lost between placement and now (e.g. preempted already)
         return lost_outcome(hb)
     hb.start()
@@ -547,11 +584,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                 log.error("job %s lost its GPUs (hotpath state %s): %s", job_id, outcome.state, outcome.reason)
                 if outcome.state in TERMINAL_STATES:
                     return EXIT_LEASE_LOST
-                if args.follow:  # re-queued (or even re-placed already): go round again
+                # Not terminal: hotpath re-queued the job (state queued) or has even placed it
+                # again already (placed, a later attempt).
+                if args.follow:
                     log.info("job %s was re-queued; waiting for its next placement", job_id)
                     continue
-                log.error("job %s was re-queued; rerun with --follow --idempotency-key %s to run it when placed again, "
-                          "or cancel it: DELETE %s", job_id, args.idempotency_key, job_path(job_id))
+                # Nobody would run the next placement: cancel rather than let it hold GPUs
+                # until its lease runs out.
+                log.error("job %s was re-queued; cancelling it, since without --follow nobody would run it when placed again", job_id)
+                cancel(api, job_id)
                 return EXIT_LEASE_LOST
 
             done = complete(api, job_id, int(job["attempt"]), outcome.ok, outcome.message)

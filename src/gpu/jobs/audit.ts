@@ -3,7 +3,7 @@
 // the usage hash must equal their re-summed total, and every index must agree with the job states.
 import type { ClusterSpec, Placement } from '../placement/model.ts';
 import { checkInvariants } from '../placement/invariants.ts';
-import { LIVE_STATES } from './model.ts';
+import { LIVE_STATES, type JobState } from './model.ts';
 import type { JobStore } from './store.ts';
 
 export interface AuditReport {
@@ -14,17 +14,22 @@ export interface AuditReport {
 }
 
 export async function auditStore(store: JobStore, cluster: ClusterSpec): Promise<AuditReport> {
-  const [liveIds, pendingIds, usage] = await Promise.all([store.liveIds(), store.pendingIds(), store.usage()]);
-  const [live, pending] = await Promise.all([store.getMany(liveIds), store.getMany(pendingIds)]);
+  // One atomic snapshot: the scheduler keeps placing while we look.
+  const { pending, live, usage } = await store.snapshot();
   const problems: string[] = [];
-  if (live.length !== liveIds.length) problems.push(`live index names ${liveIds.length - live.length} jobs without a record`);
-  if (pending.length !== pendingIds.length) problems.push(`pending index names ${pendingIds.length - pending.length} jobs without a record`);
-  const both = liveIds.filter((id) => pendingIds.includes(id));
+  const liveIds = new Set(live.map((j) => j.id));
+  const both = pending.filter((j) => liveIds.has(j.id)).map((j) => j.id);
   if (both.length > 0) problems.push(`jobs both pending and live: ${both.join(', ')}`);
-  for (const j of live) if (!LIVE_STATES.has(j.state) || j.placement === undefined) problems.push(`${j.id} is in the live index but ${j.state}${j.placement === undefined ? ' without a placement' : ''}`);
-  for (const j of pending) if (j.state !== 'queued') problems.push(`${j.id} is in the pending index but ${j.state}`);
+  for (const j of live) {
+    if (j.state === '') problems.push(`live index names ${j.id}, which has no record`);
+    else if (!LIVE_STATES.has(j.state as JobState) || j.placement === undefined) problems.push(`${j.id} is in the live index but ${j.state}${j.placement === undefined ? ' without a placement' : ''}`);
+  }
+  for (const j of pending) {
+    if (j.state === '') problems.push(`pending index names ${j.id}, which has no record`);
+    else if (j.state !== 'queued') problems.push(`${j.id} is in the pending index but ${j.state}`);
+  }
   const placements = live.filter((j) => j.placement !== undefined).map((j) => j.placement as Placement);
-  for (const v of checkInvariants(cluster, placements, new Set(live.map((j) => j.id)))) problems.push(`${v.kind}: ${v.message}`);
+  for (const v of checkInvariants(cluster, placements, liveIds)) problems.push(`${v.kind}: ${v.message}`);
   // The usage hash (what the place script checks) must be exactly the sum of the live placements.
   const expected = new Map<string, number>();
   const add = (field: string, v: number): void => void expected.set(field, (expected.get(field) ?? 0) + v);

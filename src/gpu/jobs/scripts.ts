@@ -237,3 +237,19 @@ export const RESIGN_LEADER = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/**
+ * snapshot (read-only): KEYS pending, live, usage; ARGV job key prefix. One consistent view for the
+ * audit: {pending ids, their states, live ids, their states, their placements, usage as a flat list}.
+ */
+export const SNAPSHOT = `
+local pending = redis.call('ZRANGE', KEYS[1], 0, -1)
+local live = redis.call('ZRANGE', KEYS[2], 0, -1)
+local pstates, lstates, lplacements = {}, {}, {}
+for i, id in ipairs(pending) do pstates[i] = redis.call('HGET', ARGV[1] .. id, 'state') or '' end
+for i, id in ipairs(live) do
+  lstates[i] = redis.call('HGET', ARGV[1] .. id, 'state') or ''
+  lplacements[i] = redis.call('HGET', ARGV[1] .. id, 'placement') or ''
+end
+return { pending, pstates, live, lstates, lplacements, redis.call('HGETALL', KEYS[3]) }
+`;

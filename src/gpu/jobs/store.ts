@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { ClusterSpec, Placement } from '../placement/model.ts';
 import type { JobRecord, JobSpec, JobState } from './model.ts';
 import { JOB_STATES } from './model.ts';
-import { ACQUIRE_LEADER, CREATE_JOB, EXPIRE_JOB, FINISH_JOB, HEARTBEAT_JOB, PLACE_JOB, RESIGN_LEADER } from './scripts.ts';
+import { ACQUIRE_LEADER, CREATE_JOB, EXPIRE_JOB, FINISH_JOB, HEARTBEAT_JOB, PLACE_JOB, RESIGN_LEADER, SNAPSHOT } from './scripts.ts';
 
 interface ScriptCommands {
   hpGpuCreate(...args: (string | number)[]): Promise<number>;
@@ -16,6 +16,14 @@ interface ScriptCommands {
   hpGpuExpire(...args: (string | number)[]): Promise<string>;
   hpGpuAcquire(...args: (string | number)[]): Promise<number>;
   hpGpuResign(...args: (string | number)[]): Promise<number>;
+  hpGpuSnapshot(...args: (string | number)[]): Promise<[string[], string[], string[], string[], string[], string[]]>;
+}
+
+/** One atomic view of the indexes, the live placements and the usage hash (for the audit). */
+export interface StoreSnapshot {
+  pending: { id: string; state: string }[];
+  live: { id: string; state: string; placement: Placement | undefined }[];
+  usage: Map<string, number>;
 }
 
 /** The leader's fencing token: who it is and the epoch it won. */
@@ -46,6 +54,7 @@ export class JobStore {
     redis.defineCommand('hpGpuExpire', { numberOfKeys: 7, lua: EXPIRE_JOB });
     redis.defineCommand('hpGpuAcquire', { numberOfKeys: 2, lua: ACQUIRE_LEADER });
     redis.defineCommand('hpGpuResign', { numberOfKeys: 1, lua: RESIGN_LEADER });
+    redis.defineCommand('hpGpuSnapshot', { numberOfKeys: 3, lua: SNAPSHOT });
     this.redis = redis as Redis & ScriptCommands;
   }
 
@@ -174,6 +183,17 @@ export class JobStore {
   }
   resignLeader(owner: string): Promise<number> {
     return this.redis.hpGpuResign(this.k.leader, owner);
+  }
+
+  async snapshot(): Promise<StoreSnapshot> {
+    const [pending, pstates, live, lstates, lplacements, usage] = await this.redis.hpGpuSnapshot(this.k.pending, this.k.live, this.k.usage, `${this.p}job:`);
+    const pairs = new Map<string, number>();
+    for (let i = 0; i + 1 < usage.length; i += 2) pairs.set(usage[i] ?? '', Number(usage[i + 1]));
+    return {
+      pending: pending.map((id, i) => ({ id, state: pstates[i] ?? '' })),
+      live: live.map((id, i) => ({ id, state: lstates[i] ?? '', placement: lplacements[i] ? (JSON.parse(lplacements[i] ?? '') as Placement) : undefined })),
+      usage: pairs,
+    };
   }
 
   /** The usage hash as numbers (for the drift check: it must equal the sum of live placements). */
