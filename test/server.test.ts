@@ -47,6 +47,16 @@ describe('server process', () => {
     expect((await post('SELECT 1 AS one')).status).toBe(200);
     expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
 
+    // The embedded GPU cluster is live: 16 K80 devices; a job with a duration is run by the simulated executor.
+    const cluster = await (await fetch(`${s.url}/v1/gpu/cluster`)).json();
+    expect(cluster.nodes.flatMap((n: { gpus: unknown[] }) => n.gpus)).toHaveLength(16);
+    const job = await (await fetch(`${s.url}/v1/gpu/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo', gpus: 2, durationSeconds: 0.2 }) })).json();
+    let state = job.state;
+    for (let i = 0; i < 200 && state !== 'completed'; i++) {
+      state = (await (await fetch(`${s.url}/v1/gpu/jobs/${job.id}?waitSeconds=5`)).json()).state;
+    }
+    expect(state).toBe('completed');
+
     // A query still running when SIGTERM arrives gets its answer; then the process exits 0.
     const slow = post('SELECT count(*) AS n FROM range(6000) a, range(6000) b WHERE (a.range * b.range) % 7 = 3');
     await new Promise((r) => setTimeout(r, 150));

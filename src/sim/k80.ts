@@ -3,7 +3,7 @@
 // is the pure simulation behind `npm run bench:k80`: a seeded job stream shaped like the platform's ML
 // work and a virtual clock (arrivals and departures as events), so a day runs in milliseconds; each
 // event runs the service's own schedulePass. No clock, no I/O: the same seed gives the same result.
-import type { ClusterSpec, NodeSpec, Placement, PlacementRequest } from '../gpu/placement/model.ts';
+import type { ClusterSpec, Placement, PlacementRequest } from '../gpu/placement/model.ts';
 import { ClusterState } from '../gpu/placement/state.ts';
 import { schedulePass } from '../gpu/scheduling/pass.ts';
 import { createPolicy } from '../gpu/placement/policies/registry.ts';
@@ -13,26 +13,9 @@ import { checkState } from '../gpu/placement/invariants.ts';
 import type { Violation } from '../gpu/placement/invariants.ts';
 import { typicalSpecs } from './protocol.ts';
 
-/** Visible memory of one GK210 device (half a K80 board). */
-export const K80_DEVICE_MEMORY_MIB = 11441;
-
-/**
- * The platform's cluster as DESIGN.md assumes it (the real inventory is configuration): `nodeCount`
- * nodes (default 4), each 32000 mCPU, 256000 MiB memory and 4 K80 devices on 2 boards (boardId 0,0,1,1).
- */
-export function k80Cluster(nodeCount = 4): ClusterSpec {
-  const nodes: NodeSpec[] = [];
-  for (let n = 0; n < nodeCount; n++) {
-    nodes.push({
-      name: `k80-${n}`,
-      cpuMilli: 32000,
-      memoryMiB: 256000,
-      labels: { 'gpu.model': 'K80' },
-      gpus: [0, 1, 2, 3].map((index) => ({ index, model: 'K80', memoryMiB: K80_DEVICE_MEMORY_MIB, milli: 1000, boardId: index >> 1 })),
-    });
-  }
-  return { nodes };
-}
+// The platform's cluster (16 K80 devices on 4 nodes) is the service's default inventory.
+export { K80_DEVICE_MEMORY_MIB, k80Cluster } from '../gpu/inventory.ts';
+import { K80_DEVICE_MEMORY_MIB } from '../gpu/inventory.ts';
 
 export type JobKind = 'train1' | 'train2' | 'infer250' | 'infer500' | 'cpu';
 

@@ -43,6 +43,8 @@ export class SimulatedExecutor {
     this.stopped = false;
     this.unsubscribe = this.o.events.onEvent((e) => {
       if (e.state === 'placed') void this.consider(e.id).catch(() => {});
+      // Preempted, cancelled or expired: let go at once, as a worker told by its heartbeat would.
+      else if (e.state !== 'running') this.drop(e.id);
     });
     const scan = (): void => {
       if (this.stopped) return;
@@ -101,6 +103,13 @@ export class SimulatedExecutor {
     if (this.stopped || !this.runs.has(id)) return;
     run.timer = setTimeout(() => void step().catch(() => this.retryLater(id, run, step)), 500);
     run.timer.unref();
+  }
+
+  private drop(id: string): void {
+    const run = this.runs.get(id);
+    if (run === undefined) return;
+    if (run.timer !== undefined) clearTimeout(run.timer);
+    this.runs.delete(id);
   }
 
   get running(): number {
