@@ -7,6 +7,10 @@
 import { backfillWith, fifoBaseline, generateK80Jobs, k80Cluster, offeredLoad, simulateK80 } from '../src/sim/k80.ts';
 import type { K80Result, SchedulerConfig } from '../src/sim/k80.ts';
 import { flag as arg, mean, parseSeeds as seedsOf, sd } from './lib/cli.ts';
+import { runK80ThroughService } from './lib/k80-service.ts';
+import { measureGpuThroughput } from './lib/gpu-throughput.ts';
+import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
+import { freePort } from '../test/helpers/redis.ts';
 
 const TARGET_ALLOC_PCT = 90;
 
@@ -80,6 +84,55 @@ for (const s of schedulers) {
 }
 console.log('waits: mean/p95 per seed, then averaged over seeds; jobs still queued at the end count their wait up to the horizon;');
 console.log('a preempted job keeps its arrival time and restarts from scratch, so its wait runs to its last start. preemptions: summed over seeds.');
+
+// The same stream through the service's own code (BullMQ intake, Redis, Lua scripts, the scheduler
+// loop) on a virtual clock: one seed by default (it runs in real time per event), --no-service skips.
+if (!process.argv.includes('--no-service')) {
+  if (!hasRedisServer()) throw new Error('bench:k80: redis-server is not on PATH (needed for the service run; --no-service skips it)');
+  const redis = await startRedisServer(await freePort());
+  const redisUrl = `redis://127.0.0.1:${redis.port}`;
+  try {
+    const seed = Number(arg('service-seed', String(seeds[0] ?? 1)));
+    const serviceHours = Number(arg('service-hours', String(hours)));
+    const jobs = generateK80Jobs(seed, serviceHours, load, capacity);
+    console.log(`\nthrough the service (BullMQ intake, Redis Lua place/finish, GpuScheduler ticks; virtual clock): seed ${seed}, ${serviceHours} h, ${jobs.length} jobs`);
+    const svcHeader = ['scheduler', 'alloc% while waiting', 'pure sim (same seed)', 'wait mean/p95 min', ...priorities.map((p) => `prio ${p} wait mean/p95 min`), 'preemptions', 'completed', 'queued@end', 'lost', 'audit', 'tick ms', 'wall s'];
+    const svcRows: string[][] = [];
+    for (const s of schedulers) {
+      process.stderr.write(`service run: ${s.name}...\n`);
+      const r = await runK80ThroughService(spec, jobs, s, serviceHours * 60, redisUrl);
+      const sim = simulateK80(spec, jobs, s, serviceHours * 60, seed);
+      if (r.lost !== 0 || r.auditProblems.length > 0) failed = true;
+      svcRows.push([
+        s.name,
+        r.allocWhileWaitingPct.toFixed(2),
+        sim.allocWhileWaitingPct.toFixed(2),
+        `${r.meanWaitMin.toFixed(1)} / ${r.p95WaitMin.toFixed(1)}`,
+        ...priorities.map((p) => (r.waitByPriority[p] === undefined ? '–' : `${r.waitByPriority[p].meanMin.toFixed(1)} / ${r.waitByPriority[p].p95Min.toFixed(1)}`)),
+        String(r.preemptions),
+        String(r.completed),
+        String(r.queued),
+        String(r.lost),
+        r.auditProblems.length === 0 ? 'ok' : `${r.auditProblems.length} problems: ${r.auditProblems[0]}`,
+        r.tickMsMean.toFixed(2),
+        r.wallS.toFixed(1),
+      ]);
+    }
+    const w = svcHeader.map((h, i) => Math.max(h.length, ...svcRows.map((r) => (r[i] ?? '').length)));
+    const l = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(w[i] ?? 0)).join(' | ')} |`;
+    console.log(l(svcHeader));
+    console.log(`|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`);
+    for (const r of svcRows) console.log(l(r));
+    const tputJobs = Number(arg('throughput-jobs', '1000'));
+    process.stderr.write(`throughput: ${tputJobs} jobs over HTTP...\n`);
+    const t = await measureGpuThroughput(redisUrl, tputJobs);
+    console.log(`\nscheduler throughput, whole path (HTTP submit -> BullMQ intake -> leader tick -> Lua place), ${t.jobs} jobs, 32 concurrent clients: ` +
+      `${t.submitPerS.toFixed(0)} submits/s, ${t.placedPerS.toFixed(0)} placements/s (${t.wallS.toFixed(2)} s)`);
+  } finally {
+    redis.stop();
+  }
+}
+
 if (failed) {
   console.error('bench:k80: FAILED — a job was lost or a placement invariant broke');
   process.exitCode = 1;

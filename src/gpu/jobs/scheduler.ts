@@ -26,6 +26,10 @@ export interface SchedulerOptions {
   leaseTtlMs: number;
   starvationMs: number;
   preemption: boolean;
+  /** Default true. false with `fifo`: the FIFO baseline of BENCHMARKS.md §3 (benchmarks only). */
+  backfill?: boolean;
+  /** Arrival order, blind to priority and tenant (the baseline a plain queue gives). */
+  fifo?: boolean;
   tenantPolicy?: (tenant: string) => TenantPolicy;
   now?: () => number;
   seed?: number;
@@ -114,7 +118,10 @@ export class GpuScheduler {
 
     const [pendingIds, liveIds] = await Promise.all([store.pendingIds(), store.liveIds()]);
     const [pendingJobs, liveJobs] = await Promise.all([store.getMany(pendingIds), store.getMany(liveIds)]);
-    const pending: PendingJob[] = pendingJobs.filter((j) => j.state === 'queued').map((j) => ({ id: j.id, request: requestOf(j.id, j.spec), queuedAtMs: j.queuedAtMs }));
+    const pending: PendingJob[] = pendingJobs.filter((j) => j.state === 'queued').map((j) => {
+      const request = requestOf(j.id, j.spec);
+      return { id: j.id, request: this.o.fifo === true ? { ...request, priority: 0, tenant: 'fifo' } : request, queuedAtMs: j.queuedAtMs };
+    });
     const live: LiveJob[] = liveJobs.filter((j) => LIVE_STATES.has(j.state) && j.placement !== undefined).map(liveOf);
     stats.pending = pending;
     stats.live = live;
@@ -130,7 +137,7 @@ export class GpuScheduler {
       policy: createPolicy(this.o.policy, { typicalSpecs: specs }),
       prng: this.prng,
       ...(this.o.tenantPolicy !== undefined ? { tenantPolicy: this.o.tenantPolicy } : {}),
-      backfill: true,
+      backfill: this.o.backfill ?? true,
       starvationMs: this.o.starvationMs,
       preemption: this.o.preemption,
     });
