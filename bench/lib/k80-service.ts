@@ -13,7 +13,8 @@ import { GpuJobService } from '../../src/gpu/jobs/service.ts';
 import { JobStore } from '../../src/gpu/jobs/store.ts';
 import { auditStore } from '../../src/gpu/jobs/audit.ts';
 import { closeRedis, createRedis, waitReady } from '../../src/shared/redis.ts';
-import type { K80Job, SchedulerConfig } from '../../src/sim/k80.ts';
+import type { K80Job, SchedulerConfig, WaitStats } from '../../src/sim/k80.ts';
+import { waitStats } from '../../src/sim/k80.ts';
 
 export interface ServiceK80Result {
   scheduler: string;
@@ -25,7 +26,7 @@ export interface ServiceK80Result {
   lost: number;
   preemptions: number;
   allocWhileWaitingPct: number;
-  waitByPriority: Record<number, { meanMin: number; p95Min: number; count: number }>;
+  waitByPriority: Record<number, WaitStats>;
   meanWaitMin: number;
   p95WaitMin: number;
   auditProblems: string[];
@@ -140,11 +141,8 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
   }).length;
   const audit = await auditStore(store, spec);
   for (const id of ids) if (!waits.has(id)) waits.set(id, { waitMin: horizonMin - (idOf.get(id)?.arrivalMin ?? 0), priority: idOf.get(id)?.request.priority ?? 0 });
-  const stat = (xs: number[]) => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    return { meanMin: sorted.reduce((a, x) => a + x, 0) / Math.max(1, sorted.length), p95Min: sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] ?? 0, count: sorted.length };
-  };
-  const byPriority: Record<number, { meanMin: number; p95Min: number; count: number }> = {};
+  const stat = waitStats;
+  const byPriority: Record<number, WaitStats> = {};
   for (const p of new Set([...waits.values()].map((w) => w.priority))) byPriority[p] = stat([...waits.values()].filter((w) => w.priority === p).map((w) => w.waitMin));
   const all = stat([...waits.values()].map((w) => w.waitMin));
 

@@ -149,7 +149,8 @@ interface Running { job: K80Job; placement: Placement; startMin: number; endMin:
 
 const MS_PER_MIN = 60_000;
 
-function waitStats(waits: readonly number[]): WaitStats {
+/** Mean, p95 and count of waits in minutes (shared with the service-level run of bench:k80). */
+export function waitStats(waits: readonly number[]): WaitStats {
   const sorted = [...waits].sort((a, b) => a - b);
   return {
     meanMin: sorted.length > 0 ? sorted.reduce((a, x) => a + x, 0) / sorted.length : 0,
