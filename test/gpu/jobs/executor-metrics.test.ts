@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
 import { k80Cluster } from '../../../src/gpu/inventory.ts';
 import { eventually, gpuConfig, startGpuApp } from './helpers.ts';
+import { startDemoLoad } from '../../../src/gpu/jobs/demo-load.ts';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -37,6 +38,22 @@ describe('simulated executor and GPU metrics', () => {
       await eventually(async () => a.app.gpuJobs.executor?.running === 4, 'victim stopped'); // 3 lows + high
       expect((await a.audit()).problems).toEqual([]);
     } finally {
+      await a.close();
+    }
+  });
+
+  it('the demo load submits a mix of tenants and sizes that the simulated executor runs', async () => {
+    const a = await startGpuApp(gpuConfig(redis.url, 'ex2:', { HOTPATH_GPU_EXECUTOR: 'simulated' }), k80Cluster(4));
+    const stop = startDemoLoad(a.app.gpuJobs.service, { intervalMs: 20 });
+    try {
+      const jobs = await eventually(async () => {
+        const list = (await a.call('GET', '/v1/gpu/jobs?limit=500')).body.jobs as { tenant: string; state: string }[];
+        return new Set(list.map((j) => j.tenant)).size >= 2 && list.some((j) => j.state === 'running') ? list : undefined;
+      }, 'demo jobs running');
+      expect(jobs.every((j) => ['ml', 'serve', 'research'].includes(j.tenant))).toBe(true);
+    } finally {
+      stop();
+      expect((await a.audit()).problems).toEqual([]);
       await a.close();
     }
   });
