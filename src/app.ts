@@ -52,6 +52,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerErrorHandling(app);
   // JSON only: text/plain SQL bodies belong to the Trino door, which registers its own parser.
   app.removeContentTypeParser('text/plain');
+  // An empty body sent with Content-Type: application/json (common for DELETE and bodiless POSTs) is
+  // "no body", not a parse error; routes that need a body still refuse it through their schema.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
 
   await app.register(swagger, {
     openapi: {

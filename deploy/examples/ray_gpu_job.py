@@ -6,15 +6,17 @@ who waits and who is preempted), but it does not run anything itself. Ray runs t
 script is the glue a Ray driver needs, written out once so that every team does not rediscover
 the protocol:
 
-  1. submit     POST   /v1/gpu/jobs                    -> 201 new job, 200 same idempotencyKey
-  2. wait       GET    /v1/gpu/jobs/{id}?waitSeconds=30 (long-poll until the job is placed)
+  1. submit     POST   /v1/gpu/jobs                     -> 201 new job, 200 same idempotencyKey
+  2. wait       GET    /v1/gpu/jobs/{id}?waitSeconds=N  long-poll until the job is placed
   3. run        ray.remote(...) pinned to the placed node with NodeAffinitySchedulingStrategy
-  4. heartbeat  POST   /v1/gpu/jobs/{id}/heartbeat      every lease/3 while the task runs
+  4. heartbeat  POST   /v1/gpu/jobs/{id}/heartbeat      every lease/3 while the task runs,
+                GET    /v1/gpu/jobs/{id}?waitSeconds=30 alongside, to hear of a preemption at once
   5. complete   POST   /v1/gpu/jobs/{id}/complete       (or DELETE /v1/gpu/jobs/{id} on Ctrl-C)
 
-A 409 LEASE_LOST on a heartbeat means the GPUs are no longer ours (preempted by higher-priority
-work, cancelled, or the lease ran out): the Ray task is cancelled at once. If hotpath put the job
-back in the queue, --follow waits for the next placement and runs it again.
+A 409 LEASE_LOST on a heartbeat (or the job leaving `running`) means the GPUs are no longer ours:
+preempted by higher-priority work, cancelled, or the lease ran out. The Ray task is cancelled at
+once. If hotpath put the job back in the queue, --follow waits for the next placement and runs
+it again; without --follow the re-queued job is cancelled, since nobody would run it.
 
 Only the standard library is used for HTTP. `ray` is imported only on the path that launches
 the task, so `--help` and `--dry-run` (no Ray at all: submit, wait, heartbeat for a few seconds,
@@ -54,6 +56,8 @@ TERMINAL_STATES = {"completed", "failed", "cancelled", "preempted"}
 PLACED_STATES = {"placed", "running"}
 
 DEFAULT_LEASE_SECONDS = 30.0
+# How long one long-poll may wait. While the job runs: 30 s (hotpath allows up to 60). While it
+# waits for a placement: shorter by default (--wait-seconds), see wait_for_placement.
 LONG_POLL_SECONDS = 30
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_LEASE_LOST, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -120,8 +124,10 @@ class HotpathApi:
     def call_with_retry(self, method: str, path: str, body: Optional[Dict[str, Any]] = None, timeout: float = 15.0, attempts: int = 8) -> Tuple[int, Dict[str, Any]]:
         """`call`, retried with exponential back-off on 503 (GPU_UNAVAILABLE) and network errors.
 
-        Only used for requests that are safe to repeat: GETs, and the submit, whose
-        idempotencyKey makes a repeat return the same job instead of a second one.
+        Only used for requests that are safe to repeat: GETs; the submit, whose idempotencyKey
+        makes a repeat return the same job instead of a second one; complete and cancel, which
+        hotpath treats as done when the job already ended that way. Not for heartbeats: a late
+        heartbeat is worse than the next one on time.
         """
         delay = 1.0
         for i in range(1, attempts + 1):
@@ -188,37 +194,33 @@ def submit(api: HotpathApi, body: Dict[str, Any]) -> Job:
     return job
 
 
-def wait_for_placement(api: HotpathApi, job_id: str) -> Job:
+def wait_for_placement(api: HotpathApi, job_id: str, wait_seconds: int) -> Job:
     """Long-poll until the job holds GPUs or has ended.
 
-    A long-poll answers when the state differs from what it was *when the request arrived*, or
-    after LONG_POLL_SECONDS with the job unchanged. So the first read does not wait: a job that
-    is already placed (say re-placed right after a preemption) would otherwise sit unanswered
-    until its lease ran out for want of a heartbeat. After that, each long-poll starts right
-    after a read that showed the job queued.
+    `whileState=queued` makes hotpath answer as soon as the job is not queued, even when that
+    happened before the request arrived (a placement right after submit is never missed), or after
+    wait_seconds with the job still queued. Keep wait_seconds under the lease TTL
+    (HOTPATH_GPU_LEASE_TTL_SECONDS, default 30): the first heartbeat must come within it.
     """
     _, job = api.call_with_retry("GET", job_path(job_id))
     while job["state"] not in PLACED_STATES and job["state"] not in TERMINAL_STATES:
         log.info("job %s is %s; waiting for a placement", job_id, job["state"])
-        query = "?waitSeconds=%d" % LONG_POLL_SECONDS
-        _, job = api.call_with_retry("GET", job_path(job_id, query), timeout=LONG_POLL_SECONDS + 15)
+        query = "?waitSeconds=%d&whileState=%s" % (wait_seconds, job["state"])
+        _, job = api.call_with_retry("GET", job_path(job_id, query), timeout=wait_seconds + 15)
     return job
 
 
-def complete(api: HotpathApi, job_id: str, attempt: int, ok: bool, message: str) -> Optional[Job]:
-    try:
-        _, job = api.call_with_retry("POST", job_path(job_id, "/complete"), {"ok": ok, "message": message[:4096], "attempt": attempt})
-        return job
-    except ApiError as e:
-        # 409: the job moved on before we reported (lease lost, cancelled, attempt over).
-        log.error("could not complete job %s: %s", job_id, e)
-        return None
+def complete(api: HotpathApi, job_id: str, attempt: int, ok: bool, message: str) -> Job:
+    """Report the outcome (completed or failed); frees the GPUs. Repeating it is harmless, so
+    it is retried. A 409 means the job moved on first (lease lost, cancelled, attempt over)."""
+    _, job = api.call_with_retry("POST", job_path(job_id, "/complete"), {"ok": ok, "message": message[:4096], "attempt": attempt})
+    return job
 
 
 def cancel(api: HotpathApi, job_id: str) -> None:
     """DELETE frees the job's GPUs at once (instead of when its lease would run out)."""
     try:
-        _, job = api.call("DELETE", job_path(job_id))
+        _, job = api.call_with_retry("DELETE", job_path(job_id), attempts=4)
         log.info("cancelled job %s (state %s)", job_id, job.get("state"))
     except ApiError as e:
         log.warning("cancel of job %s: %s", job_id, e)  # 409 CONFLICT: it had already ended
@@ -254,7 +256,7 @@ class Lease:
       ties the heartbeat to this placement: once hotpath has re-queued and re-placed the job,
       heartbeats of the old attempt answer 409 LEASE_LOST instead of keeping a lease that is
       no longer ours.
-    - watch: long-polls GET .../{id}?waitSeconds=30, which answers at once when the job leaves
+    - watch: long-polls GET .../{id}?waitSeconds=30&whileState=running, which answers at once when the job leaves
       `running`. hotpath hands a preempted job's GPUs to the preemptor straight away, so
       without this the work would share them with it until the next heartbeat (up to lease/3).
 
@@ -301,7 +303,8 @@ class Lease:
             pass
 
     def _watch_loop(self) -> None:
-        query = "?waitSeconds=%d" % LONG_POLL_SECONDS
+        # whileState=running: answers at once if the job already left running (preempted, cancelled).
+        query = "?waitSeconds=%d&whileState=running" % LONG_POLL_SECONDS
         while not self.stopped.is_set() and not self.lost.is_set():
             try:
                 _, job = self.api.call("GET", job_path(self.job_id, query), timeout=LONG_POLL_SECONDS + 15)
@@ -521,6 +524,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--gpu-model", action="append", default=[], metavar="MODEL", help="allowed GPU model, e.g. K80 (repeatable; default any)")
     p.add_argument("--idempotency-key", default=None, help="same key, same job: rerun with it to re-attach (default: a fresh UUID)")
     p.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS", "auto"), help="passed to ray.init(address=...) (env RAY_ADDRESS; default %(default)s)")
+    p.add_argument("--wait-seconds", type=int, default=10, help="long-poll length while queued; keep it under half the lease TTL (default %(default)s)")
     p.add_argument("--follow", action="store_true", help="after a preemption that re-queues the job, wait for the next placement and run again")
     p.add_argument("--dry-run", action="store_true", help="no Ray: submit, wait for placement, heartbeat while 'working', complete")
     p.add_argument("--duration-seconds", type=float, default=5.0, help="how long the work lasts (dry run, and the placeholder task; default %(default)s)")
@@ -535,6 +539,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         p.error("say how much GPU: --gpus N, or --gpu-milli M and/or --gpu-memory-mib MIB")
     if args.gpu_milli is not None and not 1 <= args.gpu_milli <= 1000:
         p.error("--gpu-milli must be 1..1000")
+    if not 1 <= args.wait_seconds <= 60:
+        p.error("--wait-seconds must be 1..60")
     if args.duration_seconds <= 0:
         p.error("--duration-seconds must be positive")
     args.idempotency_key = args.idempotency_key or str(uuid.uuid4())
@@ -565,7 +571,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     first = True
     try:
         while True:
-            job = wait_for_placement(api, job_id)
+            job = wait_for_placement(api, job_id, args.wait_seconds)
             if job["state"] == "completed":
                 log.info("job %s has already completed: %s", job_id, job.get("reason", ""))
                 return EXIT_OK
@@ -595,10 +601,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 cancel(api, job_id)
                 return EXIT_LEASE_LOST
 
-            done = complete(api, job_id, int(job["attempt"]), outcome.ok, outcome.message)
-            log.info("job %s %s: %s", job_id, (done or {}).get("state", "not recorded"), outcome.message)
-            if done is None:
-                return EXIT_LEASE_LOST
+            try:
+                done = complete(api, job_id, int(job["attempt"]), outcome.ok, outcome.message)
+            except ApiError as e:
+                log.error("could not record the outcome of job %s (%s): %s", job_id, outcome.message, e)
+                return EXIT_LEASE_LOST if e.status == 409 else EXIT_FAILED
+            log.info("job %s %s: %s", job_id, done.get("state"), outcome.message)
             return EXIT_OK if outcome.ok else EXIT_FAILED
     except KeyboardInterrupt:
         log.warning("interrupted: cancelling job %s", job_id)

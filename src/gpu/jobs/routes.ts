@@ -45,7 +45,13 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 // Query strings are not coerced (a bad number is a 400, not a silent 0): numbers arrive as text.
-const WaitQuery = Type.Object({ waitSeconds: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}(\\.[0-9]+)?$', description: 'Long-poll up to this many seconds (≤ 60).' })) }, { additionalProperties: false });
+const WaitQuery = Type.Object(
+  {
+    waitSeconds: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}(\\.[0-9]+)?$', description: 'Long-poll up to this many seconds (≤ 60).' })),
+    whileState: Type.Optional(Type.Union(JOB_STATES.map((s) => Type.Literal(s)), { description: 'Long-poll while the job is in this state (default: its state when the request arrives), so a change just before the request is not missed.' })),
+  },
+  { additionalProperties: false },
+);
 
 export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobService; auth: Authenticator }): void {
   const { service, auth } = deps;
@@ -69,7 +75,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
       await auth.authenticate(request.headers);
       const gone = new AbortController();
       request.raw.once('close', () => gone.abort());
-      return service.get(request.params.id, Number(request.query.waitSeconds ?? 0), gone.signal);
+      return service.get(request.params.id, Number(request.query.waitSeconds ?? 0), gone.signal, request.query.whileState);
     },
   );
 

@@ -16,8 +16,11 @@ local function is_live(state) return state == 'placed' or state == 'running' end
 -- Adds sign * (the job's placement) to the usage hash, or to a delta table when one is given.
 local function apply_usage(usage, p, sign, delta)
   local function add(field, v)
-    if delta then delta[field] = (delta[field] or 0) + sign * v
-    else redis.call('HINCRBY', usage, field, sign * v) end
+    local d = sign * v
+    -- Lua turns -1 * 0 into -0, which HINCRBY refuses as "not an integer": zero changes nothing anyway.
+    if d == 0 then return end
+    if delta then delta[field] = (delta[field] or 0) + d
+    else redis.call('HINCRBY', usage, field, d) end
   end
   add('n|' .. p.node .. '|cpu', p.cpuMilli)
   add('n|' .. p.node .. '|mem', p.memoryMiB)

@@ -131,12 +131,15 @@ export class GpuJobService {
     return toApiJob({ id, spec: pending.spec, state: 'queued', queuedAtMs: pending.queuedAtMs, attempt: 0, retries: 0, preemptions: 0 }, this.o.cluster);
   }
 
-  /** A job; with waitSeconds > 0, answers when its state changes or the time is up (long-poll). */
-  async get(id: string, waitSeconds = 0, signal?: AbortSignal): Promise<ApiJob> {
+  /**
+   * A job; with waitSeconds > 0, answers when its state differs from `whileState` (default: its state
+   * now) or the time is up (long-poll).
+   */
+  async get(id: string, waitSeconds = 0, signal?: AbortSignal, whileState?: JobState): Promise<ApiJob> {
     return guarded(async () => {
       let job = await this.read(id);
       if (job === undefined) throw new AppError('NOT_FOUND', `no GPU job ${id}`);
-      const initial = job.state;
+      const initial = whileState ?? job.state;
       const deadline = this.now() + Math.min(waitSeconds, this.o.maxWaitSeconds ?? 60) * 1000;
       while (!TERMINAL_STATES.has(job.state) && job.state === initial && !signal?.aborted) {
         const left = deadline - this.now();

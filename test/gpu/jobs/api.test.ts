@@ -42,10 +42,9 @@ describe('GPU job API', () => {
     expect(r.body).toMatchObject({ tenant: 'ml', priority: 0, state: 'queued', request: { gpus: 2, cpuMilli: 2000 }, metadata: { run: 7 }, submittedBy: 'alice' });
     const id = r.body.id;
     const t0 = Date.now();
-    const polled = await a.call('GET', `/v1/gpu/jobs/${id}?waitSeconds=20`);
+    // whileState=queued: answers as soon as the job is not queued, even if that happened before the request
+    const job = (await a.call('GET', `/v1/gpu/jobs/${id}?waitSeconds=20&whileState=queued`)).body;
     expect(Date.now() - t0).toBeLessThan(15_000); // woke on the change, not at the deadline
-    let job = polled.body;
-    if (job.state === 'queued') job = (await a.call('GET', `/v1/gpu/jobs/${id}?waitSeconds=20`)).body;
     expect(job).toMatchObject({ state: 'placed', attempt: 1, placement: { node: 'k80-0' } });
     // a 2-GPU job gets both devices of one K80 board
     expect(job.placement.gpus.map((g: { board: number }) => g.board)).toEqual([0, 0]);
@@ -140,6 +139,9 @@ describe('GPU job API', () => {
     await placed(a, waiting);
     expect((await a.call('DELETE', `/v1/gpu/jobs/${waiting}`)).body.state).toBe('cancelled');
     expect((await a.call('DELETE', `/v1/gpu/jobs/${waiting}`)).status).toBe(200); // idempotent
+    // an empty body with a JSON content type is no body (curl -X DELETE -H 'content-type: application/json')
+    const empty = await fetch(`${a.url}/v1/gpu/jobs/${waiting}`, { method: 'DELETE', headers: { 'content-type': 'application/json', 'x-trino-user': 'alice' } });
+    expect(empty.status).toBe(200);
     expect((await a.call('POST', `/v1/gpu/jobs/${waiting}/complete`, { ok: true })).status).toBe(409);
     expect((await a.call('GET', '/v1/gpu/cluster')).body.allocationRatio).toBe(0);
   });

@@ -76,6 +76,15 @@ describe('job store scripts', () => {
     expect(await store.place(fence, 'a', share('a', 1, 600), [], 10, TTL_MS)).toBe('stale');
   });
 
+  it('zero amounts (a share without GPU memory, no CPU or memory) place and release cleanly', async () => {
+    const { store, fence } = await fresh();
+    await store.create('z', spec({ gpus: undefined, gpuMilli: 500, cpuMilli: 0, memoryMiB: 0 }), 1);
+    const zero: Placement = { requestId: 'z', node: 'k80-0', cpuMilli: 0, memoryMiB: 0, devices: [{ gpuIndex: 3, milli: 500, memoryMiB: 0 }] };
+    expect(await store.place(fence, 'z', zero, [], 10, TTL_MS)).toBe('ok');
+    expect(await store.finish('z', 'cancelled', 20)).toEqual({ result: 'ok', state: 'cancelled' });
+    expect([...(await store.usage()).values()].every((v) => v === 0)).toBe(true);
+  });
+
   it('a fenced (old) leader cannot place or expire', async () => {
     const { store, fence } = await fresh();
     await store.create('a', spec(), 1);
