@@ -159,8 +159,9 @@ describe('GPU job API', () => {
   });
 
   it('preemption takes the cheapest lower-priority victims and tells them through heartbeat and status', async () => {
-    const a = await app({ HOTPATH_GPU_PREEMPTION: 'true' });
-    // four 1-GPU low-priority jobs; the two started last have lost the least work
+    // Leases far longer than the clock jumps below: no lease may run out while the test ages the jobs.
+    const a = await app({ HOTPATH_GPU_PREEMPTION: 'true', HOTPATH_GPU_LEASE_TTL_SECONDS: '3600' });
+    // four 1-GPU low-priority jobs started a minute apart; the two started last have lost the least work
     const lows: string[] = [];
     for (let i = 0; i < 4; i++) {
       const id = await submit(a, { gpus: 1, priority: 0 });
@@ -168,7 +169,6 @@ describe('GPU job API', () => {
       await a.call('POST', `/v1/gpu/jobs/${id}/heartbeat`);
       lows.push(id);
       a.clock.advance(60_000);
-      for (const l of lows) await a.call('POST', `/v1/gpu/jobs/${l}/heartbeat`); // keep leases alive
     }
     const high = await submit(a, { gpus: 2, priority: 10 });
     await placed(a, high);
