@@ -37,6 +37,13 @@ export class LeaderElector {
     void this.tick();
   }
 
+  /** The leader resigned (an event): campaign now instead of at the next renewal. */
+  poke(): void {
+    if (this.stopped || this.fenceHeld !== undefined) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    void this.tick();
+  }
+
   /** One acquire-or-renew round (also called by tests to step the election). */
   async tick(): Promise<void> {
     const started = this.now();

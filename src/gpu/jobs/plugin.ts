@@ -95,6 +95,9 @@ export function registerGpuJobs(app: FastifyInstance, deps: { config: Config; au
     },
   };
   app.decorate('gpuJobs', gpuJobs);
+  const stopPoking = events.onEvent((e) => {
+    if (e.state === 'leader-resigned') elector.poke();
+  });
   app.addHook('onReady', async () => {
     // Start with Redis connected when it is there; when it is not, serve 503s and keep reconnecting.
     await waitReady(redis, 3000).catch(() => {});
@@ -105,6 +108,7 @@ export function registerGpuJobs(app: FastifyInstance, deps: { config: Config; au
   });
   app.addHook('onClose', async () => {
     stopDemo?.();
+    stopPoking();
     executor?.stop();
     await scheduler.stop();
     await elector.stop();

@@ -235,9 +235,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return redis.call('INCR', KEYS[2])
 `;
 
-/** resign: KEYS leader; ARGV owner. */
+/** resign: KEYS leader; ARGV owner, channel. Tells the other replicas, so one takes over at once. */
 export const RESIGN_LEADER = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], '{"id":"","state":"leader-resigned"}')
+  return 1
+end
 return 0
 `;
 

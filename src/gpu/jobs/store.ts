@@ -182,7 +182,7 @@ export class JobStore {
     return this.redis.hpGpuAcquire(this.k.leader, this.k.epoch, owner, ttlMs);
   }
   resignLeader(owner: string): Promise<number> {
-    return this.redis.hpGpuResign(this.k.leader, owner);
+    return this.redis.hpGpuResign(this.k.leader, owner, this.channel);
   }
 
   async snapshot(): Promise<StoreSnapshot> {

@@ -76,7 +76,7 @@ describe('GPU job service under faults', () => {
     for (const a of apps) expect(a.app.gpuJobs.elector.fence() === undefined).toBe(a !== first);
     await expectAudit(apps);
     const epoch = first.app.gpuJobs.elector.fence()!.epoch;
-    await first.close(); // resigns: the other takes over without waiting for the TTL
+    await first.close(); // resigns and says so: the other campaigns at once, not at its next renewal
     await eventually(async () => other.app.gpuJobs.elector.fence() !== undefined, 'hand-over', 10_000);
     expect(other.app.gpuJobs.elector.fence()!.epoch).toBe(epoch + 1);
     const live = await store.liveIds();
