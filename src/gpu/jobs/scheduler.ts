@@ -9,6 +9,7 @@ import type { Prng } from '../placement/prng.ts';
 import { createPrng } from '../placement/prng.ts';
 import type { Blocked, LiveJob, PendingJob, PassResult, Reservation, TenantPolicy } from '../scheduling/pass.ts';
 import { schedulePass } from '../scheduling/pass.ts';
+import { RequestMix } from '../scheduling/request-mix.ts';
 import { typicalSpecs } from '../placement/typical-specs.ts';
 import type { JobEvents } from './events.ts';
 import type { LeaderElector } from './leader.ts';
@@ -33,6 +34,8 @@ export interface SchedulerOptions {
   tenantPolicy?: (tenant: string) => TenantPolicy;
   now?: () => number;
   seed?: number;
+  /** Half-life of a request's weight in the typical-pod mix (default 1 h). */
+  mixHalfLifeMs?: number;
   /** Observers (metrics). */
   onTick?: (stats: TickStats) => void;
 }
@@ -54,6 +57,7 @@ export class GpuScheduler {
   private readonly o: SchedulerOptions;
   private readonly now: () => number;
   private readonly prng: Prng;
+  private readonly mix: RequestMix;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -66,6 +70,7 @@ export class GpuScheduler {
     this.o = opts;
     this.now = opts.now ?? Date.now;
     this.prng = createPrng(opts.seed ?? 0x5eed);
+    this.mix = new RequestMix({ halfLifeMs: opts.mixHalfLifeMs ?? 3_600_000 });
   }
 
   start(): void {
@@ -127,8 +132,11 @@ export class GpuScheduler {
     stats.live = live;
     if (pending.length === 0) return this.finish(stats, t0, undefined);
 
-    // The typical pods FGD-style policies need: the request mix the cluster sees now.
-    const specs = typicalSpecs([...pending.map((p) => p.request), ...live.map((l) => l.request)]);
+    // The typical pods FGD-style policies need: the requests seen recently, older ones weighing less.
+    for (const j of [...pendingJobs, ...liveJobs]) this.mix.observe(j.id, requestOf(j.id, j.spec), j.queuedAtMs);
+    const recent = this.mix.specs(nowMs);
+    // Jobs older than the mix's horizon (a long wait) still need typical pods: fall back to them.
+    const specs = recent.length > 0 ? recent : typicalSpecs([...pending.map((p) => p.request), ...live.map((l) => l.request)]);
     const result: PassResult = schedulePass({
       cluster: this.o.cluster,
       live,
