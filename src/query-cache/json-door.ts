@@ -79,12 +79,16 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
       if (Buffer.byteLength(sql) > deps.maxSqlBytes) {
         throw new AppError('SQL_TOO_LARGE', `sql is ${Buffer.byteLength(sql)} bytes; the limit is ${deps.maxSqlBytes} (HOTPATH_MAX_SQL_BYTES)`);
       }
+      // Look up only after this loop turn has read every socket that is ready: an invalidation already
+      // delivered to this replica's subscriber (it is published before the invalidating call answers)
+      // is applied before the lookup, so a query sent after the invalidation answered never gets the
+      // dropped entry from L1. The same hop batches hits' writes (see afterPendingReads).
+      await afterPendingReads();
       const answer = await deps.service.query(
         { sql, principal: principal.user, catalog, schema, session: session ?? {}, noCache: wantsNoCache(request.headers), authorization: request.headers.authorization },
         jsonRenderer,
         'json',
       );
-      if (answer.result === 'hit') await afterPendingReads();
       return sendAnswer(reply, answer);
     },
   );
