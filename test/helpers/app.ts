@@ -2,6 +2,8 @@
 // engine (shared per file, small demo data), listening on a real loopback socket.
 
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestRedis, type TestRedis } from './redis.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/shared/config.ts';
 import type { Engine, EngineQuery, EngineResult } from '../../src/query-cache/engines/engine.ts';
@@ -101,4 +103,44 @@ export async function query(
     body = undefined;
   }
   return { status: res.status, headers: res.headers, body, text };
+}
+
+export interface TestStack {
+  redis: TestRedis;
+  engine: ControlledEngine;
+  /** Starts an app on this file's Redis (a Config, or env overrides for testConfig) and closes it after the file. */
+  app(config?: Config | Record<string, string>, engine?: Engine): Promise<TestApp>;
+  /** Runs at the end of the file, before the apps started earlier close (last registered, first run). */
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+/**
+ * The per-file test stack: one redis-server and one DuckDB engine, started before the file's tests
+ * (then `setup` runs, e.g. to start apps) and stopped after them, apps first.
+ */
+export function useTestStack(setup: (stack: TestStack) => Promise<void> = async () => {}): void {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let redis: TestRedis | undefined;
+  let engine: ControlledEngine | undefined;
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    engine = await ControlledEngine.create();
+    const stack: TestStack = {
+      redis,
+      engine,
+      async app(config = {}, appEngine = engine as ControlledEngine) {
+        const c = 'redisUrl' in config ? (config as Config) : testConfig((redis as TestRedis).url, config as Record<string, string>);
+        const h = await startApp(c, appEngine);
+        cleanups.push(() => h.close());
+        return h;
+      },
+      onClose: (fn) => void cleanups.push(fn),
+    };
+    await setup(stack);
+  });
+  afterAll(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+    await engine?.close();
+    await redis?.stop();
+  });
 }

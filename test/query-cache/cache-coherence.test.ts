@@ -1,29 +1,18 @@
 // Why: two hotpath replicas on one Redis must behave as one cache: one engine execution for N identical
 // concurrent misses (across both), errors reaching every waiter, and invalidation reaching the other
 // replica's in-process L1.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/query-cache/engines/engine.ts';
-import { ControlledEngine, query, startApp, testConfig, type TestApp } from '../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { ControlledEngine, query, testConfig, type TestApp, useTestStack } from '../helpers/app.ts';
 
-let redis: TestRedis;
 let engine: ControlledEngine;
 let a: TestApp;
 let b: TestApp;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-  const config = testConfig(redis.url, { HOTPATH_MAX_CONCURRENT_PER_USER: '64', HOTPATH_MAX_CONCURRENT_EXECUTIONS: '64' });
-  a = await startApp(config, engine); // same prefix: two replicas of one deployment
-  b = await startApp(config, engine);
-});
-
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await engine?.close();
-  await redis?.stop();
+useTestStack(async (s) => {
+  engine = s.engine;
+  const config = testConfig(s.redis.url, { HOTPATH_MAX_CONCURRENT_PER_USER: '64', HOTPATH_MAX_CONCURRENT_EXECUTIONS: '64' });
+  a = await s.app(config); // same prefix: two replicas of one deployment
+  b = await s.app(config);
 });
 
 describe('single-flight across replicas', () => {

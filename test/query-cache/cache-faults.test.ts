@@ -2,8 +2,8 @@
 // cache comes back by itself; stale entries are served while refreshing (once) and when the engine
 // fails; a burst beyond the admission limits waits, and only a full queue is refused with Retry-After.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlledEngine, query, startApp, testConfig, unreachable, type TestApp } from '../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { ControlledEngine, query, startApp, testConfig, unreachable, type TestApp, useTestStack } from '../helpers/app.ts';
+import type { TestRedis } from '../helpers/redis.ts';
 
 let redis: TestRedis;
 let engine: ControlledEngine;
@@ -16,15 +16,7 @@ const until = async (cond: () => boolean | Promise<boolean>, timeoutMs = 10_000)
   }
 };
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await redis?.stop();
-});
+useTestStack(async (s) => void ({ redis, engine } = s));
 
 describe('Redis down', () => {
   let h: TestApp;

@@ -1,32 +1,19 @@
 // Why: the JSON door as a user sees it, over a real socket, with real Redis and DuckDB: hits, per-user
 // keys, shared rules, every bypass reason, bigint exactness, and clear 4xx errors for bad input.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlledEngine, query, startApp, testConfig, type TestApp } from '../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { ControlledEngine, query, startApp, testConfig, type TestApp, useTestStack } from '../helpers/app.ts';
+import type { TestRedis } from '../helpers/redis.ts';
 
 let redis: TestRedis;
 let engine: ControlledEngine;
 let h: TestApp;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-  h = await startApp(
-    testConfig(redis.url, {
-      HOTPATH_CACHE_RULES: JSON.stringify([
-        { tables: ['demo.ops.*'], shared: true },
-      ]),
-      HOTPATH_CACHE_MAX_ENTRY_BYTES: '4096',
-      HOTPATH_MAX_SQL_BYTES: '2048',
-    }),
-    engine,
-  );
-});
-
-afterAll(async () => {
-  await h?.close();
-  await engine?.close();
-  await redis?.stop();
+useTestStack(async (s) => {
+  ({ redis, engine } = s);
+  h = await s.app({
+    HOTPATH_CACHE_RULES: JSON.stringify([{ tables: ['demo.ops.*'], shared: true }]),
+    HOTPATH_CACHE_MAX_ENTRY_BYTES: '4096',
+    HOTPATH_MAX_SQL_BYTES: '2048',
+  });
 });
 
 describe('POST /v1/query', () => {

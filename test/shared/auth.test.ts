@@ -6,20 +6,13 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/shared/auth.ts';
-import { ControlledEngine, query, startApp, testConfig, type TestApp } from '../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { ControlledEngine, query, startApp, testConfig, type TestApp, useTestStack } from '../helpers/app.ts';
+import type { TestRedis } from '../helpers/redis.ts';
 
 let redis: TestRedis;
 let engine: ControlledEngine;
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-});
-afterAll(async () => {
-  await engine?.close();
-  await redis?.stop();
-});
+useTestStack(async (s) => void ({ redis, engine } = s));
 
 describe('HOTPATH_AUTH=token', () => {
   let h: TestApp;

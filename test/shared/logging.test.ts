@@ -4,23 +4,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp, loggerOptions } from '../../src/app.ts';
 import { sha256Hex } from '../../src/shared/auth.ts';
 import { redactedConfig } from '../../src/shared/config.ts';
-import { ControlledEngine, query, testConfig } from '../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { ControlledEngine, query, testConfig, useTestStack } from '../helpers/app.ts';
+import type { TestRedis } from '../helpers/redis.ts';
 
 let redis: TestRedis;
 let engine: ControlledEngine;
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-});
-afterAll(async () => {
-  await engine?.close();
-  await redis?.stop();
-});
+useTestStack(async (s) => void ({ redis, engine } = s));
 
 async function logsOf(level: string, run: (url: string) => Promise<void>): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'hp-log-'));

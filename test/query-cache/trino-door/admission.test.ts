@@ -1,25 +1,13 @@
 // Why: over the concurrency limit a Trino query waits in QUEUED state while the client keeps polling;
 // only a full queue answers 503 with Retry-After, and a retry of the same URI then goes through.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlledEngine, startApp, testConfig, type TestApp } from '../../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { ControlledEngine, type TestApp, useTestStack } from '../../helpers/app.ts';
 
-let redis: TestRedis;
 let engine: ControlledEngine;
 let h: TestApp;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-  h = await startApp(
-    testConfig(redis.url, { HOTPATH_MAX_CONCURRENT_PER_USER: '1', HOTPATH_MAX_CONCURRENT_EXECUTIONS: '1', HOTPATH_MAX_QUEUED: '1' }),
-    engine,
-  );
-});
-afterAll(async () => {
-  await h?.close();
-  await engine?.close();
-  await redis?.stop();
+useTestStack(async (s) => {
+  engine = s.engine;
+  h = await s.app({ HOTPATH_MAX_CONCURRENT_PER_USER: '1', HOTPATH_MAX_CONCURRENT_EXECUTIONS: '1', HOTPATH_MAX_QUEUED: '1' });
 });
 
 interface Page {

@@ -5,27 +5,19 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BasicAuth, Trino } from 'trino-client';
 import { createTrinoEngine } from '../../../src/query-cache/engines/trino-engine.ts';
-import { ControlledEngine, startApp, testConfig, type TestApp } from '../../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
+import { ControlledEngine, startApp, testConfig, type TestApp, useTestStack } from '../../helpers/app.ts';
+import type { TestRedis } from '../../helpers/redis.ts';
 
 let redis: TestRedis;
 let duck: ControlledEngine;
 let back: TestApp;
 let front: TestApp;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  duck = await ControlledEngine.create();
-  back = await startApp(testConfig(redis.url), duck);
+useTestStack(async (s) => {
+  ({ redis, engine: duck } = s);
+  back = await s.app();
   const upstream = createTrinoEngine({ url: back.url, requestTimeoutMs: 30_000, statementTimeoutMs: 30_000 });
-  front = await startApp(testConfig(redis.url, { HOTPATH_ENGINE: 'trino', TRINO_URL: back.url }), upstream);
-});
-afterAll(async () => {
-  await front?.close();
-  await front?.app.queryCache.engine.close();
-  await back?.close();
-  await duck?.close();
-  await redis?.stop();
+  s.onClose(() => upstream.close()); // after the front app closes
+  front = await s.app({ HOTPATH_ENGINE: 'trino', TRINO_URL: back.url }, upstream);
 });
 
 async function rowsVia(server: string, sql: string, user = 'alice'): Promise<{ columns: unknown; rows: unknown[][] }> {

@@ -1,23 +1,14 @@
 // Why: the protocol facts of TRINO-PROTOCOL.md that clients rely on for retries and cleanup: the same
 // token returns the same page, an older one is gone, unknown ones are not found, DELETE cancels,
 // URIs are absolute and honour X-Forwarded-*, and the older X-Presto-* spelling works.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlledEngine, startApp, testConfig, type TestApp } from '../../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { ControlledEngine, type TestApp, useTestStack } from '../../helpers/app.ts';
 
-let redis: TestRedis;
 let engine: ControlledEngine;
 let h: TestApp;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-  h = await startApp(testConfig(redis.url), engine);
-});
-afterAll(async () => {
-  await h?.close();
-  await engine?.close();
-  await redis?.stop();
+useTestStack(async (s) => {
+  engine = s.engine;
+  h = await s.app();
 });
 
 interface Page {

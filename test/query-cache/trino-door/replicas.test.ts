@@ -1,27 +1,17 @@
 // Why: behind a load balancer, any replica may get any page request of a query. Two hotpath replicas
 // on one Redis: a query submitted to one is paged, inspected and cancelled through the other.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Trino, BasicAuth, type QueryResult } from 'trino-client';
-import { ControlledEngine, startApp, testConfig, type TestApp } from '../../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
+import { ControlledEngine, testConfig, type TestApp, useTestStack } from '../../helpers/app.ts';
 
-let redis: TestRedis;
 let engine: ControlledEngine;
 let a: TestApp;
 let b: TestApp;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-  const config = testConfig(redis.url);
-  a = await startApp(config, engine);
-  b = await startApp(config, engine);
-});
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await engine?.close();
-  await redis?.stop();
+useTestStack(async (s) => {
+  engine = s.engine;
+  const config = testConfig(s.redis.url); // same prefix: two replicas of one deployment
+  a = await s.app(config);
+  b = await s.app(config);
 });
 
 const viaB = (uri: string) => uri.replace(a.url, b.url);

@@ -1,23 +1,14 @@
 // Why: unmodified Trino clients must be able to point at hotpath. trino-client (npm) runs against the
 // Trino door over a real socket: types, paging, errors, cancel, and hits keyed per user.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BasicAuth, Trino, type QueryResult } from 'trino-client';
-import { ControlledEngine, startApp, testConfig, type TestApp } from '../../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
+import { ControlledEngine, type TestApp, useTestStack } from '../../helpers/app.ts';
 
-let redis: TestRedis;
 let engine: ControlledEngine;
 let h: TestApp;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-  h = await startApp(testConfig(redis.url), engine);
-});
-afterAll(async () => {
-  await h?.close();
-  await engine?.close();
-  await redis?.stop();
+useTestStack(async (s) => {
+  engine = s.engine;
+  h = await s.app();
 });
 
 const client = (user: string) => Trino.create({ server: h.url, catalog: 'demo', schema: 'sales', auth: new BasicAuth(user) });
