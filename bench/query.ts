@@ -18,9 +18,8 @@
 
 import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
-import { benchCli, progress, stopChild, UsageError } from './lib/cli.ts';
+import { benchCli, numberFlag, parseFlags, progress, stopChild, UsageError } from './lib/cli.ts';
 import { createDuckDbEngine } from '../src/query-cache/engines/duckdb-engine.ts';
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { freePort } from '../test/helpers/redis.ts';
@@ -66,31 +65,17 @@ const FLAGS = {
   loadgen: { type: 'string', default: 'worker' },
 } as const;
 
-function parseFlags(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: FLAGS }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
 function parseOptions(argv: string[]): Options {
-  const values = parseFlags(argv);
-  const num = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${raw}"`);
-    return n;
-  };
+  const values = parseFlags(argv, FLAGS);
   const quick = values.quick === true;
   // Quick: 1.5 s runs keep the whole benchmark (4 hit servers × 3 rounds × 2 sizes + warm-ups) near 50 s.
-  const durationSec = num('duration', values.duration, quick ? QUICK_DURATION_SEC : 5, 0.5, 120);
-  const rounds = Math.round(num('rounds', values.rounds, 3, 1, 20));
+  const durationSec = numberFlag('duration', values.duration, quick ? QUICK_DURATION_SEC : 5, 0.5, 120);
+  const rounds = Math.round(numberFlag('rounds', values.rounds, 3, 1, 20));
   if (values.loadgen !== 'worker' && values.loadgen !== 'fork') throw new UsageError(`--loadgen: expected worker or fork, got "${values.loadgen}"`);
   return {
     rounds,
     durationSec,
-    connections: Math.round(num('connections', values.connections, 50, 1, 1000)),
+    connections: Math.round(numberFlag('connections', values.connections, 50, 1, 1000)),
     // The miss path is far slower and not a target: fewer, shorter runs.
     missRounds: quick ? 1 : Math.min(rounds, 2),
     missDurationSec: quick ? 1 : Math.min(durationSec, 3),

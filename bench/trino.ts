@@ -14,9 +14,9 @@
 
 import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { isDeepStrictEqual } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
-import { benchCli, progress, stopChild, UsageError } from './lib/cli.ts';
+import { benchCli, numberFlag, parseFlags, progress, stopChild } from './lib/cli.ts';
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { freePort } from '../test/helpers/redis.ts';
 import { tierHits } from './lib/servers.ts';
@@ -58,25 +58,14 @@ const FLAGS = {
 } as const;
 
 function parseOptions(argv: string[]): Options {
-  let values;
-  try {
-    values = parseArgs({ args: argv, options: FLAGS }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const num = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${raw}"`);
-    return n;
-  };
+  const values = parseFlags(argv, FLAGS);
   const quick = values.quick === true;
-  const durationSec = num('duration', values.duration, quick ? 1.5 : 5, 0.5, 60);
+  const durationSec = numberFlag('duration', values.duration, quick ? 1.5 : 5, 0.5, 60);
   return {
-    rounds: Math.round(num('rounds', values.rounds, quick ? 2 : 3, 1, 20)),
+    rounds: Math.round(numberFlag('rounds', values.rounds, quick ? 2 : 3, 1, 20)),
     durationSec,
     warmupSec: quick ? 0.5 : Math.min(durationSec, 1.5),
-    concurrency: Math.round(num('concurrency', values.concurrency, 16, 1, 256)),
+    concurrency: Math.round(numberFlag('concurrency', values.concurrency, 16, 1, 256)),
     quick,
   };
 }

@@ -3,8 +3,26 @@
 // the bench could run (speed numbers never fail it).
 
 import type { ChildProcess } from 'node:child_process';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export class UsageError extends Error {}
+
+/** `node:util` parseArgs whose complaints (unknown flag, missing value) are usage errors. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, strict: true }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** A numeric flag's value (fallback when absent), or a usage error naming the flag and its range. */
+export function numberFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
 
 export const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
