@@ -25,14 +25,30 @@ export class QueryOwners {
     this.selfUrl = opts.selfUrl;
   }
 
+  /** When each claim was last written or refreshed: polls refresh it at most every ttl/4, not each time. */
+  private readonly refreshedAtMs = new Map<string, number>();
+
   /** Record that this replica owns `id` (best effort: without Redis the query is reachable here only). */
   claim(id: string): void {
     if (!this.selfUrl) return;
+    this.remember(id);
     this.redis.set(this.prefix + id, this.selfUrl, 'PX', this.ttlMs).catch(() => {});
   }
 
+  /** A poll of an owned query: keep its claim alive (one PEXPIRE per quarter TTL, not per page). */
   touch(id: string): void {
+    if (!this.selfUrl) return;
+    const last = this.refreshedAtMs.get(id);
+    if (last !== undefined && Date.now() - last < this.ttlMs / 4) return;
+    this.remember(id);
     this.redis.pexpire(this.prefix + id, this.ttlMs).catch(() => {});
+  }
+
+  private remember(id: string): void {
+    const now = Date.now();
+    this.refreshedAtMs.set(id, now);
+    // Claims older than the TTL are gone from Redis anyway: forget them, a batch at a time.
+    if (this.refreshedAtMs.size > 10_000) for (const [k, at] of this.refreshedAtMs) if (now - at > this.ttlMs) this.refreshedAtMs.delete(k);
   }
 
   async ownerOf(id: string): Promise<string | undefined> {
