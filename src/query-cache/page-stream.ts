@@ -26,14 +26,6 @@ export class PageStream {
     this.maxPagesAhead = maxPagesAhead;
   }
 
-  /** A complete answer (a hit, or one another execution produced). */
-  static complete(columns: Buffer, pages: readonly Buffer[], cacheStatus: string, rowCount: number): PageStream {
-    const s = new PageStream(cacheStatus);
-    s.columns = columns;
-    s.appendComplete(pages, rowCount, cacheStatus);
-    return s;
-  }
-
   get pageCount(): number {
     return this.pages.length;
   }
@@ -43,14 +35,15 @@ export class PageStream {
   }
 
   setColumns(columns: Buffer): void {
-    this.columns ??= columns;
+    // A copy: on a hit the columns are a view into the whole cached answer, which a finished query
+    // (kept a few minutes for late polls) must not hold alive.
+    this.columns ??= Buffer.from(columns);
     this.wake();
   }
 
-  /** Add a page; resolves when the client is close enough behind to accept more. */
-  async push(page: Buffer, rows: number): Promise<void> {
+  /** Add a page (the producer keeps rowCount); resolves when the client is close enough behind to accept more. */
+  async push(page: Buffer): Promise<void> {
     this.pages.push(page);
-    this.rowCount += rows;
     this.wake();
     while (!this.done && this.error === undefined && this.pages.length - 1 - this.consumedUpTo > this.maxPagesAhead) {
       await new Promise<void>((resolve) => (this.wakeProducer = resolve));
@@ -79,10 +72,13 @@ export class PageStream {
     w?.();
   }
 
-  /** The client has page `index`: the producer may run ahead again, and older pages are released. */
+  /**
+   * The client has page `index`: the producer may run ahead again, and pages up to it are released
+   * (a retried GET is answered from the response kept with the query, not from here).
+   */
   consumed(index: number): void {
     if (index <= this.consumedUpTo) return;
-    for (let i = Math.max(0, this.consumedUpTo); i < index; i++) this.pages[i] = undefined;
+    for (let i = Math.max(0, this.consumedUpTo); i <= index; i++) this.pages[i] = undefined;
     this.consumedUpTo = index;
     const w = this.wakeProducer;
     this.wakeProducer = undefined;

@@ -87,7 +87,7 @@ export class PagedQueries {
           // could not keep them (too large, session change).
           if (outcome.entry.body.length > 0 && outcome.notStoredReason !== 'session-change') {
             metrics.countRequest(DOOR, 'miss', 'collapsed');
-            copyInto(this.fromEntry(outcome.entry, cacheStatus({ fwd, collapsed: true })), stream);
+            appendEntry(stream, outcome.entry, cacheStatus({ fwd, collapsed: true }));
           } else {
             const detail = outcome.notStoredReason ?? 'not-stored';
             void this.runInto(req, signal, stream, 0, { status: cacheStatus({ fwd, detail }), result: 'miss', reason: detail }).catch(() => {});
@@ -98,8 +98,7 @@ export class PagedQueries {
           if (stale && isEngineFault(e)) {
             log.warn({ sqlHash: sqlHash(req.sql), code: e.code }, 'engine failed: serving stale-if-error');
             metrics.countRequest(DOOR, 'stale', 'stale-if-error');
-            const replay = this.fromEntry(stale, cacheStatus({ hit: true, ttlSeconds: ttlLeft(stale), detail: 'stale-if-error' }));
-            copyInto(replay, stream);
+            appendEntry(stream, stale, cacheStatus({ hit: true, ttlSeconds: ttlLeft(stale), detail: 'stale-if-error' }));
           } else if (!leader && e.code === 'QUERY_CANCELLED' && !signal.aborted) {
             // The execution we waited for was cancelled by its own client, not by ours: run it ourselves.
             void this.runInto(req, signal, stream, 0, { status: cacheStatus({ fwd, detail: 'collapsed-cancelled' }), result: 'miss', reason: 'collapsed-cancelled' }).catch(() => {});
@@ -207,7 +206,7 @@ export class PagedQueries {
           if (keptBytes > keepBytes) kept = undefined;
           else kept.push(page);
         }
-        await stream.push(page, 0);
+        await stream.push(page);
       };
       const onBatch = async (batch: EngineBatch) => {
         if (!columns) {
@@ -252,8 +251,7 @@ export class PagedQueries {
   }
 
   private fromEntry(entry: CachedEntry, status: string): PageStream {
-    const paged = readPagedAnswer(entry.body);
-    return PageStream.complete(paged.columns, paged.pages, status, entry.meta.rowCount);
+    return appendEntry(new PageStream(status), entry, status);
   }
 }
 
@@ -261,10 +259,10 @@ function ttlLeft(entry: CachedEntry): number {
   return freshnessLeftSeconds(entry.meta.storedAtMs, entry.meta.freshness, Date.now());
 }
 
-/** Copy a complete stream's pages into one the door already holds. */
-function copyInto(from: PageStream, to: PageStream): void {
-  if (from.columns) to.setColumns(from.columns);
-  const pages: Buffer[] = [];
-  for (let i = 0; i < from.pageCount; i++) pages.push(from.page(i)!);
-  to.appendComplete(pages, from.rowCount, from.cacheStatus);
+/** A stored answer, complete, into a stream (a new one, or one the door already holds). */
+function appendEntry(to: PageStream, entry: CachedEntry, status: string): PageStream {
+  const paged = readPagedAnswer(entry.body);
+  to.setColumns(paged.columns);
+  to.appendComplete(paged.pages, entry.meta.rowCount, status);
+  return to;
 }
