@@ -44,7 +44,7 @@ export class Planner {
     // two requests share a memo entry only when every field is equal (a collision here would be a leak).
     let memoKey = `${lp(format)}${lp(req.principal)}${lp(req.catalog)}${lp(req.schema)}`;
     for (const k in req.session) memoKey += `${lp(k)}${lp(req.session[k]!)}`;
-    memoKey += `|${lp(req.bypassReason)}${lp(req.keyExtras && JSON.stringify(req.keyExtras))}${req.sql}`;
+    memoKey += `|${req.allowSessionStatements === true ? 's' : '-'}${lp(req.bypassReason)}${lp(req.keyExtras && JSON.stringify(req.keyExtras))}${req.sql}`;
     let plan = this.memo.get(memoKey);
     if (plan === undefined) {
       plan = this.compute(req, format);
@@ -56,7 +56,7 @@ export class Planner {
   private compute(req: QueryRequest, format: string): Plan {
     const { config } = this;
     const cls = classifySql(req.sql);
-    const allowed = cls.readOnly || cls.session || config.allowWrites;
+    const allowed = cls.readOnly || (cls.session && req.allowSessionStatements === true) || config.allowWrites;
     if (req.bypassReason !== undefined && cls.bypass !== 'empty' && allowed) return { kind: 'bypass', reason: req.bypassReason };
     if (cls.bypass === 'empty') return { kind: 'reject', error: new AppError('BAD_REQUEST', 'sql is empty') };
     if (!allowed) {

@@ -40,6 +40,11 @@ export interface QueryRequest {
   noCache: boolean;
   /** The caller's Authorization header, forwarded to an upstream engine on a miss (never part of a key). */
   authorization?: string | undefined;
+  /**
+   * Session statements (USE, SET/RESET SESSION, transactions) may run: only a door that carries
+   * their effect back to the client (the Trino door's X-Trino-Set-* headers) allows them.
+   */
+  allowSessionStatements?: boolean;
   /** The door already knows the answer must not be cached (e.g. a Trino transaction). */
   bypassReason?: string | undefined;
   /** Other key inputs a door knows (Trino headers). */

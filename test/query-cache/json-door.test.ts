@@ -149,6 +149,15 @@ describe('POST /v1/query', () => {
     expect(engine.executions('DROP TABLE demo.sales.orders')).toBe(0);
   });
 
+  it('refuses session statements with 403 (the JSON door has no session to carry them; the Trino door does)', async () => {
+    for (const sql of ['USE demo.ops', "SET SESSION query_max_run_time = '1h'", 'START TRANSACTION']) {
+      const r = await query(h.url, sql, { user: 'eve' });
+      expect(r.status, sql).toBe(403);
+      expect(r.body.error.code).toBe('NOT_READ_ONLY');
+      expect(engine.executions(sql)).toBe(0);
+    }
+  });
+
   it('round-trips bigints past 2^53 bit-exact, on the miss and on the hit', async () => {
     const sql = 'SELECT 9007199254740993::BIGINT AS big, -9223372036854775807::BIGINT AS min, 9223372036854775807::BIGINT AS max, 12.30::DECIMAL(10,2) AS d';
     const miss = await query(h.url, sql, { user: 'alice' });

@@ -125,6 +125,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
         session: ctx.session,
         noCache: false,
         authorization: q.authorization,
+        allowSessionStatements: true,
         bypassReason: ctx.transactionId ? 'transaction' : undefined,
         keyExtras: {
           path: ctx.path,
