@@ -33,26 +33,34 @@ export function fits(state: ClusterState, demand: Demand, n: number): boolean {
   return usableDeviceCount(state, demand, n) >= demand.gpuCount;
 }
 
-/** Why node n cannot host the demand; undefined when it can. */
-export function explain(state: ClusterState, demand: Demand, n: number): string | undefined {
-  const cpu = state.cpuFreeMilli[n] ?? 0;
-  if (cpu < demand.cpuMilli) return `cpu: need ${demand.cpuMilli}m, free ${cpu}m`;
-  const mem = state.memoryFreeMiB[n] ?? 0;
-  if (mem < demand.memoryMiB) return `memory: need ${demand.memoryMiB}MiB, free ${mem}MiB`;
+export type FailKind = 'cpu' | 'memory' | 'gpu model' | 'gpu';
+
+/** What stops node n hosting the demand, without building a message (summaries count these). */
+export function failKind(state: ClusterState, demand: Demand, n: number): FailKind | undefined {
+  if ((state.cpuFreeMilli[n] ?? 0) < demand.cpuMilli) return 'cpu';
+  if ((state.memoryFreeMiB[n] ?? 0) < demand.memoryMiB) return 'memory';
   if (demand.gpuCount === 0) return undefined;
-  const model = state.nodeModel[n] ?? '';
-  if (!modelAllowed(demand.gpuModels, model)) {
-    return `gpu model: wants ${demand.gpuModels.join('|')}, node has ${model === '' ? 'no GPU' : model}`;
-  }
-  const usable = usableDeviceCount(state, demand, n);
-  if (usable >= demand.gpuCount) return undefined;
-  if (demand.exclusive) return `gpu: need ${demand.gpuCount} idle devices, node has ${usable}`;
-  return demand.gpuMemoryMiBPerDevice > 0
-    ? `gpu: no device with ${demand.gpuMilliPerDevice}m and ${demand.gpuMemoryMiBPerDevice}MiB free`
-    : `gpu: no device with ${demand.gpuMilliPerDevice}m free`;
+  if (!modelAllowed(demand.gpuModels, state.nodeModel[n] ?? '')) return 'gpu model';
+  return usableDeviceCount(state, demand, n) >= demand.gpuCount ? undefined : 'gpu';
 }
 
-/** The reason's kind ("cpu", "memory", "gpu model", "gpu"), for k8s-style summaries. */
-export function reasonKind(reason: string): string {
-  return reason.slice(0, reason.indexOf(':'));
+/** Why node n cannot host the demand, readably; undefined when it can. */
+export function explain(state: ClusterState, demand: Demand, n: number): string | undefined {
+  switch (failKind(state, demand, n)) {
+    case undefined:
+      return undefined;
+    case 'cpu':
+      return `cpu: need ${demand.cpuMilli}m, free ${state.cpuFreeMilli[n] ?? 0}m`;
+    case 'memory':
+      return `memory: need ${demand.memoryMiB}MiB, free ${state.memoryFreeMiB[n] ?? 0}MiB`;
+    case 'gpu model': {
+      const model = state.nodeModel[n] ?? '';
+      return `gpu model: wants ${demand.gpuModels.join('|')}, node has ${model === '' ? 'no GPU' : model}`;
+    }
+    case 'gpu':
+      if (demand.exclusive) return `gpu: need ${demand.gpuCount} idle devices, node has ${usableDeviceCount(state, demand, n)}`;
+      return demand.gpuMemoryMiBPerDevice > 0
+        ? `gpu: no device with ${demand.gpuMilliPerDevice}m and ${demand.gpuMemoryMiBPerDevice}MiB free`
+        : `gpu: no device with ${demand.gpuMilliPerDevice}m free`;
+  }
 }

@@ -8,7 +8,7 @@
 import type { Outcome, PlacementRequest } from './model.ts';
 import type { Demand } from './demand.ts';
 import { demandOf } from './demand.ts';
-import { explain, fits, reasonKind } from './filter.ts';
+import { explain, failKind, fits } from './filter.ts';
 import type { Prng } from './prng.ts';
 import type { Policy } from './policies/types.ts';
 import type { ClusterState } from './state.ts';
@@ -77,15 +77,17 @@ export const RESERVED_REASON = 'reserved: held for another job in this pass';
 
 /** k8s style: "0/1213 nodes are available: 800 cpu, 413 gpu", then the first few node reasons. */
 function summarise(state: ClusterState, demand: Demand, allowed?: (nodeIndex: number) => boolean): string[] {
+  // Counted by kind for every node; readable reasons (strings) only for the first few.
   const byKind = new Map<string, number>();
   const detail: string[] = [];
   for (let n = 0; n < state.nodeCount; n++) {
-    const reason = allowed !== undefined && !allowed(n)
-      ? RESERVED_REASON
-      : (explain(state, demand, n) ?? 'policy: could not score');
-    const kind = reasonKind(reason);
+    const reserved = allowed !== undefined && !allowed(n);
+    const kind = reserved ? 'reserved' : (failKind(state, demand, n) ?? 'policy');
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
-    if (detail.length < 3) detail.push(`${state.spec.nodes[n]?.name}: ${reason}`);
+    if (detail.length < 3) {
+      const reason = reserved ? RESERVED_REASON : (explain(state, demand, n) ?? 'policy: could not score');
+      detail.push(`${state.spec.nodes[n]?.name}: ${reason}`);
+    }
   }
   const kinds = [...byKind].map(([k, c]) => `${c} ${k}`).join(', ');
   return [`0/${state.nodeCount} nodes are available: ${kinds}`, ...detail];
