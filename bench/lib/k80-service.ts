@@ -56,7 +56,7 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
   const scheduler = new GpuScheduler({
     store, elector, cluster: spec, policy: config.policy, tickMs: 1e9, leaseTtlMs,
     starvationMs: config.starvationMin * MS_PER_MIN, preemption: config.preemption === true,
-    backfill: config.backfill, fifo: !config.backfill, now,
+    backfill: config.backfill, order: config.backfill ? 'fair' : 'arrival', now,
   });
   const service = new GpuJobService({ store, intake, events, cluster: spec, leaseTtlMs, now });
 

@@ -180,12 +180,13 @@ export function simulateK80(spec: ClusterSpec, jobs: readonly K80Job[], config: 
     const result = schedulePass({
       cluster: spec,
       live: running.map((r) => ({ id: r.job.request.id, request: r.job.request, placement: r.placement, startedAtMs: r.startMin * MS_PER_MIN })),
-      // The FIFO baseline is what a plain queue does: arrival order, blind to priority and tenant.
-      pending: queue.map((j) => ({ id: j.request.id, request: config.backfill ? j.request : { ...j.request, priority: 0, tenant: 'fifo' }, queuedAtMs: j.arrivalMin * MS_PER_MIN })),
+      pending: queue.map((j) => ({ id: j.request.id, request: j.request, queuedAtMs: j.arrivalMin * MS_PER_MIN })),
       nowMs: now * MS_PER_MIN,
       policy,
       prng,
       backfill: config.backfill,
+      // The FIFO baseline is what a plain queue does: arrival order, blind to priority and tenant.
+      order: config.backfill ? 'fair' : 'arrival',
       starvationMs: config.starvationMin * MS_PER_MIN,
       preemption: config.preemption === true,
     });

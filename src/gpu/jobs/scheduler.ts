@@ -27,10 +27,10 @@ export interface SchedulerOptions {
   leaseTtlMs: number;
   starvationMs: number;
   preemption: boolean;
-  /** Default true. false with `fifo`: the FIFO baseline of BENCHMARKS.md §3 (benchmarks only). */
+  /** Default true. false with order 'arrival': the FIFO baseline of BENCHMARKS.md §3 (benchmarks only). */
   backfill?: boolean;
-  /** Arrival order, blind to priority and tenant (the baseline a plain queue gives). */
-  fifo?: boolean;
+  /** Default 'fair' (priority, fair share, age); see PassInput.order. */
+  order?: 'fair' | 'arrival';
   tenantPolicy?: (tenant: string) => TenantPolicy;
   now?: () => number;
   seed?: number;
@@ -123,10 +123,7 @@ export class GpuScheduler {
 
     const [pendingIds, liveIds] = await Promise.all([store.pendingIds(), store.liveIds()]);
     const [pendingJobs, liveJobs] = await Promise.all([store.getMany(pendingIds), store.getMany(liveIds)]);
-    const pending: PendingJob[] = pendingJobs.filter((j) => j.state === 'queued').map((j) => {
-      const request = requestOf(j.id, j.spec);
-      return { id: j.id, request: this.o.fifo === true ? { ...request, priority: 0, tenant: 'fifo' } : request, queuedAtMs: j.queuedAtMs };
-    });
+    const pending: PendingJob[] = pendingJobs.filter((j) => j.state === 'queued').map((j) => ({ id: j.id, request: requestOf(j.id, j.spec), queuedAtMs: j.queuedAtMs }));
     const live: LiveJob[] = liveJobs.filter((j) => LIVE_STATES.has(j.state) && j.placement !== undefined).map(liveOf);
     stats.pending = pending;
     stats.live = live;
@@ -146,6 +143,7 @@ export class GpuScheduler {
       prng: this.prng,
       ...(this.o.tenantPolicy !== undefined ? { tenantPolicy: this.o.tenantPolicy } : {}),
       backfill: this.o.backfill ?? true,
+      order: this.o.order ?? 'fair',
       starvationMs: this.o.starvationMs,
       preemption: this.o.preemption,
     });

@@ -48,6 +48,11 @@ export interface PassInput {
   tenantPolicy?: (tenant: string) => TenantPolicy;
   /** false: strict order, the first job that does not fit stops the pass (the FIFO baseline). */
   backfill: boolean;
+  /**
+   * 'fair' (default): priority, then fair share between tenants, then age. 'arrival': age alone, blind
+   * to priority and tenant, as a plain queue (the FIFO baseline of BENCHMARKS.md §3).
+   */
+  order?: 'fair' | 'arrival';
   /** Backfill: a job that does not fit and has waited longer than this gets a reservation. */
   starvationMs: number;
   preemption: boolean;
@@ -235,12 +240,16 @@ export function schedulePass(input: PassInput): PassResult {
   // Levels of priority, highest first; within a level, each tenant's queue oldest first, consumed
   // from `head` (no shifting: a pass over a long queue stays linear in it).
   const levels = new Map<number, Map<string, { jobs: PendingJob[]; head: number }>>();
+  const arrival = input.order === 'arrival';
   for (const job of input.pending) {
-    const byTenant = levels.get(job.request.priority) ?? new Map<string, { jobs: PendingJob[]; head: number }>();
-    const q = byTenant.get(job.request.tenant) ?? { jobs: [], head: 0 };
+    // Arrival order: one level, one queue, so age alone decides.
+    const level = arrival ? 0 : job.request.priority;
+    const queue = arrival ? '' : job.request.tenant;
+    const byTenant = levels.get(level) ?? new Map<string, { jobs: PendingJob[]; head: number }>();
+    const q = byTenant.get(queue) ?? { jobs: [], head: 0 };
     q.jobs.push(job);
-    byTenant.set(job.request.tenant, q);
-    levels.set(job.request.priority, byTenant);
+    byTenant.set(queue, q);
+    levels.set(level, byTenant);
   }
   const priorities = [...levels.keys()].sort((a, b) => b - a);
   for (const byTenant of levels.values()) for (const q of byTenant.values()) q.jobs.sort(byAge);
@@ -275,7 +284,7 @@ export function schedulePass(input: PassInput): PassResult {
   if (stop !== undefined) {
     const rest: PendingJob[] = [];
     for (const byTenant of levels.values()) for (const q of byTenant.values()) rest.push(...q.jobs.slice(q.head));
-    rest.sort((a, b) => b.request.priority - a.request.priority || byAge(a, b));
+    rest.sort((a, b) => (arrival ? 0 : b.request.priority - a.request.priority) || byAge(a, b));
     for (const job of rest) blocked.push({ jobId: job.id, reason: stop });
   }
   return { decisions, blocked, reservations, state };

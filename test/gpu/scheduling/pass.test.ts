@@ -94,6 +94,15 @@ describe('backfill, reservation, FIFO', () => {
     expect(reasons(r)).toEqual({ big: bigReason, small: 'waiting behind big' });
   });
 
+  it("order 'arrival' is age alone: an older low-priority job goes before a newer high-priority one", () => {
+    const mixed = [pendingWhole('old-low', 2, 0, { tenant: 'a', priority: 0 }), pendingWhole('new-high', 1, 1000, { tenant: 'b', priority: 9 })];
+    const fair = run(one, mixed, { live, backfill: false });
+    expect(placed(fair)).toEqual(['new-high']); // priority first
+    const arrival = run(one, mixed, { live, backfill: false, order: 'arrival' });
+    expect(placed(arrival)).toEqual([]); // the old 2-GPU job does not fit and stops the queue
+    expect(reasons(arrival)['new-high']).toBe('waiting behind old-low');
+  });
+
   // Nodes a and b of 4 GPUs; a has 1 free, b 2. big (3 GPUs) has waited 600 s > 300 s.
   const two = cluster(node('a', 16000, 4), node('b', 16000, 4));
   const live2 = [liveWhole('x', 'a', [0, 1, 2]), liveWhole('y', 'b', [0, 1])];
