@@ -10,7 +10,6 @@ import { createPrng } from '../placement/prng.ts';
 import type { Blocked, LiveJob, PendingJob, PassResult, Reservation, TenantPolicy } from '../scheduling/pass.ts';
 import { schedulePass } from '../scheduling/pass.ts';
 import { RequestMix } from '../scheduling/request-mix.ts';
-import { typicalSpecs } from '../placement/typical-specs.ts';
 import type { JobEvents } from './events.ts';
 import type { LeaderElector } from './leader.ts';
 import type { JobRecord } from './model.ts';
@@ -129,11 +128,11 @@ export class GpuScheduler {
     stats.live = live;
     if (pending.length === 0) return this.finish(stats, t0, undefined);
 
-    // The typical pods FGD-style policies need: the requests seen recently, older ones weighing less.
-    for (const j of [...pendingJobs, ...liveJobs]) this.mix.observe(j.id, requestOf(j.id, j.spec), j.queuedAtMs);
-    const recent = this.mix.specs(nowMs);
-    // Jobs older than the mix's horizon (a long wait) still need typical pods: fall back to them.
-    const specs = recent.length > 0 ? recent : typicalSpecs([...pending.map((p) => p.request), ...live.map((l) => l.request)]);
+    // The typical pods FGD-style policies need: the requests seen recently, older ones weighing less. A
+    // job is observed when this scheduler first sees it (a long wait re-adds it after the horizon), so
+    // the jobs of this round are always part of the mix.
+    for (const j of [...pending, ...live]) this.mix.observe(j.id, j.request, nowMs);
+    const specs = this.mix.specs(nowMs);
     const result: PassResult = schedulePass({
       cluster: this.o.cluster,
       live,

@@ -18,6 +18,11 @@ export class RequestMix {
   private readonly o: Required<RequestMixOptions>;
   /** By job id, in first-seen order (Map keeps insertion order). */
   private readonly seen = new Map<string, { request: PlacementRequest; atMs: number }>();
+  /**
+   * The last answer. Ageing scales every weight by the same factor, which changes no probability
+   * nor weighted mean: only a new request or a forgotten one changes the specs.
+   */
+  private cached: TypicalSpec[] | undefined;
 
   constructor(opts: RequestMixOptions) {
     if (!(opts.halfLifeMs > 0)) throw new Error('RequestMix: halfLifeMs must be > 0');
@@ -28,10 +33,12 @@ export class RequestMix {
   observe(id: string, request: PlacementRequest, nowMs: number): void {
     if (this.seen.has(id)) return;
     this.seen.set(id, { request, atMs: nowMs });
+    this.cached = undefined;
     while (this.seen.size > this.o.maxRequests) {
       const oldest = this.seen.keys().next().value;
       if (oldest === undefined) break;
       this.seen.delete(oldest);
+      this.cached = undefined;
     }
   }
 
@@ -41,18 +48,21 @@ export class RequestMix {
 
   /** The typical specs of the remembered requests, weighted by age; forgets those past the horizon. */
   specs(nowMs: number): TypicalSpec[] {
+    // First-seen order is age order: the forgotten ones are at the front.
     const horizonMs = this.o.halfLifeMs * this.o.horizonHalfLives;
+    for (const [id, e] of this.seen) {
+      if (nowMs - e.atMs <= horizonMs) break;
+      this.seen.delete(id);
+      this.cached = undefined;
+    }
+    if (this.cached !== undefined) return this.cached;
     const requests: PlacementRequest[] = [];
     const weights: number[] = [];
-    for (const [id, e] of this.seen) {
-      const ageMs = Math.max(0, nowMs - e.atMs);
-      if (ageMs > horizonMs) {
-        this.seen.delete(id);
-        continue;
-      }
+    for (const e of this.seen.values()) {
       requests.push(e.request);
-      weights.push(0.5 ** (ageMs / this.o.halfLifeMs));
+      weights.push(0.5 ** (Math.max(0, nowMs - e.atMs) / this.o.halfLifeMs));
     }
-    return typicalSpecs(requests, 95, 1, weights);
+    this.cached = typicalSpecs(requests, 95, 1, weights);
+    return this.cached;
   }
 }
