@@ -3,12 +3,13 @@
 // fed by the scheduler's ticks on the leader. Labels come from the inventory and job specs (node, gpu,
 // tenant, priority), never from free text.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { ClusterSpec, Placement } from '../placement/model.ts';
+import type { ClusterSpec } from '../placement/model.ts';
 import { nodeFragMilli } from '../placement/frag.ts';
 import { ClusterState } from '../placement/state.ts';
 import { typicalSpecs } from '../placement/typical-specs.ts';
 import type { JobRecord } from './model.ts';
-import { LIVE_STATES, requestOf } from './model.ts';
+import { livePlacements, requestOf } from './model.ts';
+import { clusterViewOf } from './service.ts';
 import type { TickStats } from './scheduler.ts';
 
 export function createGpuMetrics(registry: Registry) {
@@ -46,20 +47,22 @@ export function recordTick(m: GpuMetrics, s: TickStats): void {
 
 /** Sets the cluster gauges from the jobs Redis holds now. */
 export function recordCluster(m: GpuMetrics, cluster: ClusterSpec, live: readonly JobRecord[], pending: readonly JobRecord[]): void {
-  const state = new ClusterState(cluster);
-  const placements = live.filter((j) => LIVE_STATES.has(j.state) && j.placement !== undefined).map((j) => j.placement as Placement);
-  for (const p of placements) state.reserve(p);
+  // The same sums as /v1/gpu/cluster (an over-commit, should Redis ever hold one, shows in both).
+  const placements = livePlacements(live);
+  const view = clusterViewOf(cluster, placements, pending.length);
   m.deviceMilli.reset();
   m.deviceMemory.reset();
-  cluster.nodes.forEach((node, n) => {
-    const off = state.gpuOffset[n] ?? 0;
-    node.gpus.forEach((g, i) => {
-      const labels = { node: node.name, gpu: String(g.index), board: g.boardId === undefined ? '' : String(g.boardId) };
-      m.deviceMilli.set(labels, g.milli - (state.gpuFreeMilli[off + i] ?? 0));
-      m.deviceMemory.set(labels, g.memoryMiB - (state.gpuFreeMemoryMiB[off + i] ?? 0));
-    });
-  });
-  m.allocationRatio.set(state.totalGpuMilli > 0 ? state.allocatedGpuMilli / state.totalGpuMilli : 0);
+  for (const node of view.nodes) {
+    for (const g of node.gpus) {
+      const labels = { node: node.name, gpu: String(g.index), board: g.board === null ? '' : String(g.board) };
+      m.deviceMilli.set(labels, g.allocatedMilli);
+      m.deviceMemory.set(labels, g.allocatedMemoryMiB);
+    }
+  }
+  m.allocationRatio.set(view.allocationRatio);
+  // Fragmentation needs the free amounts per node: the placement core's bookkeeping.
+  const state = new ClusterState(cluster);
+  for (const p of placements) state.reserve(p);
   const specs = typicalSpecs([...live, ...pending].map((j) => requestOf(j.id, j.spec)));
   let frag = 0;
   for (let n = 0; n < state.nodeCount; n++) {

@@ -52,6 +52,13 @@ export interface JobRecord {
   leaseExpiresAtMs?: number;
 }
 
+/** The placements of the records that hold GPUs now. */
+export function livePlacements(records: readonly JobRecord[]): Placement[] {
+  const out: Placement[] = [];
+  for (const j of records) if (LIVE_STATES.has(j.state) && j.placement !== undefined) out.push(j.placement);
+  return out;
+}
+
 export const DEFAULT_CPU_MILLI = 1000;
 export const DEFAULT_MEMORY_MIB = 4096;
 

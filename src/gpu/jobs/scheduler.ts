@@ -52,18 +52,19 @@ export interface TickStats {
   reservations: Reservation[];
 }
 
+const TIDY_EVERY_MS = 60_000;
+
 export class GpuScheduler {
   private readonly o: SchedulerOptions;
   private readonly now: () => number;
   private readonly prng: Prng;
   private readonly mix: RequestMix;
+  private tidiedAtMs = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
   private unsubscribe: (() => void) | undefined;
-  /** The last pass's view, for /v1/gpu/cluster and metrics on the leader. */
-  lastStats: TickStats | undefined;
 
   constructor(opts: SchedulerOptions) {
     this.o = opts;
@@ -120,6 +121,12 @@ export class GpuScheduler {
       if (r === 'failed') stats.expired.failed++;
     }
 
+    // Now and then, drop the listing index's entries of records that expired (retention).
+    if (nowMs - this.tidiedAtMs >= TIDY_EVERY_MS) {
+      this.tidiedAtMs = nowMs;
+      await store.tidyIndex();
+    }
+
     const [pendingIds, liveIds] = await Promise.all([store.pendingIds(), store.liveIds()]);
     const [pendingJobs, liveJobs] = await Promise.all([store.getMany(pendingIds), store.getMany(liveIds)]);
     const pending: PendingJob[] = pendingJobs.filter((j) => j.state === 'queued').map((j) => ({ id: j.id, request: requestOf(j.id, j.spec), queuedAtMs: j.queuedAtMs }));
@@ -162,7 +169,6 @@ export class GpuScheduler {
   private finish(stats: TickStats, t0: number, refused: string | undefined): TickStats {
     stats.refused = refused;
     stats.durationMs = performance.now() - t0;
-    this.lastStats = stats;
     this.o.onTick?.(stats);
     // A refused decision means the view was stale: look again at once rather than after a full tick.
     if (refused !== undefined && !refused.endsWith('fenced')) this.again = true;

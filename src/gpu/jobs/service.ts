@@ -13,7 +13,7 @@ import { ClusterState } from '../placement/state.ts';
 import type { JobEvents } from './events.ts';
 import type { Intake } from './intake.ts';
 import type { ApiJob, JobRecord, JobSpec, JobState } from './model.ts';
-import { DEFAULT_CPU_MILLI, DEFAULT_MEMORY_MIB, LIVE_STATES, TERMINAL_STATES, jobIdFor, requestOf, toApiJob } from './model.ts';
+import { DEFAULT_CPU_MILLI, DEFAULT_MEMORY_MIB, LIVE_STATES, TERMINAL_STATES, jobIdFor, livePlacements, requestOf, toApiJob } from './model.ts';
 import type { JobStore } from './store.ts';
 import { auditStore, type AuditReport } from './audit.ts';
 
@@ -221,8 +221,7 @@ export class GpuJobService {
   async clusterView(): Promise<ClusterView> {
     return guarded(async () => {
       const [liveIds, queueDepth] = await Promise.all([this.o.store.liveIds(), this.o.store.pendingCount()]);
-      const live = (await this.o.store.getMany(liveIds)).filter((j) => LIVE_STATES.has(j.state) && j.placement !== undefined);
-      return clusterViewOf(this.o.cluster, live.map((j) => j.placement as Placement), queueDepth);
+      return clusterViewOf(this.o.cluster, livePlacements(await this.o.store.getMany(liveIds)), queueDepth);
     });
   }
 }

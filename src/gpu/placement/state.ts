@@ -2,7 +2,6 @@
 // re-summing allocations on every decision. ClusterState keeps that bookkeeping incrementally and is
 // the only thing reserve/unreserve mutate. Pure: no I/O, no clock.
 import type { ClusterSpec, Placement } from './model.ts';
-import { MILLI_PER_GPU } from './demand.ts';
 
 export type ReserveResult = { ok: true } | { ok: false; reason: string };
 
@@ -92,11 +91,6 @@ export class ClusterState {
     return this.gpuFreeMilli[(this.gpuOffset[nodeIndex] ?? 0) + gpuIndex] ?? 0;
   }
 
-  /** Whether device g on node n is untouched (full milli and memory free, no holder). */
-  isIdle(nodeIndex: number, gpuIndex: number): boolean {
-    const d = (this.gpuOffset[nodeIndex] ?? 0) + gpuIndex;
-    return this.gpuHolders[d] === 0 && (this.gpuFreeMilli[d] ?? 0) >= MILLI_PER_GPU;
-  }
 
   /**
    * An independent copy (same spec object, copied counters and allocations): what-if work such as

@@ -154,5 +154,11 @@ describe('job store scripts', () => {
     expect(page1.jobs.map((j) => j.id)).toEqual(['b']);
     const page2 = await store.list({ limit: 1, cursor: page1.nextCursor ?? 0, state: 'cancelled' });
     expect(page2.jobs.map((j) => j.id)).toEqual(['a']);
+    // a record that expired (retention) leaves its index entry behind until tidyIndex drops it
+    await client.del(`s${n - 1}:gpu:job:a`);
+    expect((await store.list({ limit: 10, cursor: 0 })).jobs.map((j) => j.id)).toEqual(['c', 'b']);
+    expect(await store.tidyIndex()).toBe(1);
+    expect(await store.tidyIndex()).toBe(0);
+    expect((await store.list({ limit: 10, cursor: 0 })).jobs.map((j) => j.id)).toEqual(['c', 'b']);
   });
 });
