@@ -6,6 +6,7 @@
 // non-zero when a job is lost or an invariant breaks.
 import { backfillWith, fifoBaseline, generateK80Jobs, k80Cluster, offeredLoad, simulateK80 } from '../src/sim/k80.ts';
 import type { K80Result, SchedulerConfig } from '../src/sim/k80.ts';
+import { clusterTotals } from '../src/gpu/scheduling/fair-share.ts';
 import { flag as arg, mean, parseSeeds as seedsOf, sd } from './lib/cli.ts';
 import { runK80ThroughService } from './lib/k80-service.ts';
 import { measureGpuThroughput } from './lib/gpu-throughput.ts';
@@ -23,7 +24,7 @@ const starvationMin = Number(arg('starvation-min', '120'));
 if (!(hours > 0) || !(load > 0) || !(starvationMin >= 0)) throw new Error('expected --hours > 0, --load > 0, --starvation-min >= 0');
 
 const spec = k80Cluster();
-const capacity = spec.nodes.reduce((a, n) => a + n.gpus.length * 1000, 0);
+const capacity = clusterTotals(spec).gpuMilli;
 const schedulers: SchedulerConfig[] = [
   fifoBaseline,
   ...['best-fit', 'fgd', 'hotpath'].map((p) => backfillWith(p, starvationMin)),

@@ -5,6 +5,8 @@
 // its duration from its (last) placement and is then completed; a preempted job starts over.
 import { randomUUID } from 'node:crypto';
 import type { ClusterSpec } from '../../src/gpu/placement/model.ts';
+import { gpuMilliOf } from '../../src/gpu/placement/demand.ts';
+import { clusterTotals } from '../../src/gpu/scheduling/fair-share.ts';
 import { JobEvents } from '../../src/gpu/jobs/events.ts';
 import { Intake } from '../../src/gpu/jobs/intake.ts';
 import { LeaderElector } from '../../src/gpu/jobs/leader.ts';
@@ -14,7 +16,7 @@ import { JobStore } from '../../src/gpu/jobs/store.ts';
 import { auditStore } from '../../src/gpu/jobs/audit.ts';
 import { closeRedis, createRedis, waitReady } from '../../src/shared/redis.ts';
 import type { K80Job, SchedulerConfig, WaitStats } from '../../src/sim/k80.ts';
-import { waitStats } from '../../src/sim/k80.ts';
+import { waitStats, waitStatsByPriority } from '../../src/sim/k80.ts';
 
 export interface ServiceK80Result {
   scheduler: string;
@@ -73,7 +75,7 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
   let queued = 0;
   let ticks = 0;
   let tickMs = 0;
-  const total = spec.nodes.reduce((a, n) => a + n.gpus.reduce((b, g) => b + g.milli, 0), 0);
+  const total = clusterTotals(spec).gpuMilli;
 
   const tick = async (): Promise<void> => {
     const t = performance.now();
@@ -90,7 +92,7 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
     for (const p of stats.placed) {
       const job = idOf.get(p.id);
       if (job === undefined) continue;
-      const gpuMilli = (job.request.gpus ?? 0) * 1000 + (job.request.gpus === undefined ? (job.request.gpuMilli ?? 0) : 0);
+      const gpuMilli = gpuMilliOf(job.request);
       running.set(p.id, { endMin: nowMin + job.durationMin, gpuMilli });
       allocatedMilli += gpuMilli;
       waits.set(p.id, { waitMin: nowMin - job.arrivalMin, priority: job.request.priority });
@@ -141,10 +143,8 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
   }).length;
   const audit = await auditStore(store, spec);
   for (const id of ids) if (!waits.has(id)) waits.set(id, { waitMin: horizonMin - (idOf.get(id)?.arrivalMin ?? 0), priority: idOf.get(id)?.request.priority ?? 0 });
-  const stat = waitStats;
-  const byPriority: Record<number, WaitStats> = {};
-  for (const p of new Set([...waits.values()].map((w) => w.priority))) byPriority[p] = stat([...waits.values()].filter((w) => w.priority === p).map((w) => w.waitMin));
-  const all = stat([...waits.values()].map((w) => w.waitMin));
+  const byPriority = waitStatsByPriority(waits.values());
+  const all = waitStats([...waits.values()].map((w) => w.waitMin));
 
   await scheduler.stop();
   await elector.stop();

@@ -5,6 +5,7 @@
 // event runs the service's own schedulePass. No clock, no I/O: the same seed gives the same result.
 import type { ClusterSpec, Placement, PlacementRequest } from '../gpu/placement/model.ts';
 import { ClusterState } from '../gpu/placement/state.ts';
+import { gpuMilliOf } from '../gpu/placement/demand.ts';
 import { schedulePass } from '../gpu/scheduling/pass.ts';
 import { createPolicy } from '../gpu/placement/policies/registry.ts';
 import { createPrng } from '../gpu/placement/prng.ts';
@@ -45,11 +46,6 @@ const SHAPES: readonly JobShape[] = [
   { kind: 'cpu', share: 0.08, medianMin: 45, sigma: 0.6, request: { tenant: 'etl', priority: 0, cpuMilli: 16000, memoryMiB: 64000 } },
 ];
 
-/** GPU milli a request holds (whole devices count 1000 each). */
-export function gpuMilliOfRequest(r: PlacementRequest): number {
-  if ((r.gpus ?? 0) > 0) return (r.gpus ?? 0) * 1000;
-  return Math.min(1000, r.gpuMilli ?? 0);
-}
 
 const MAX_DURATION_MIN = 24 * 60;
 
@@ -64,7 +60,7 @@ function standardNormal(prng: Prng): number {
  */
 export function generateK80Jobs(seed: number, hours: number, load = 1.2, capacityGpuMilli = 16000): K80Job[] {
   const prng = createPrng(seed);
-  const meanWorkMilliMin = SHAPES.reduce((a, s) => a + s.share * gpuMilliOfRequest({ id: '', ...s.request }) * s.medianMin * Math.exp((s.sigma * s.sigma) / 2), 0);
+  const meanWorkMilliMin = SHAPES.reduce((a, s) => a + s.share * gpuMilliOf({ id: '', ...s.request }) * s.medianMin * Math.exp((s.sigma * s.sigma) / 2), 0);
   const ratePerMin = (load * capacityGpuMilli) / meanWorkMilliMin;
   const horizonMin = hours * 60;
   const jobs: K80Job[] = [];
@@ -86,7 +82,7 @@ export function generateK80Jobs(seed: number, hours: number, load = 1.2, capacit
 
 /** GPU work offered over the horizon as a multiple of what the cluster can serve. */
 export function offeredLoad(jobs: readonly K80Job[], horizonMin: number, capacityGpuMilli: number): number {
-  return jobs.reduce((a, j) => a + gpuMilliOfRequest(j.request) * Math.min(j.durationMin, horizonMin - j.arrivalMin), 0) / (capacityGpuMilli * horizonMin);
+  return jobs.reduce((a, j) => a + gpuMilliOf(j.request) * Math.min(j.durationMin, horizonMin - j.arrivalMin), 0) / (capacityGpuMilli * horizonMin);
 }
 
 export interface SchedulerConfig {
@@ -148,6 +144,19 @@ export interface K80Result {
 interface Running { job: K80Job; placement: Placement; startMin: number; endMin: number }
 
 const MS_PER_MIN = 60_000;
+
+/** The waits split by priority, highest first (shared with the service-level run of bench:k80). */
+export function waitStatsByPriority(waits: Iterable<{ waitMin: number; priority: number }>): Record<number, WaitStats> {
+  const byPriority = new Map<number, number[]>();
+  for (const w of waits) {
+    const list = byPriority.get(w.priority);
+    if (list === undefined) byPriority.set(w.priority, [w.waitMin]);
+    else list.push(w.waitMin);
+  }
+  const out: Record<number, WaitStats> = {};
+  for (const p of [...byPriority.keys()].sort((a, b) => b - a)) out[p] = waitStats(byPriority.get(p) ?? []);
+  return out;
+}
 
 /** Mean, p95 and count of waits in minutes (shared with the service-level run of bench:k80). */
 export function waitStats(waits: readonly number[]): WaitStats {
@@ -237,10 +246,7 @@ export function simulateK80(spec: ClusterSpec, jobs: readonly K80Job[], config: 
   const accounted = new Set([...queue.map((j) => j.request.id), ...running.map((r) => r.job.request.id)]);
   const lost = arrived - completed - accounted.size;
   const all = waitStats([...waits.values()].map((w) => w.waitMin));
-  const byPriority = new Map<number, number[]>();
-  for (const w of waits.values()) byPriority.set(w.priority, [...(byPriority.get(w.priority) ?? []), w.waitMin]);
-  const waitByPriority: Record<number, WaitStats> = {};
-  for (const p of [...byPriority.keys()].sort((a, b) => b - a)) waitByPriority[p] = waitStats(byPriority.get(p) ?? []);
+  const waitByPriority = waitStatsByPriority(waits.values());
   const total = state.totalGpuMilli;
   return {
     scheduler: config.name,

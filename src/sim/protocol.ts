@@ -2,16 +2,13 @@
 // per-seed workload (sort by name, shuffle, inflate/trim to 1.3× GPU capacity), the typical pod specs,
 // and the bucketing of allocation and fragment by arrived GPU.
 import type { PlacementRequest } from '../gpu/placement/model.ts';
-import { demandOf } from '../gpu/placement/demand.ts';
 import type { Prng } from '../gpu/placement/prng.ts';
 import { shuffleInPlace } from '../gpu/placement/prng.ts';
 
 export { typicalSpecs } from '../gpu/placement/typical-specs.ts';
 
-export function gpuMilliOf(request: PlacementRequest): number {
-  const d = demandOf(request);
-  return d.gpuCount * d.gpuMilliPerDevice;
-}
+export { gpuMilliOf } from '../gpu/placement/demand.ts';
+import { gpuMilliOf } from '../gpu/placement/demand.ts';
 
 /** Sorted by name, shuffled, then inflated (sampling with replacement) or trimmed to ≤ ratio × capacity. */
 export function prepareWorkload(

@@ -58,6 +58,12 @@ export function demandOf(request: PlacementRequest): Demand {
   };
 }
 
+/** GPU milli a request holds: whole devices 1000 each, a share its milli (≥ 1000 counts as one device). */
+export function gpuMilliOf(request: PlacementRequest): number {
+  const d = demandOf(request);
+  return d.gpuCount * d.gpuMilliPerDevice;
+}
+
 export function modelAllowed(models: readonly string[], nodeModel: string): boolean {
   return models.length === 0 || models.includes(nodeModel);
 }
