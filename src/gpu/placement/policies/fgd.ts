@@ -19,10 +19,16 @@ export function fgdScoreOfGrowth(growthMilli: number): number {
 export interface FgdOptions {
   /** Count a typical pod as unable to run where the node lacks its typical memory (FGD proper ignores memory). */
   memoryAware?: boolean;
+  /**
+   * Which idle devices whole-device demands take (default: the first by index). Any choice scores the
+   * same (every idle device has 1000 milli free), so it is cached with the score.
+   */
+  wholeDevices?: (state: ClusterState, demand: Demand, n: number) => number[] | undefined;
 }
 
 export function createFgd(typicalSpecs: readonly TypicalSpec[], options: FgdOptions = {}): Policy {
   const memoryAware = options.memoryAware === true;
+  const wholeDevices = options.wholeDevices ?? bestFitDevices;
   if (typicalSpecs.length === 0) throw new Error('fgd: expected a non-empty list of typical pod specs');
   let cachedFor: ClusterState | undefined;
   let versions = new Uint32Array(0);
@@ -58,7 +64,7 @@ export function createFgd(typicalSpecs: readonly TypicalSpec[], options: FgdOpti
       }
       return best;
     }
-    const devices = bestFitDevices(state, demand, n);
+    const devices = demand.exclusive ? wholeDevices(state, demand, n) : bestFitDevices(state, demand, n);
     if (devices === undefined) return undefined;
     for (const g of devices) scratch[g] = (scratch[g] ?? 0) - demand.gpuMilliPerDevice;
     const growth = nodeFragMilli(cpuAfter, model, scratch, 0, count, typicalSpecs, memAfter) - before;
