@@ -10,7 +10,7 @@
 //    free. The trace has no boards; this matters on the platform's K80 cluster.
 // Measured (FGD protocol, seeds 42–51): unallocated GPU at 100 % arrived 4.64 vs FGD 4.78 on default
 // (lower in 10/10 seeds), lower on 15 of 17 traces, at most +0.07 behind (README table). Cost: FGD's
-// (its cache also keys on the memory bucket and holds the board-aware device choice); p99 0.32 ms.
+// (its cache also keys on the memory bucket and holds the board-aware device choice); p99 0.21 ms.
 import { MILLI_PER_GPU } from '../demand.ts';
 import type { TypicalSpec } from '../frag.ts';
 import { boardAwareDevices } from './devices.ts';
