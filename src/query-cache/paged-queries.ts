@@ -6,7 +6,7 @@
 import { AppError } from '../shared/errors.ts';
 import { cacheStatus } from './core/cache-status.ts';
 import { sqlHash } from './core/key.ts';
-import { entryState, freshnessLeftSeconds, type CacheDecision } from './core/policy.ts';
+import type { CacheDecision } from './core/policy.ts';
 import { assemblePagedAnswer, Pager, readPagedAnswer, renderColumns } from './core/render-trino.ts';
 import { EngineError, type EngineBatch } from './engines/engine.ts';
 import type { FillOutcome } from './flight.ts';
@@ -35,38 +35,24 @@ export class PagedQueries {
 
   /** The answer as a PageStream; fails (rejects) only for requests refused before anything runs. */
   async open(req: QueryRequest, signal: AbortSignal): Promise<PageStream> {
-    const { store, metrics } = this.svc.d;
-    const plan = this.svc.planner.plan(req, this.renderer.format);
-    if (plan.kind === 'reject') {
-      metrics.countRequest(DOOR, 'error', plan.error.code);
-      throw plan.error;
-    }
-    if (plan.kind === 'bypass') return this.bypass(req, signal, plan.reason);
-    if (!store.available()) return this.bypass(req, signal, 'cache-unavailable');
-    const { hash, decision, principal } = plan;
-
-    let stale: CachedEntry | undefined;
-    if (!req.noCache) {
-      const started = performance.now();
-      let found: Awaited<ReturnType<typeof store.lookup>>;
-      try {
-        found = await store.lookup(hash);
-      } catch {
-        return this.bypass(req, signal, 'cache-unavailable');
+    const { metrics } = this.svc.d;
+    const found = await this.svc.lookup(req, this.renderer);
+    switch (found.kind) {
+      case 'reject':
+        metrics.countRequest(DOOR, 'error', found.error.code);
+        throw found.error;
+      case 'bypass':
+        return this.bypass(req, signal, found.reason);
+      case 'hit': {
+        const { entry, detail } = found;
+        metrics.countRequest(DOOR, detail ? 'stale' : 'hit', detail ?? '');
+        return this.fromEntry(entry, cacheStatus({ hit: true, ttlSeconds: this.svc.ttlLeftSeconds(entry), detail }));
       }
-      if (found) {
-        const state = entryState(found.entry.meta.storedAtMs, found.entry.meta.freshness, Date.now());
-        if (state === 'fresh' || state === 'stale-revalidate') {
-          metrics.observeHit(found.tier, (performance.now() - started) / 1000);
-          if (state === 'stale-revalidate') this.svc.revalidate(hash, req, this.renderer, decision, principal);
-          const detail = state === 'stale-revalidate' ? 'stale-while-revalidate' : undefined;
-          metrics.countRequest(DOOR, detail ? 'stale' : 'hit', detail ?? '');
-          return this.fromEntry(found.entry, cacheStatus({ hit: true, ttlSeconds: ttlLeft(found.entry), detail }));
-        }
-        if (state === 'stale-if-error-only') stale = found.entry;
+      case 'miss': {
+        const { hash, decision, principal } = found.plan;
+        return this.miss(hash, req, signal, decision, principal, found.stale);
       }
     }
-    return this.miss(hash, req, signal, decision, principal, stale);
   }
 
   private miss(hash: string, req: QueryRequest, signal: AbortSignal, decision: CacheDecision & { cache: true }, principal: string | undefined, stale: CachedEntry | undefined): PageStream {
@@ -98,7 +84,7 @@ export class PagedQueries {
           if (stale && isEngineFault(e)) {
             log.warn({ sqlHash: sqlHash(req.sql), code: e.code }, 'engine failed: serving stale-if-error');
             metrics.countRequest(DOOR, 'stale', 'stale-if-error');
-            appendEntry(stream, stale, cacheStatus({ hit: true, ttlSeconds: ttlLeft(stale), detail: 'stale-if-error' }));
+            appendEntry(stream, stale, cacheStatus({ hit: true, ttlSeconds: this.svc.ttlLeftSeconds(stale), detail: 'stale-if-error' }));
           } else if (!leader && e.code === 'QUERY_CANCELLED' && !signal.aborted) {
             // The execution we waited for was cancelled by its own client, not by ours: run it ourselves.
             void this.runInto(req, signal, stream, 0, { status: cacheStatus({ fwd, detail: 'collapsed-cancelled' }), result: 'miss', reason: 'collapsed-cancelled' }).catch(() => {});
@@ -125,22 +111,10 @@ export class PagedQueries {
     stream: PageStream,
     fwd: 'miss' | 'request' | 'stale',
   ): Promise<Omit<FillOutcome, 'collapsed'>> {
-    const { store, metrics, config } = this.svc.d;
-    let versions: string[] | undefined;
-    try {
-      versions = await store.l2.readVersions(principal, decision.tables ?? []);
-    } catch {
-      versions = undefined;
-    }
+    const { metrics, config } = this.svc.d;
+    const versions = await this.svc.versionsBeforeRun(decision, principal);
     const run = await this.runInto(req, signal, stream, config.cacheMaxEntryBytes, undefined);
-    const meta = {
-      storedAtMs: Date.now(),
-      freshness: decision.freshness,
-      tables: decision.tables,
-      principal,
-      contentType: this.renderer.contentType,
-      rowCount: run.rowCount,
-    };
+    const meta = this.svc.entryMeta(decision, principal, this.renderer, run.rowCount);
     const finish = (stored: boolean, reason?: FillOutcome['notStoredReason']) => {
       stream.finish(cacheStatus({ fwd, stored, detail: reason }));
       metrics.countRequest(DOOR, 'miss', reason ?? '');
@@ -155,20 +129,9 @@ export class PagedQueries {
       return { entry: { meta, body: Buffer.alloc(0) }, stored: false, notStoredReason: 'too-large' };
     }
     const entry: CachedEntry = { meta, body: assemblePagedAnswer(run.columns, run.kept) };
-    if (versions === undefined) {
-      finish(false, 'cache-unavailable');
-      return { entry, stored: false, notStoredReason: 'cache-unavailable' };
-    }
-    try {
-      const { stored, bytes } = await store.store(hash, entry, versions);
-      metrics.stored.inc({ outcome: stored ? 'stored' : 'skipped-invalidated' });
-      if (stored) metrics.storedBytes.inc(bytes);
-      finish(stored, stored ? undefined : 'invalidated');
-      return stored ? { entry, stored } : { entry, stored, notStoredReason: 'invalidated' };
-    } catch {
-      finish(false, 'cache-unavailable');
-      return { entry, stored: false, notStoredReason: 'cache-unavailable' };
-    }
+    const outcome = await this.svc.storeEntry(hash, entry, versions);
+    finish(outcome.stored, outcome.notStoredReason);
+    return { entry, ...outcome };
   }
 
   private async bypass(req: QueryRequest, signal: AbortSignal, reason: string): Promise<PageStream> {
@@ -253,10 +216,6 @@ export class PagedQueries {
   private fromEntry(entry: CachedEntry, status: string): PageStream {
     return appendEntry(new PageStream(status), entry, status);
   }
-}
-
-function ttlLeft(entry: CachedEntry): number {
-  return freshnessLeftSeconds(entry.meta.storedAtMs, entry.meta.freshness, Date.now());
 }
 
 /** A stored answer, complete, into a stream (a new one, or one the door already holds). */

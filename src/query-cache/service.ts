@@ -6,7 +6,7 @@ import type { Config } from '../shared/config.ts';
 import { AppError } from '../shared/errors.ts';
 import { sqlHash, type KeyInput } from './core/key.ts';
 import { entryState, freshnessLeftSeconds, type CacheDecision, type Freshness } from './core/policy.ts';
-import { Planner } from './planner.ts';
+import { Planner, type Plan } from './planner.ts';
 import { cacheStatus } from './core/cache-status.ts';
 import { EngineError, type Engine, type EngineResult } from './engines/engine.ts';
 import type { Admission } from './admission.ts';
@@ -64,6 +64,13 @@ export interface QueryAnswer {
   sessionHeaders?: Record<string, string[]>;
 }
 
+/** What a lookup found: refuse, bypass the cache, a hit (maybe stale, refreshing), or a miss to fill. */
+export type Lookup =
+  | { kind: 'reject'; error: AppError }
+  | { kind: 'bypass'; reason: string }
+  | { kind: 'hit'; entry: CachedEntry; detail: 'stale-while-revalidate' | undefined }
+  | { kind: 'miss'; plan: Extract<Plan, { kind: 'cache' }>; stale: CachedEntry | undefined };
+
 export interface QueryCacheDeps {
   config: Config;
   engine: Engine;
@@ -79,7 +86,7 @@ export class QueryCacheService {
   readonly d: QueryCacheDeps;
   private readonly now: () => number;
 
-  readonly planner: Planner;
+  private readonly planner: Planner;
 
   constructor(deps: QueryCacheDeps) {
     this.d = deps;
@@ -98,39 +105,51 @@ export class QueryCacheService {
     return answer;
   }
 
-  private async answer(req: QueryRequest, renderer: Renderer): Promise<QueryAnswer> {
-    const { log } = this.d;
+  /**
+   * The first half of answering, shared by both doors: plan, then look the entry up. A stale entry
+   * within stale-while-revalidate is a hit that has started one background refresh; an entry only
+   * good for stale-if-error comes back with the miss.
+   */
+  async lookup(req: QueryRequest, renderer: Renderer): Promise<Lookup> {
+    const { log, store, metrics } = this.d;
     // SQL text only at debug level; at info and above only its hash is ever logged.
     if (log.isLevelEnabled?.('debug')) log.debug({ sql: req.sql, sqlHash: sqlHash(req.sql), user: req.principal }, 'query');
     const plan = this.planner.plan(req, renderer.format);
-    if (plan.kind === 'reject') throw plan.error;
-    if (plan.kind === 'bypass') return this.bypass(req, renderer, plan.reason);
-    const { decision, principal, hash } = plan;
-    if (!this.d.store.available()) return this.bypass(req, renderer, 'cache-unavailable');
-
-    let stale: CachedEntry | undefined;
-    if (!req.noCache) {
-      const started = performance.now();
-      let found: Awaited<ReturnType<TieredStore['lookup']>>;
-      try {
-        found = await this.d.store.lookup(hash);
-      } catch {
-        return this.bypass(req, renderer, 'cache-unavailable');
-      }
-      if (found) {
-        const { entry, tier } = found;
-        const state = entryState(entry.meta.storedAtMs, entry.meta.freshness, this.now());
-        if (state === 'fresh' || state === 'stale-revalidate') {
-          this.d.metrics.observeHit(tier, (performance.now() - started) / 1000);
-          if (state === 'stale-revalidate') {
-            this.revalidate(hash, req, renderer, decision, principal);
-            return this.fromEntry(entry, 'stale', 'stale-while-revalidate');
-          }
-          return this.fromEntry(entry, 'hit');
-        }
-        if (state === 'stale-if-error-only') stale = entry;
-      }
+    if (plan.kind !== 'cache') return plan;
+    if (!store.available()) return { kind: 'bypass', reason: 'cache-unavailable' };
+    if (req.noCache) return { kind: 'miss', plan, stale: undefined };
+    const started = performance.now();
+    let found: Awaited<ReturnType<TieredStore['lookup']>>;
+    try {
+      found = await store.lookup(plan.hash);
+    } catch {
+      return { kind: 'bypass', reason: 'cache-unavailable' };
     }
+    if (found === undefined) return { kind: 'miss', plan, stale: undefined };
+    const { entry, tier } = found;
+    const state = entryState(entry.meta.storedAtMs, entry.meta.freshness, this.now());
+    if (state === 'fresh' || state === 'stale-revalidate') {
+      metrics.observeHit(tier, (performance.now() - started) / 1000);
+      if (state === 'fresh') return { kind: 'hit', entry, detail: undefined };
+      this.revalidate(plan.hash, req, renderer, plan.decision, plan.principal);
+      return { kind: 'hit', entry, detail: 'stale-while-revalidate' };
+    }
+    return { kind: 'miss', plan, stale: state === 'stale-if-error-only' ? entry : undefined };
+  }
+
+  /** Seconds of freshness an entry has left (negative once stale), on this service's clock. */
+  ttlLeftSeconds(entry: CachedEntry): number {
+    return freshnessLeftSeconds(entry.meta.storedAtMs, entry.meta.freshness, this.now());
+  }
+
+  private async answer(req: QueryRequest, renderer: Renderer): Promise<QueryAnswer> {
+    const { log } = this.d;
+    const found = await this.lookup(req, renderer);
+    if (found.kind === 'reject') throw found.error;
+    if (found.kind === 'bypass') return this.bypass(req, renderer, found.reason);
+    if (found.kind === 'hit') return this.fromEntry(found.entry, found.detail ? 'stale' : 'hit', found.detail);
+    const { decision, principal, hash } = found.plan;
+    const { stale } = found;
 
     try {
       const outcome = await this.d.flight.run(hash, () => this.fill(hash, req, renderer, decision, principal));
@@ -155,9 +174,8 @@ export class QueryCacheService {
   }
 
   private fromEntry(entry: CachedEntry, result: 'hit' | 'stale', detail?: 'stale-while-revalidate' | 'stale-if-error'): QueryAnswer {
-    const nowMs = this.now();
-    const ageMs = nowMs - entry.meta.storedAtMs;
-    const ttlSeconds = freshnessLeftSeconds(entry.meta.storedAtMs, entry.meta.freshness, nowMs);
+    const ageMs = this.now() - entry.meta.storedAtMs;
+    const ttlSeconds = this.ttlLeftSeconds(entry);
     return {
       body: entry.body,
       contentType: entry.meta.contentType,
@@ -179,25 +197,11 @@ export class QueryCacheService {
 
   /** Leader work: execute under admission, render, store unless too large or invalidated meanwhile. */
   private async fill(hash: string, req: QueryRequest, renderer: Renderer, decision: CacheDecision & { cache: true }, principal: string | undefined) {
-    const { store, metrics, config } = this.d;
-    const tables = decision.tables ?? [];
-    let versions: string[] | undefined;
-    try {
-      versions = await store.l2.readVersions(principal, tables);
-    } catch {
-      versions = undefined;
-    }
+    const { metrics, config } = this.d;
+    const versions = await this.versionsBeforeRun(decision, principal);
     const result = await this.execute(req);
     const body = renderer.render(result);
-    const meta = {
-      storedAtMs: this.now(),
-      freshness: decision.freshness satisfies Freshness,
-      tables: decision.tables,
-      principal,
-      contentType: renderer.contentType,
-      rowCount: result.rows.length,
-    };
-    const entry: CachedEntry = { meta, body };
+    const entry: CachedEntry = { meta: this.entryMeta(decision, principal, renderer, result.rows.length), body };
     if (result.sessionChanges) {
       // The statement changed session state: its answer belongs to this client's session only.
       return { entry, stored: false, notStoredReason: 'session-change' as const, sessionHeaders: result.sessionChanges };
@@ -206,14 +210,43 @@ export class QueryCacheService {
       metrics.stored.inc({ outcome: 'too-large' });
       return { entry, stored: false, notStoredReason: 'too-large' as const };
     }
-    if (versions === undefined) return { entry, stored: false, notStoredReason: 'cache-unavailable' as const };
+    return { entry, ...(await this.storeEntry(hash, entry, versions)) };
+  }
+
+  /**
+   * The table/user versions read before a fill runs: storing checks them, so an invalidation during
+   * the run keeps its (stale) result out. Undefined when Redis cannot answer (nothing will be stored).
+   */
+  async versionsBeforeRun(decision: CacheDecision & { cache: true }, principal: string | undefined): Promise<string[] | undefined> {
+    try {
+      return await this.d.store.l2.readVersions(principal, decision.tables ?? []);
+    } catch {
+      return undefined;
+    }
+  }
+
+  entryMeta(decision: CacheDecision & { cache: true }, principal: string | undefined, renderer: Renderer, rowCount: number): CachedEntry['meta'] {
+    return {
+      storedAtMs: this.now(),
+      freshness: decision.freshness satisfies Freshness,
+      tables: decision.tables,
+      principal,
+      contentType: renderer.contentType,
+      rowCount,
+    };
+  }
+
+  /** Stores a filled entry unless an invalidation came first; counts what happened. */
+  async storeEntry(hash: string, entry: CachedEntry, versions: string[] | undefined): Promise<{ stored: boolean; notStoredReason?: 'invalidated' | 'cache-unavailable' }> {
+    const { store, metrics } = this.d;
+    if (versions === undefined) return { stored: false, notStoredReason: 'cache-unavailable' };
     try {
       const { stored, bytes } = await store.store(hash, entry, versions);
       metrics.stored.inc({ outcome: stored ? 'stored' : 'skipped-invalidated' });
       if (stored) metrics.storedBytes.inc(bytes);
-      return stored ? { entry, stored: true } : { entry, stored: false, notStoredReason: 'invalidated' as const };
+      return stored ? { stored: true } : { stored: false, notStoredReason: 'invalidated' };
     } catch {
-      return { entry, stored: false, notStoredReason: 'cache-unavailable' as const };
+      return { stored: false, notStoredReason: 'cache-unavailable' };
     }
   }
 
