@@ -56,7 +56,7 @@ export class Planner {
   private compute(req: QueryRequest, format: string): Plan {
     const { config } = this;
     const cls = classifySql(req.sql);
-    const allowed = cls.readOnly || (cls.session && req.allowSessionStatements === true) || config.allowWrites;
+    const allowed = cls.readOnly || (cls.bypass === 'session' && req.allowSessionStatements === true) || config.allowWrites;
     if (req.bypassReason !== undefined && cls.bypass !== 'empty' && allowed) return { kind: 'bypass', reason: req.bypassReason };
     if (cls.bypass === 'empty') return { kind: 'reject', error: new AppError('BAD_REQUEST', 'sql is empty') };
     if (!allowed) {

@@ -2,7 +2,8 @@
 // stored result. Three modes: none (local: X-Trino-User names the user), bearer tokens from a file
 // (stored as SHA-256 hashes), and JWTs (jose). X-Trino-User may never name someone else.
 
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { sha256Hex } from './hash.ts';
 import { readFileSync } from 'node:fs';
 import { jwtVerify, type JWTPayload, type KeyObject } from 'jose';
 import type { Config } from './config.ts';
@@ -91,7 +92,6 @@ function loadTokens(file: string): Map<string, Principal> {
   return map;
 }
 
-export const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function createAuthenticator(config: Config): Authenticator {
   const admins = new Set(config.adminUsers);

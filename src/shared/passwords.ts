@@ -2,7 +2,8 @@
 // them itself, since a cache hit never reaches Trino. Passwords are stored as scrypt hashes; a verified
 // (user, password) pair is remembered briefly so a client's page polls do not each pay for scrypt.
 
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from './hash.ts';
 import { readFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { ConfigError } from './config.ts';
@@ -60,7 +61,7 @@ export class PasswordStore {
   check(user: string, password: string): PasswordRecord | undefined {
     const record = this.users.get(user);
     if (!record) return undefined;
-    const memo = createHash('sha256').update(`${user}\u0000${password}\u0000${record.password}`).digest('hex');
+    const memo = sha256Hex(`${user}\u0000${password}\u0000${record.password}`);
     if (this.verified.has(memo)) return record;
     if (!verify(password, record.password)) return undefined;
     this.verified.set(memo, true);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../src/shared/auth.ts';
+import { sha256Hex } from '../../src/shared/hash.ts';
 import { ControlledEngine, query, startApp, testConfig, type TestApp, useTestStack } from '../helpers/app.ts';
 import type { TestRedis } from '../helpers/redis.ts';
 

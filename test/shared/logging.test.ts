@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildApp, loggerOptions } from '../../src/app.ts';
-import { sha256Hex } from '../../src/shared/auth.ts';
+import { sha256Hex } from '../../src/shared/hash.ts';
 import { redactedConfig } from '../../src/shared/config.ts';
 import { ControlledEngine, query, testConfig, useTestStack } from '../helpers/app.ts';
 import type { TestRedis } from '../helpers/redis.ts';

@@ -9,8 +9,6 @@ export type BypassReason = 'not-read-only' | 'session' | 'nondeterministic' | 's
 export interface Classification {
   normalizedSql: string;
   readOnly: boolean;
-  /** Changes only session state (SET SESSION, USE, PREPARE, START TRANSACTION, …): no data is written. */
-  session: boolean;
   /** Why the result must not be cached, if it must not. */
   bypass: BypassReason | undefined;
   /** Tables read, as written (1-3 lower-cased parts); undefined when the text defeated the extractor. */
@@ -117,9 +115,8 @@ function extractTables(tokens: readonly Token[], ctes: Set<string>): string[][] 
 }
 
 /** Statements that change only the client's session; Trino answers them with X-Trino-Set-* headers. */
-function isSessionStatement(body: readonly Token[]): boolean {
-  const w = body.filter((t) => t.kind === 'word').map((t) => t.text.toLowerCase());
-  const [a, b] = w;
+function isSessionStatement(words: readonly string[]): boolean {
+  const [a, b] = words;
   if (a === 'use' || a === 'prepare' || a === 'deallocate' || a === 'commit' || a === 'rollback') return true;
   if (a === 'start' && b === 'transaction') return true;
   if ((a === 'set' || a === 'reset') && (b === 'session' || b === 'role' || b === 'path' || b === 'time')) return true;
@@ -129,7 +126,7 @@ function isSessionStatement(body: readonly Token[]): boolean {
 export function classifySql(sql: string): Classification {
   const { tokens, error } = tokenize(sql);
   const normalizedSql = normalizeSql(tokens);
-  const base = { normalizedSql, tableRefs: undefined, readsSystemTables: false, session: false };
+  const base = { normalizedSql, tableRefs: undefined, readsSystemTables: false };
   if (error) return { ...base, readOnly: false, bypass: 'unparsable' };
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.text === ';') end--;
@@ -146,13 +143,11 @@ export function classifySql(sql: string): Classification {
     (tableRefs ?? []).some((r) => (r.length === 3 && r[0] === 'system') || r.some((p) => p.includes('$'))) ||
     body.some((t) => t.kind === 'quoted' && t.text.includes('$'));
 
-  const session = !readOnly && isSessionStatement(body);
   let bypass: BypassReason | undefined;
-  if (session) bypass = 'session';
-  else if (!readOnly) bypass = 'not-read-only';
+  if (!readOnly) bypass = isSessionStatement(words) ? 'session' : 'not-read-only';
   else if (words.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
   else if (readsSystemTables) bypass = 'system-table';
-  return { normalizedSql, readOnly, session, bypass, tableRefs, readsSystemTables };
+  return { normalizedSql, readOnly, bypass, tableRefs, readsSystemTables };
 }
 
 /** Complete 1- and 2-part references with the session's catalog and schema: `catalog.schema.table`. */

@@ -3,7 +3,7 @@
 
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
-import { EngineError } from './engine.ts';
+import { abortError, closedEngineError, ENGINE_CLOSED, EngineError } from './engine.ts';
 import type { Cell, Engine, EngineQuery, EngineResult } from './engine.ts';
 import { columnReader } from './duckdb-types.ts';
 import { column } from './trino-types.ts';
@@ -22,7 +22,6 @@ export interface DuckDbEngineOptions {
 
 export type DuckDbEngine = Engine & { executions(): number };
 
-const CLOSED_REASON = Symbol('engine closed');
 /** Statement kinds a query may be: reads only, so no query changes data or a pooled connection's state. */
 const READ_STATEMENTS: ReadonlySet<number> = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
 
@@ -30,21 +29,9 @@ function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-function closedError(): EngineError {
-  return new EngineError('unavailable', 'ENGINE_CLOSED', 'The embedded DuckDB engine is closed');
-}
-
-/** The EngineError an aborted run rejects with, from the abort reason. */
-function abortError(reason: unknown, timeoutMs: number): EngineError {
-  if (reason === CLOSED_REASON) return closedError();
-  if (reason instanceof EngineError) return reason;
-  if (reason === 'timeout' || (reason instanceof Error && reason.name === 'TimeoutError')) {
-    return new EngineError('timeout', 'EXCEEDED_TIME_LIMIT', `Query exceeded the ${timeoutMs} ms time limit`, {
-      cause: reason,
-    });
-  }
-  return new EngineError('internal', 'USER_CANCELED', 'Query was canceled', { cause: reason });
-}
+const ENGINE_NAME = 'embedded DuckDB';
+const closedError = (): EngineError => closedEngineError(ENGINE_NAME);
+const aborted = (reason: unknown, timeoutMs: number): EngineError => abortError(reason, timeoutMs, ENGINE_NAME);
 
 /** Maps a DuckDB error (`<Kind> Error: message`) to an EngineError with a Trino-like error name. */
 export function toEngineError(err: unknown): EngineError {
@@ -82,13 +69,13 @@ function abortable<T>(
   inflight: Set<AbortController>,
   work: (aborted: AbortSignal, interruptWith: (fn: () => void) => void) => Promise<T>,
 ): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal.reason, timeoutMs));
+  if (signal.aborted) return Promise.reject(aborted(signal.reason, timeoutMs));
   const inner = new AbortController();
   let interrupt: () => void = () => {};
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
       interrupt();
-      reject(abortError(inner.signal.reason, timeoutMs));
+      reject(aborted(inner.signal.reason, timeoutMs));
     };
     const onOuterAbort = (): void => inner.abort(signal.reason);
     const timer = setTimeout(() => inner.abort('timeout'), timeoutMs);
@@ -97,7 +84,7 @@ function abortable<T>(
     inflight.add(inner);
     const done = work(inner.signal, (fn) => (interrupt = fn));
     done.then(resolve, (err: unknown) =>
-      reject(inner.signal.aborted ? abortError(inner.signal.reason, timeoutMs) : toEngineError(err)),
+      reject(inner.signal.aborted ? aborted(inner.signal.reason, timeoutMs) : toEngineError(err)),
     );
     void done.catch(() => {}).finally(() => {
       clearTimeout(timer);
@@ -256,8 +243,8 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      for (const w of waiters.splice(0)) w.reject(CLOSED_REASON);
-      for (const c of inflight) c.abort(CLOSED_REASON);
+      for (const w of waiters.splice(0)) w.reject(ENGINE_CLOSED);
+      for (const c of inflight) c.abort(ENGINE_CLOSED);
       await Promise.allSettled([...running]);
       for (const c of all) c.disconnectSync();
       instance.closeSync();

@@ -93,3 +93,19 @@ export interface Engine {
   ping(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The abort reason an engine gives its in-flight runs when it closes. */
+export const ENGINE_CLOSED = Symbol('engine closed');
+
+export const closedEngineError = (engineName: string): EngineError =>
+  new EngineError('unavailable', 'ENGINE_CLOSED', `The ${engineName} engine is closed`);
+
+/** The EngineError an aborted run rejects with, from the abort reason (close, timeout, cancel). */
+export function abortError(reason: unknown, timeoutMs: number, engineName: string): EngineError {
+  if (reason === ENGINE_CLOSED) return closedEngineError(engineName);
+  if (reason instanceof EngineError) return reason;
+  if (reason === 'timeout' || (reason instanceof Error && reason.name === 'TimeoutError')) {
+    return new EngineError('timeout', 'EXCEEDED_TIME_LIMIT', `Query exceeded the ${timeoutMs} ms time limit`, { cause: reason });
+  }
+  return new EngineError('internal', 'USER_CANCELED', 'Query was canceled', { cause: reason });
+}

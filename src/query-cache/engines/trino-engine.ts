@@ -7,7 +7,7 @@
 import { Agent, request } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EngineError } from './engine.ts';
+import { abortError, closedEngineError, ENGINE_CLOSED, EngineError } from './engine.ts';
 import type { Cell, Column, Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd } from './engine.ts';
 
 export interface TrinoEngineOptions {
@@ -30,7 +30,6 @@ const RETRY_STEP_MS = 100;
 const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 const MAX_CANCEL_WAIT_MS = 5000;
 const USER_AGENT = 'hotpath-trino-engine';
-const CLOSED_REASON = Symbol('engine closed');
 /** Response headers that mean the statement changed session state (TRINO-PROTOCOL.md). */
 const SESSION_CHANGE_HEADERS = [
   'x-trino-set-catalog', 'x-trino-set-schema', 'x-trino-set-path', 'x-trino-set-session', 'x-trino-clear-session',
@@ -81,16 +80,9 @@ export function fromTrinoError(error: TrinoErrorBody): EngineError {
 
 const unavailable = (message: string, cause?: unknown) => new EngineError('unavailable', 'UPSTREAM_UNAVAILABLE', message, { cause });
 const protocolError = (message: string) => new EngineError('unavailable', 'UPSTREAM_PROTOCOL_ERROR', message);
-const closedError = () => new EngineError('unavailable', 'ENGINE_CLOSED', 'The upstream Trino engine is closed');
-
-function abortError(reason: unknown, timeoutMs: number): EngineError {
-  if (reason === CLOSED_REASON) return closedError();
-  if (reason instanceof EngineError) return reason;
-  if (reason === 'timeout' || (reason instanceof Error && reason.name === 'TimeoutError')) {
-    return new EngineError('timeout', 'EXCEEDED_TIME_LIMIT', `Query exceeded the ${timeoutMs} ms time limit`, { cause: reason });
-  }
-  return new EngineError('internal', 'USER_CANCELED', 'Query was canceled', { cause: reason });
-}
+const ENGINE_NAME = 'upstream Trino';
+const closedError = (): EngineError => closedEngineError(ENGINE_NAME);
+const aborted = (reason: unknown, timeoutMs: number): EngineError => abortError(reason, timeoutMs, ENGINE_NAME);
 
 const describe = (err: unknown) => (err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err));
 const snippet = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 200);
@@ -275,7 +267,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   /** One statement under the engine's abort rules: the caller's signal, the statement timeout, close(). */
   function statement<T>(query: EngineQuery, signal: AbortSignal, work: (headers: Record<string, string>, stmt: AbortSignal, track: (uri: string | undefined) => void) => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(closedError());
-    if (signal.aborted) return Promise.reject(abortError(signal.reason, statementTimeoutMs));
+    if (signal.aborted) return Promise.reject(aborted(signal.reason, statementTimeoutMs));
     const inner = new AbortController();
     let current: string | undefined;
     return new Promise<T>((resolve, reject) => {
@@ -284,7 +276,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
       // Trino starts nothing until its queued URI is fetched, and abandons it).
       const onAbort = (): void => {
         if (current !== undefined) cancelUpstream(current, query);
-        reject(abortError(inner.signal.reason, statementTimeoutMs));
+        reject(aborted(inner.signal.reason, statementTimeoutMs));
       };
       const onOuterAbort = (): void => inner.abort(signal.reason);
       const timer = setTimeout(() => inner.abort('timeout'), statementTimeoutMs);
@@ -293,7 +285,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
       inflight.add(inner);
       work(headers, inner.signal, (uri) => (current = uri))
         .then(resolve, (err: unknown) => {
-          if (inner.signal.aborted) return reject(abortError(inner.signal.reason, statementTimeoutMs));
+          if (inner.signal.aborted) return reject(aborted(inner.signal.reason, statementTimeoutMs));
           reject(err instanceof EngineError ? err : new EngineError('internal', 'GENERIC_INTERNAL_ERROR', describe(err), { cause: err }));
         })
         .finally(() => {
@@ -320,7 +312,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
       try {
         reply = await once('GET', `${base}/v1/info`, { 'user-agent': USER_AGENT }, undefined, signal);
       } catch (err) {
-        if (signal.aborted) throw abortError(signal.reason, requestTimeoutMs);
+        if (signal.aborted) throw aborted(signal.reason, requestTimeoutMs);
         throw unavailable(`Upstream Trino at ${parsed.host} is unreachable (${describe(err)})`, err);
       }
       let ready = false;
@@ -334,7 +326,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      for (const c of inflight) c.abort(CLOSED_REASON);
+      for (const c of inflight) c.abort(ENGINE_CLOSED);
       await Promise.allSettled([...cancels]);
       await agent.close();
     },

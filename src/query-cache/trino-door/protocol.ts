@@ -2,7 +2,7 @@
 // X-Trino-* (or older X-Presto-*) request headers into a query context, naming Trino's error codes,
 // and assembling QueryResults pages from stored byte slices without parsing rows. Pure.
 
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../shared/hash.ts';
 import { AppError } from '../../shared/errors.ts';
 
 export type HeaderFamily = 'x-trino-' | 'x-presto-';
@@ -87,7 +87,7 @@ export function parseTrinoHeaders(headers: Headers): TrinoContext {
     roles: values(headers, `${f}role`).sort().join(',') || undefined,
     session: pairs(headers, `${f}session`),
     // Credentials themselves never enter a key or a log: only their hash does.
-    extraCredentialHash: extra.length > 0 ? createHash('sha256').update(extra.sort().join(',')).digest('hex') : undefined,
+    extraCredentialHash: extra.length > 0 ? sha256Hex(extra.sort().join(',')) : undefined,
     preparedStatements: Object.keys(prepared).length > 0 ? prepared : undefined,
     transactionId: tx === undefined || tx.toUpperCase() === 'NONE' ? undefined : tx,
     source: single(headers, `${f}source`),
