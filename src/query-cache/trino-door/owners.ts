@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 
 /** Set on forwarded requests so a misconfigured address can never make them loop. */
-export const FORWARDED_HEADER = 'x-hotpath-forwarded';
+const FORWARDED_HEADER = 'x-hotpath-forwarded';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer', 'proxy-connection']);
 

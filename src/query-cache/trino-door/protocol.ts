@@ -59,7 +59,7 @@ function pairs(headers: Headers, name: string): Record<string, string> {
 }
 
 /** Which spelling the client uses; a mix of both in one request is refused, as Trino does. */
-export function headerFamily(headers: Headers): HeaderFamily {
+function headerFamily(headers: Headers): HeaderFamily {
   let trino = false;
   let presto = false;
   for (const name of Object.keys(headers)) {

@@ -145,10 +145,6 @@ export class StatementRegistry {
     return true;
   }
 
-  get size(): number {
-    return this.queries.size;
-  }
-
   private sweep(): void {
     const now = this.now();
     for (const [id, q] of this.queries) if (now - q.lastSeenAtMs > this.abandonAfterMs) this.remove(id);

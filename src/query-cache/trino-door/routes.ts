@@ -31,7 +31,7 @@ export interface TrinoDoorDeps {
 }
 
 /** `maxWait=500ms` / `1s` / `0.5s` / bare milliseconds -> ms, capped. */
-export function parseMaxWaitMs(value: unknown, capMs: number): number {
+function parseMaxWaitMs(value: unknown, capMs: number): number {
   if (typeof value !== 'string' || value === '') return capMs;
   const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m)?$/.exec(value.trim());
   if (!m) return capMs;
@@ -52,7 +52,7 @@ async function waitFor(run: Promise<void> | undefined, ms: number): Promise<void
   clearTimeout(timer);
 }
 
-export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): StatementRegistry {
+export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): void {
   const registry = new StatementRegistry({ abandonAfterMs: deps.abandonAfterMs });
   app.addHook('onClose', async () => registry.close());
 
@@ -291,5 +291,4 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): St
     uptime: `${((Date.now() - startedAt) / 60_000).toFixed(2)}m`,
   }));
 
-  return registry;
 }
