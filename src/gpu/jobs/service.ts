@@ -6,9 +6,7 @@ import { AppError, isAppError } from '../../shared/errors.ts';
 import type { Principal } from '../../shared/auth.ts';
 import type { ClusterSpec, Placement } from '../placement/model.ts';
 import { demandOf } from '../placement/demand.ts';
-import { createPolicy } from '../placement/policies/registry.ts';
-import { createPrng } from '../placement/prng.ts';
-import { selectPlacement } from '../placement/select.ts';
+import { neverFits } from '../placement/select.ts';
 import { ClusterState } from '../placement/state.ts';
 import type { JobEvents } from './events.ts';
 import type { Intake } from './intake.ts';
@@ -101,9 +99,8 @@ export class GpuJobService {
     if (body.idempotencyKey !== undefined) spec.idempotencyKey = body.idempotencyKey;
     if (body.metadata !== undefined) spec.metadata = body.metadata;
     // Could it ever run? Ask the filters on the empty cluster; their reasons say why not.
-    const request = requestOf('submission', spec);
-    const out = selectPlacement(this.emptyCluster, request, createPolicy('first-fit'), createPrng(1), demandOf(request));
-    if (out.kind === 'unschedulable') throw new AppError('UNSCHEDULABLE', `no node could ever hold this request: ${out.reasons.join('; ')}`);
+    const reasons = neverFits(this.emptyCluster, demandOf(requestOf('submission', spec)));
+    if (reasons !== undefined) throw new AppError('UNSCHEDULABLE', `no node could ever hold this request: ${reasons.join('; ')}`);
     return spec;
   }
 

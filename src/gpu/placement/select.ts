@@ -75,6 +75,16 @@ export function selectPlacement(
 /** The reason given for a node masked out by `allowed`; its kind (before the colon) is "reserved". */
 export const RESERVED_REASON = 'reserved: held for another job in this pass';
 
+/**
+ * Why the request could never be placed, even with every node empty (`empty` is a ClusterState with
+ * nothing reserved); undefined when some node could take it. The API refuses such requests (422) and
+ * the scheduling pass never waits for them.
+ */
+export function neverFits(empty: ClusterState, demand: Demand): string[] | undefined {
+  for (let n = 0; n < empty.nodeCount; n++) if (fits(empty, demand, n)) return undefined;
+  return summarise(empty, demand);
+}
+
 /** k8s style: "0/1213 nodes are available: 800 cpu, 413 gpu", then the first few node reasons. */
 function summarise(state: ClusterState, demand: Demand, allowed?: (nodeIndex: number) => boolean): string[] {
   // Counted by kind for every node; readable reasons (strings) only for the first few.

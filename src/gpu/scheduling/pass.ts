@@ -8,7 +8,7 @@ import { demandOf } from '../placement/demand.ts';
 import { fits } from '../placement/filter.ts';
 import type { Policy } from '../placement/policies/types.ts';
 import type { Prng } from '../placement/prng.ts';
-import { selectPlacement } from '../placement/select.ts';
+import { neverFits, selectPlacement } from '../placement/select.ts';
 import { ClusterState } from '../placement/state.ts';
 import { addUsage, clusterTotals, dominantShare, tenantUsage, usageOfRequest } from './fair-share.ts';
 import { choosePreemption, isPreemptibleFor } from './preemption.ts';
@@ -158,19 +158,13 @@ export function schedulePass(input: PassInput): PassResult {
 
   /** Why the job can never run here, or undefined when some node could take it once empty. */
   const neverFitsByShape = new Map<string, string | undefined>();
-  const neverFits = (job: PendingJob, demand: Demand): string | undefined => {
+  const neverFitsReason = (demand: Demand): string | undefined => {
     const key = `${demand.key}/${demand.memoryMiB}`;
-    if (neverFitsByShape.has(key)) return neverFitsByShape.get(key);
-    const e = emptyState();
-    let reason: string | undefined;
-    let n = 0;
-    while (n < e.nodeCount && !fits(e, demand, n)) n++;
-    if (n === e.nodeCount) {
-      const out = selectPlacement(e, job.request, policy, prng, demand);
-      reason = `never fits, even on the empty cluster: ${out.kind === 'unschedulable' ? out.reasons.join('; ') : 'policy refused'}`;
+    if (!neverFitsByShape.has(key)) {
+      const reasons = neverFits(emptyState(), demand);
+      neverFitsByShape.set(key, reasons === undefined ? undefined : `never fits, even on the empty cluster: ${reasons.join('; ')}`);
     }
-    neverFitsByShape.set(key, reason);
-    return reason;
+    return neverFitsByShape.get(key);
   };
 
   /** The node a starving job holds: compatible with it when empty, most free GPU milli now, lowest index. */
@@ -209,7 +203,7 @@ export function schedulePass(input: PassInput): PassResult {
       place(job, out.placement, []);
       return {};
     }
-    const never = neverFits(job, demand);
+    const never = neverFitsReason(demand);
     if (never !== undefined) {
       blocked.push({ jobId: job.id, reason: never });
       return {};
