@@ -144,3 +144,16 @@ export function useTestStack(setup: (stack: TestStack) => Promise<void> = async 
     await redis?.stop();
   });
 }
+
+/** A statement through the Trino door with plain fetch, every page's raw text concatenated (wire checks). */
+export async function rawTrinoPages(server: string, sql: string, user = 'alice'): Promise<string> {
+  const post = await fetch(`${server}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': user }, body: sql });
+  let page = (await post.json()) as { nextUri?: string };
+  let raw = '';
+  while (page.nextUri) {
+    const text = await (await fetch(page.nextUri)).text();
+    raw += text;
+    page = JSON.parse(text) as { nextUri?: string };
+  }
+  return raw;
+}

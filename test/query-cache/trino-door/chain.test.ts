@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BasicAuth, Trino } from 'trino-client';
 import { createTrinoEngine } from '../../../src/query-cache/engines/trino-engine.ts';
-import { ControlledEngine, startApp, testConfig, type TestApp, useTestStack } from '../../helpers/app.ts';
+import { ControlledEngine, startApp, testConfig, type TestApp, useTestStack, rawTrinoPages } from '../../helpers/app.ts';
 import type { TestRedis } from '../../helpers/redis.ts';
 
 let redis: TestRedis;
@@ -32,18 +32,6 @@ async function rowsVia(server: string, sql: string, user = 'alice'): Promise<{ c
   return { columns, rows };
 }
 
-async function rawPages(server: string, sql: string): Promise<string> {
-  const post = await fetch(`${server}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: sql });
-  let page = (await post.json()) as { nextUri?: string };
-  let raw = '';
-  while (page.nextUri) {
-    const text = await (await fetch(page.nextUri)).text();
-    raw += text;
-    page = JSON.parse(text) as { nextUri?: string };
-  }
-  return raw;
-}
-
 describe('trino-client -> hotpath (trino) -> hotpath door (duckdb)', () => {
   it('answers exactly what the upstream answers, then serves repeats from its own cache', async () => {
     const sql = `SELECT c.region, o.status, count(*) AS n, sum(o.total_amount) AS total, max(o.created_at) AS last_at
@@ -59,7 +47,7 @@ describe('trino-client -> hotpath (trino) -> hotpath door (duckdb)', () => {
   });
 
   it('keeps bigints past 2^53 bit-exact through both hops', async () => {
-    const raw = await rawPages(front.url, 'SELECT 9007199254740993::BIGINT AS b, -9223372036854775807::BIGINT AS m');
+    const raw = await rawTrinoPages(front.url, 'SELECT 9007199254740993::BIGINT AS b, -9223372036854775807::BIGINT AS m');
     expect(raw).toContain('"data":[[9007199254740993,-9223372036854775807]]');
   });
 

@@ -2,7 +2,7 @@
 // Trino door over a real socket: types, paging, errors, cancel, and hits keyed per user.
 import { describe, expect, it } from 'vitest';
 import { BasicAuth, Trino, type QueryResult } from 'trino-client';
-import { ControlledEngine, type TestApp, useTestStack } from '../../helpers/app.ts';
+import { ControlledEngine, type TestApp, useTestStack, rawTrinoPages } from '../../helpers/app.ts';
 
 let engine: ControlledEngine;
 let h: TestApp;
@@ -43,14 +43,7 @@ describe('trino-client against the Trino door', () => {
   });
 
   it('keeps bigints past 2^53 bit-exact on the wire (a JS client then rounds them itself)', async () => {
-    const post = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: 'SELECT 9007199254740993::BIGINT AS b' });
-    let page = (await post.json()) as { nextUri?: string };
-    let raw = '';
-    while (page.nextUri) {
-      const text = await (await fetch(page.nextUri)).text();
-      raw += text;
-      page = JSON.parse(text) as { nextUri?: string };
-    }
+    const raw = await rawTrinoPages(h.url, 'SELECT 9007199254740993::BIGINT AS b');
     expect(raw).toContain('"data":[[9007199254740993]]');
   });
 
