@@ -11,6 +11,8 @@ const typeText = (v: VarSpec): string => {
       return t.values.join(' \\| ');
     case 'url':
       return `${t.protocols.join('/')} URL`;
+    case 'trustProxy':
+      return 'true \\| false \\| hops \\| addresses/CIDRs';
     default:
       return t.kind;
   }

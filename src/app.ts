@@ -2,18 +2,34 @@
 // (errors, docs, auth, metrics, health) first, then the domains. server.ts owns the process; tests
 // build apps with this and talk to them over real sockets.
 
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './shared/config.ts';
-import { createAuthenticator } from './shared/auth.ts';
-import { registerErrorHandling } from './shared/http-errors.ts';
+import { createAuthenticator, type Authenticator } from './shared/auth.ts';
+import { AppError } from './shared/errors.ts';
+import { answerClientError, answerFrameworkError, registerErrorHandling } from './shared/http-errors.ts';
+import { onRedisConnectionChange } from './shared/redis.ts';
 import { registerHealth } from './shared/health.ts';
 import { createRegistry } from './shared/metrics.ts';
 import type { Engine } from './query-cache/engines/engine.ts';
 import { registerQueryCache } from './query-cache/plugin.ts';
 import { registerGpuJobs } from './gpu/jobs/plugin.ts';
+import { JOB_ID_MAX_LENGTH } from './gpu/jobs/routes.ts';
+import { tenantPolicies } from './gpu/jobs/scheduler.ts';
+import { loadInventory } from './gpu/inventory.ts';
 import type { ClusterSpec } from './gpu/placement/model.ts';
+import type { TenantPolicy } from './gpu/scheduling/pass.ts';
+
+/** Deepest `{`/`[` nesting a JSON body may have: far above any real payload, far below what JSON.stringify (BullMQ) survives. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Longest path parameter, before percent-decoding, that the router hands to a route: the longest any
+ * route's schema allows (a GPU job id, 128 characters), each character percent-encoded as up to
+ * 9 bytes (%E2%82%AC). Longer answers 414 URI_TOO_LONG; shorter but over the schema, 400.
+ */
+const MAX_PARAM_LENGTH = JOB_ID_MAX_LENGTH * 9;
 
 export interface AppDeps {
   engine: Engine;
@@ -27,6 +43,41 @@ export interface AppDeps {
   gpuCluster?: ClusterSpec;
   /** Clock of the GPU job service (tests step it). */
   now?: () => number;
+  /** The authenticator (server.ts loads it before starting anything); default: built from the config. */
+  auth?: Authenticator;
+  /** Tenant weights and quotas (server.ts parses them first); default: from the config. */
+  tenantPolicy?: (tenant: string) => TenantPolicy;
+  /** Sees every route as it is registered, fastify's and plugins' included (the fuzz test walks them all). */
+  onRoute?: (route: RouteOptions) => void;
+}
+
+/**
+ * What buildApp would otherwise read from files or parse from config strings (auth tokens, passwords
+ * or JWT key; the GPU inventory; tenant weights and quotas), read and checked now: server.ts calls this
+ * right after loadConfig, so a bad one stops the process (a ConfigError naming its variable) before
+ * Redis or the engine is started, and hands the results to buildApp so nothing is read twice.
+ */
+export async function loadConfiguredDeps(config: Config): Promise<Pick<AppDeps, 'auth' | 'gpuCluster' | 'tenantPolicy'>> {
+  const auth = await createAuthenticator(config);
+  if (!config.gpuEnabled) return { auth };
+  return { auth, gpuCluster: loadInventory(config.gpuClusterFile), tenantPolicy: tenantPolicies(config.gpuTenantWeights, config.gpuTenantQuotas) };
+}
+
+/** True when `text` nests `{`/`[` deeper than `limit` (outside strings). One pass, no recursion. */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
@@ -45,11 +96,24 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // Let a hit's stored bytes go out as they are; keep-alive tuned for load balancers.
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests arriving during the drain get SHUTTING_DOWN from http-errors.ts instead of fastify's own body.
+    return503OnClosing: false,
+    // What never reaches a route answers in the catalogue's shape too: bytes Node's parser refuses,
+    // bad percent-encoding, an over-long path segment.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    trustProxy: typeof config.trustProxy === 'number' ? (_address: string, hop: number) => hop < (config.trustProxy as number) : config.trustProxy, // HOTPATH_TRUST_PROXY (fastify ignores a bare hop count)
     // No type coercion: `{"sql": 42}` is a bad request, not the SQL text "42".
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+  if (deps.onRoute !== undefined) app.addHook('onRoute', deps.onRoute);
   registerErrorHandling(app);
+  // A Redis outage is logged once when a connection goes and once when it is back, not per request.
+  const stopWatching = onRedisConnectionChange((change) =>
+    change.up ? app.log.warn({ role: change.role }, 'redis connection back') : app.log.warn({ role: change.role, reason: change.reason }, 'redis connection lost'),
+  );
+  app.addHook('onClose', async () => stopWatching());
   // JSON only: text/plain SQL bodies belong to the Trino door, which registers its own parser.
   app.removeContentTypeParser('text/plain');
   // An empty body sent with Content-Type: application/json (common for DELETE and bodiless POSTs) is
@@ -58,6 +122,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
+    // Depth is refused before parsing: what parses may still be too deep to stringify again (a
+    // RangeError deep in BullMQ, which the GPU API would have answered as a Redis outage).
+    if (nestedDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new AppError('BAD_REQUEST', `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     return parseJson(request, body as string, done);
   });
 
@@ -70,16 +137,24 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const registry = createRegistry({ defaultMetrics: deps.defaultMetrics ?? true });
-  const auth = createAuthenticator(config);
+  const auth = deps.auth ?? (await createAuthenticator(config));
   const queryCache = registerQueryCache(app, { config, engine: deps.engine, auth, registry });
   const gpuJobs = config.gpuEnabled
-    ? registerGpuJobs(app, { config, auth, registry, ...(deps.gpuCluster !== undefined ? { cluster: deps.gpuCluster } : {}), ...(deps.now !== undefined ? { now: deps.now } : {}) })
+    ? registerGpuJobs(app, {
+        config,
+        auth,
+        registry,
+        ...(deps.gpuCluster !== undefined ? { cluster: deps.gpuCluster } : {}),
+        ...(deps.tenantPolicy !== undefined ? { tenantPolicy: deps.tenantPolicy } : {}),
+        ...(deps.now !== undefined ? { now: deps.now } : {}),
+      })
     : undefined;
   registerHealth(app, {
     registry,
     beforeScrape: [queryCache.updateGauges, ...(gpuJobs !== undefined ? [gpuJobs.updateGauges] : [])],
     checks: {
       redis: () => queryCache.store.l2.ping(),
+      cache: () => queryCache.readiness(),
       engine: (signal) => deps.engine.ping(signal),
     },
   });

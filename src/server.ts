@@ -1,15 +1,18 @@
-// Why: the process. Reads and validates the config (a bad value stops here with a clear message),
-// makes sure Redis is there, builds the engine and the app, listens, and drains on SIGTERM/SIGINT.
+// Why: the process. Reads and validates the config, files it names included (a bad value stops here
+// with a clear message, before anything is started), makes sure Redis is there, builds the engine and
+// the app, listens, and drains on SIGTERM/SIGINT.
 
-import { buildApp, loggerOptions } from './app.ts';
+import { buildApp, loadConfiguredDeps, loggerOptions, type AppDeps } from './app.ts';
 import { ConfigError, loadConfig, redactedConfig, type Config } from './shared/config.ts';
 import { ensureLocalRedis, type StartedRedis } from './shared/redis-autostart.ts';
 import { createEngine } from './query-cache/engines/create-engine.ts';
 
 async function main(): Promise<void> {
   let config: Config;
+  let configured: Pick<AppDeps, 'auth' | 'gpuCluster' | 'tenantPolicy'>;
   try {
     config = loadConfig();
+    configured = await loadConfiguredDeps(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`hotpath: configuration error: ${err.message}\n`);
@@ -24,7 +27,7 @@ async function main(): Promise<void> {
   }
   const startedAt = performance.now();
   const engine = await createEngine(config);
-  const app = await buildApp(config, { engine, ownsEngine: true, logger: loggerOptions(config) });
+  const app = await buildApp(config, { ...configured, engine, ownsEngine: true, logger: loggerOptions(config) });
   app.log.info({ config: redactedConfig(config), engineStartMs: Math.round(performance.now() - startedAt) }, 'configuration loaded');
 
   let closing = false;

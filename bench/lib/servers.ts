@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/shared/config.ts';
-import type { Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd } from '../../src/query-cache/engines/engine.ts';
+import type { Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd, Relations, RelationsQuery } from '../../src/query-cache/engines/engine.ts';
 
 /**
  * Counts executions (a streamed run is one) and keeps the inner engine's optional `stream`
@@ -36,6 +36,11 @@ export class CountingEngine implements Engine {
   execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
     this.executions++;
     return this.inner.execute(query, signal);
+  }
+
+  relations(query: RelationsQuery, signal: AbortSignal): Promise<Relations> {
+    // As shipped: the embedded engine's parser gives the table sets (an engine without one: incomplete).
+    return this.inner.relations ? this.inner.relations(query, signal) : Promise.resolve({ kind: 'parsed', tables: [], complete: false, readsSystem: false, sampled: false });
   }
 
   ping(signal: AbortSignal): Promise<void> {

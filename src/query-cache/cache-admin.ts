@@ -31,7 +31,7 @@ export function registerCacheAdmin(app: FastifyInstance, deps: { store: TieredSt
       },
     },
     async (request) => {
-      const principal = await deps.auth.authenticate(request.headers);
+      const principal = await deps.auth.authenticate(request.headers, request.ip);
       if (!principal.admin) throw new AppError('FORBIDDEN', 'cache invalidation needs admin scope');
       const { table, user, all } = request.query;
       const given = [table !== undefined, user !== undefined, all === 'true'].filter(Boolean).length;

@@ -1,6 +1,7 @@
 // Why: single-flight. N identical concurrent misses must cause one engine execution, in one replica
 // (a shared promise) and across replicas (a Redis lock; the others wait for the holder's "done"
 // message and read its entry from Redis). Errors reach every waiter; nothing is stored after one.
+// While the event channel is silent (no "done" may come), a waiter looks in Redis every 250 ms instead.
 //
 //   miss ─> local flight? ──yes──> await it (collapsed)
 //             └─no─> register remote waiter ─> tryLock ──won──> run fill, store, publish done, unlock
@@ -16,6 +17,8 @@ import type { TieredStore } from './store/tiered-store.ts';
 import type { FlightDone, FlightError } from './store/redis-store.ts';
 
 const SKIPPED = new Error('background refresh skipped: another replica holds the lock');
+/** While the event channel is silent no "done" may arrive: look in Redis this often instead. */
+const SILENT_CHANNEL_POLL_MS = 250;
 
 export interface FillOutcome {
   /** The answer's bytes (and meta when it was stored or read back from the store). */
@@ -97,7 +100,8 @@ export class SingleFlight {
         if (!waitForOthers) return undefined;
         const already = await this.store.lookup(hash).catch(() => undefined);
         if (already) return { entry: already.entry, stored: true, collapsed: true };
-        const done = await waiter.wait(Math.min(this.opts.lockTtlMs, Math.max(1, deadline - Date.now())));
+        const pollMs = this.store.invalidationChannelUp() ? this.opts.lockTtlMs : SILENT_CHANNEL_POLL_MS;
+        const done = await waiter.wait(Math.min(this.opts.lockTtlMs, pollMs, Math.max(1, deadline - Date.now())));
         if (done?.ok === false) throw remoteError(done.error);
         if (done?.ok && done.stored) {
           const found = await this.store.lookup(hash).catch(() => undefined);

@@ -1,13 +1,20 @@
 // Why: the JSON door, `POST /v1/query`: the simplest way for an application to send SQL through the
 // cache. Validates the body (the same TypeBox schema feeds /docs), names the caller, and writes the
-// service's answer bytes as they are, with Cache-Status and Age.
+// answer's pages as they come: a hit's stored bytes as they are; a miss held until it is complete (so its
+// status, Cache-Status included, is exact) or until it passes the entry cap, then streamed with backpressure.
+//
+//   pages ──held (≤ cap)──> complete ─> 200 with the final Cache-Status, one write
+//     │                 └─> error ────> the error's status and JSON body
+//     └──past the cap──> 200, streamed; an error after that point aborts the response (truncated body)
 
+import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../shared/errors.ts';
 import type { Authenticator } from '../shared/auth.ts';
-import { renderJsonAnswer } from './core/render-json.ts';
-import type { QueryAnswer, QueryCacheService, Renderer } from './service.ts';
+import { jsonFormat } from './core/render-json.ts';
+import type { PageStream } from './page-stream.ts';
+import type { QueryCacheService } from './service.ts';
 
 const Identifier = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f]+$' });
 
@@ -32,20 +39,60 @@ const Answer = Type.Object({
   rowCount: Type.Integer(),
 });
 
-export const jsonRenderer: Renderer = { format: 'json-v1', contentType: 'application/json; charset=utf-8', render: renderJsonAnswer };
+/** A poll of the answer stream wakes at least this often (its producer has its own time limits). */
+const PAGE_WAIT_MS = 1000;
 
 export function wantsNoCache(headers: Record<string, string | string[] | undefined>): boolean {
   const cc = [headers['cache-control'], headers['pragma']].flat().filter(Boolean).join(',').toLowerCase();
   return /(^|[\s,])no-cache($|[\s,=])/.test(cc);
 }
 
-export function sendAnswer(reply: FastifyReply, answer: QueryAnswer): FastifyReply {
-  void reply.header('cache-status', answer.cacheStatus);
-  if (answer.ageSeconds !== undefined) void reply.header('age', String(answer.ageSeconds));
-  return reply.type(answer.contentType).send(answer.body);
+function answerHeaders(reply: FastifyReply, s: PageStream): FastifyReply {
+  void reply.header('cache-status', s.cacheStatus);
+  if (s.ageSeconds !== undefined) void reply.header('age', String(s.ageSeconds));
+  return reply.type(jsonFormat.contentType);
 }
 
-export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCacheService; auth: Authenticator; maxSqlBytes: number }): void {
+/** The pages from `next` on, as they come; throws the stream's error (which aborts a response under way). */
+async function* pagesFrom(s: PageStream, next: number, held: Buffer[]): AsyncGenerator<Buffer> {
+  while (held.length > 0) yield held.shift()!;
+  for (;;) {
+    while (next < s.pageCount) {
+      const page = s.page(next)!;
+      s.consumed(next++);
+      yield page;
+    }
+    if (s.error) throw s.error;
+    if (s.done) return;
+    await s.waitFor(next, PAGE_WAIT_MS);
+  }
+}
+
+/**
+ * Writes an answer stream as the response: held until complete (one write, exact status and Cache-Status)
+ * while it stays under `holdBytes`, streamed after that. A failure before anything was sent is thrown, so
+ * the error handler answers it in the catalogue shape.
+ */
+export async function sendStream(reply: FastifyReply, s: PageStream, holdBytes: number): Promise<FastifyReply> {
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  let next = 0;
+  for (;;) {
+    while (next < s.pageCount) {
+      const page = s.page(next)!;
+      s.consumed(next++);
+      held.push(page);
+      heldBytes += page.length;
+    }
+    if (s.error) throw s.error;
+    if (s.done) return answerHeaders(reply, s).send(held.length === 1 ? held[0] : Buffer.concat(held));
+    if (heldBytes > holdBytes) break;
+    await s.waitFor(next, PAGE_WAIT_MS);
+  }
+  return answerHeaders(reply, s).send(Readable.from(pagesFrom(s, next, held), { objectMode: false }));
+}
+
+export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCacheService; auth: Authenticator; maxSqlBytes: number; holdBytes: number }): void {
   app.post<{ Body: QueryBodyT }>(
     '/v1/query',
     {
@@ -65,17 +112,23 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
       },
     },
     async (request, reply) => {
-      const principal = await deps.auth.authenticate(request.headers);
+      const principal = await deps.auth.authenticate(request.headers, request.ip);
       const { sql, catalog, schema, session } = request.body;
       if (Buffer.byteLength(sql) > deps.maxSqlBytes) {
         throw new AppError('SQL_TOO_LARGE', `sql is ${Buffer.byteLength(sql)} bytes; the limit is ${deps.maxSqlBytes} (HOTPATH_MAX_SQL_BYTES)`);
       }
-      const answer = await deps.service.query(
+      // The client going away stops the engine run (a finished response also closes: not an abort).
+      const gone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) gone.abort(new AppError('QUERY_CANCELLED', 'the client went away'));
+      });
+      const stream = await deps.service.open(
         { sql, principal: principal.user, catalog, schema, session: session ?? {}, noCache: wantsNoCache(request.headers), authorization: request.headers.authorization },
-        jsonRenderer,
+        jsonFormat,
         'json',
+        gone.signal,
       );
-      return sendAnswer(reply, answer);
+      return sendStream(reply, stream, deps.holdBytes);
     },
   );
 }

@@ -1,11 +1,18 @@
-// Why: a Trino-door answer as its pages become available. A hit is complete at once; a miss is fed by
-// the engine page by page while the client polls, so a large result is never held whole: the producer
-// waits when it is `maxPagesAhead` pages ahead of the client, and pages the client moved past are let go.
+// Why: an answer as its pages become available, the one shape both doors consume (the JSON door writes
+// the pages out as one document, the Trino door hands them to polls). A hit is complete at once; a miss is
+// fed by the engine page by page, so a large result is never held whole: the producer waits when it is
+// `maxPagesAhead` pages ahead of the consumer, and pages the consumer moved past are let go.
 //
 //   open ──setColumns──> pages pushed … ──finish(status)──> done
 //     └──────────────────────────────────fail(err)──────> failed
 
 import type { AppError } from '../shared/errors.ts';
+
+export interface PageStreamOptions {
+  maxPagesAhead?: number;
+  /** Nobody reads it (a background refresh): pages are dropped as they come and the producer never waits. */
+  discard?: boolean;
+}
 
 export class PageStream {
   columns: Buffer | undefined;
@@ -16,14 +23,22 @@ export class PageStream {
   cacheStatus: string;
   sessionHeaders: Record<string, string[]> | undefined;
   rowCount = 0;
+  /** Seconds since the stored entry was written, for an answer from the cache. */
+  ageSeconds: number | undefined;
+  /** Bytes of pages held (pushed, not yet released). */
+  bytesHeld = 0;
+  /** Told of every change of `bytesHeld` (a registry bounding what idle queries hold). */
+  onBytes: ((delta: number) => void) | undefined;
   private consumedUpTo = -1;
   private wakeConsumers: (() => void)[] = [];
   private wakeProducer: (() => void) | undefined;
   private readonly maxPagesAhead: number;
+  private readonly discard: boolean;
 
-  constructor(cacheStatus: string, maxPagesAhead = 2) {
+  constructor(cacheStatus: string, opts: PageStreamOptions = {}) {
     this.cacheStatus = cacheStatus;
-    this.maxPagesAhead = maxPagesAhead;
+    this.maxPagesAhead = opts.maxPagesAhead ?? 2;
+    this.discard = opts.discard ?? false;
   }
 
   get pageCount(): number {
@@ -38,12 +53,18 @@ export class PageStream {
     // A copy: on a hit the columns are a view into the whole cached answer, which a finished query
     // (kept a few minutes for late polls) must not hold alive.
     this.columns ??= Buffer.from(columns);
-    this.wake();
+  }
+
+  private held(delta: number): void {
+    this.bytesHeld += delta;
+    this.onBytes?.(delta);
   }
 
   /** Add a page (the producer keeps rowCount); resolves when the client is close enough behind to accept more. */
   async push(page: Buffer): Promise<void> {
+    if (this.discard) return;
     this.pages.push(page);
+    this.held(page.length);
     this.wake();
     while (!this.done && this.error === undefined && this.pages.length - 1 - this.consumedUpTo > this.maxPagesAhead) {
       await new Promise<void>((resolve) => (this.wakeProducer = resolve));
@@ -53,6 +74,7 @@ export class PageStream {
   /** Add the remaining pages of an answer that is already complete, and finish. */
   appendComplete(pages: readonly Buffer[], rowCount: number, cacheStatus: string): void {
     this.pages.push(...pages);
+    this.held(pages.reduce((n, p) => n + p.length, 0));
     this.rowCount = rowCount;
     this.finish(cacheStatus);
   }
@@ -78,11 +100,21 @@ export class PageStream {
    */
   consumed(index: number): void {
     if (index <= this.consumedUpTo) return;
-    for (let i = Math.max(0, this.consumedUpTo); i <= index; i++) this.pages[i] = undefined;
+    let released = 0;
+    for (let i = Math.max(0, this.consumedUpTo); i <= index; i++) {
+      released += this.pages[i]?.length ?? 0;
+      this.pages[i] = undefined;
+    }
+    if (released > 0) this.held(-released);
     this.consumedUpTo = index;
     const w = this.wakeProducer;
     this.wakeProducer = undefined;
     w?.();
+  }
+
+  /** Let go of every page (the query is gone): what it held no longer counts. */
+  release(): void {
+    if (this.pages.length > 0) this.consumed(this.pages.length - 1);
   }
 
   /** Resolves when page `index` exists, the stream ended or failed, or `timeoutMs` passed. */

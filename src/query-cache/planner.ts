@@ -1,13 +1,14 @@
-// Why: everything the cache decides about a request before touching a store (classification, tables,
-// rules, the key) depends only on the request's text and identity, so it is computed once and
-// remembered: a repeated query skips the tokenizer and the hash on the hit path.
+// Why: everything the cache decides about a request before touching a store (classification, the tables
+// it reads, rules, the key) depends only on the request's text and identity, so it is computed once and
+// remembered: a repeated query skips the tokenizer, the engine's parser and the hash on the hit path.
 
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../shared/config.ts';
 import { AppError } from '../shared/errors.ts';
-import { classifySql, qualifyTables } from './core/classify.ts';
+import { classifySql, qualifyMentions, type Classification } from './core/classify.ts';
 import { deriveKey } from './core/key.ts';
-import { decide, type CacheDecision } from './core/policy.ts';
+import { decide, type CacheDecision, type TableSet } from './core/policy.ts';
+import type { Relations, RelationsQuery } from './engines/engine.ts';
 import type { QueryRequest } from './service.ts';
 
 export type Plan =
@@ -21,66 +22,124 @@ export type Plan =
       hash: string;
     };
 
+export interface PlannerDeps {
+  config: Config;
+  engineId: string;
+  /** The engine's parser (Engine.relations); absent: every table set is incomplete. */
+  relations?: ((query: RelationsQuery, signal: AbortSignal) => Promise<Relations>) | undefined;
+  /** Told once per planned statement whose table set is incomplete, and why. */
+  onIncomplete: (sql: string, reason: string) => void;
+}
+
 /** Bytes of memo keys kept; each plan costs about its key's length plus a few hundred bytes. */
 const PLAN_MEMO_MAX_BYTES = 16 * 1024 * 1024;
+/** Bytes of statement text whose parse is remembered (shared by every user who sends the statement). */
+const RELATIONS_MEMO_MAX_BYTES = 16 * 1024 * 1024;
+/** A parse should take milliseconds; past this the set counts as incomplete (and is not remembered). */
+const RELATIONS_TIMEOUT_MS = 5000;
+/**
+ * Distinct statements being parsed at once. Beyond, a new statement is planned without the parser
+ * (incomplete set: per-user, not remembered), so a flood of distinct SQL degrades sharing, never latency.
+ */
+const MAX_PENDING_PARSES = 64;
 
 const lp = (s: string | undefined): string => (s === undefined ? '-' : `${s.length}:${s}`);
 
+const syntaxError = (message: string) => new AppError('SQL_ERROR', message, { details: { errorName: 'SYNTAX_ERROR' } });
+
 export class Planner {
-  private readonly config: Config;
-  private readonly engineId: string;
+  private readonly d: PlannerDeps;
   private readonly memo = new LRUCache<string, Plan>({ maxSize: PLAN_MEMO_MAX_BYTES, sizeCalculation: (_plan, key) => key.length * 2 + 256 });
+  private readonly relationsMemo = new LRUCache<string, Relations>({ maxSize: RELATIONS_MEMO_MAX_BYTES, sizeCalculation: (r, key) => key.length * 2 + 256 + (r.kind === 'parsed' ? r.tables.join().length * 2 : 0) });
+  /** Parses in progress, so concurrent first requests of one statement parse it once. */
+  private readonly parsing = new Map<string, Promise<Relations | undefined>>();
 
-  private readonly onTablesUnknown: (sql: string) => void;
-
-  constructor(config: Config, engineId: string, onTablesUnknown: (sql: string) => void) {
-    this.config = config;
-    this.engineId = engineId;
-    this.onTablesUnknown = onTablesUnknown;
+  constructor(deps: PlannerDeps) {
+    this.d = deps;
   }
 
-  plan(req: QueryRequest, format: string): Plan {
+  plan(req: QueryRequest, format: string): Plan | Promise<Plan> {
     // Length-prefixed fields: no value, whatever characters it holds, can run into the next one, so
     // two requests share a memo entry only when every field is equal (a collision here would be a leak).
     let memoKey = `${lp(format)}${lp(req.principal)}${lp(req.catalog)}${lp(req.schema)}`;
     for (const k in req.session) memoKey += `${lp(k)}${lp(req.session[k]!)}`;
     memoKey += `|${req.allowSessionStatements === true ? 's' : '-'}${lp(req.bypassReason)}${lp(req.keyExtras && JSON.stringify(req.keyExtras))}${req.sql}`;
-    let plan = this.memo.get(memoKey);
-    if (plan === undefined) {
-      plan = this.compute(req, format);
-      this.memo.set(memoKey, plan);
-    }
-    return plan;
+    const known = this.memo.get(memoKey);
+    if (known !== undefined) return known;
+    return this.compute(req, format).then(({ plan, final }) => {
+      if (final) this.memo.set(memoKey, plan);
+      return plan;
+    });
   }
 
-  private compute(req: QueryRequest, format: string): Plan {
-    const { config } = this;
+  /** `final` is false when the engine could not be asked (the plan fails closed and is not remembered). */
+  private async compute(req: QueryRequest, format: string): Promise<{ plan: Plan; final: boolean }> {
+    const { config } = this.d;
+    const done = (plan: Plan) => ({ plan, final: true });
     const cls = classifySql(req.sql);
+    if (cls.bypass === 'empty') return done({ kind: 'reject', error: new AppError('BAD_REQUEST', 'sql is empty') });
+    if (cls.syntaxError !== undefined) return done({ kind: 'reject', error: syntaxError(cls.syntaxError) });
     const allowed = cls.readOnly || (cls.bypass === 'session' && req.allowSessionStatements === true) || config.allowWrites;
-    if (req.bypassReason !== undefined && cls.bypass !== 'empty' && allowed) return { kind: 'bypass', reason: req.bypassReason };
-    if (cls.bypass === 'empty') return { kind: 'reject', error: new AppError('BAD_REQUEST', 'sql is empty') };
+    if (req.bypassReason !== undefined && allowed) return done({ kind: 'bypass', reason: req.bypassReason });
     if (!allowed) {
-      return { kind: 'reject', error: new AppError('NOT_READ_ONLY', 'only read-only statements (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN) are allowed') };
+      return done({ kind: 'reject', error: new AppError('NOT_READ_ONLY', 'only read-only statements (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN) are allowed') });
     }
-    const tables = cls.tableRefs && qualifyTables(cls.tableRefs, req.catalog ?? config.defaultCatalog, req.schema ?? config.defaultSchema);
-    const decision = decide(cls, tables, config.cacheRules, {
+    // Nothing to store: what it reads does not matter (the engine reports its syntax errors).
+    if (cls.bypass !== undefined && cls.bypass !== 'system-table') return done({ kind: 'bypass', reason: cls.bypass });
+
+    const relations = await this.relationsOf(cls, req);
+    if (relations?.kind === 'syntax-error') return done({ kind: 'reject', error: syntaxError(relations.message) });
+    const set: TableSet = {
+      tables: relations?.tables ?? [],
+      complete: relations?.complete ?? false,
+      mentioned: qualifyMentions(cls.mentions, (req.catalog ?? config.defaultCatalog).toLowerCase(), (req.schema ?? config.defaultSchema).toLowerCase()),
+    };
+    const bypass = relations?.sampled ? 'nondeterministic' : relations?.readsSystem && cls.bypass === undefined ? 'system-table' : cls.bypass;
+    const decision = decide({ ...cls, bypass }, set, config.cacheRules, {
       ttlSeconds: config.cacheTtlSeconds,
       swrSeconds: config.cacheSwrSeconds,
       staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
     });
-    if (!decision.cache) return { kind: 'bypass', reason: decision.reason };
+    const final = relations !== undefined || this.d.relations === undefined;
+    if (!decision.cache) return { plan: { kind: 'bypass', reason: decision.reason }, final };
     const principal = decision.shared ? undefined : req.principal;
     const hash = deriveKey({
       ...req.keyExtras,
       format,
-      engineId: this.engineId,
+      engineId: this.d.engineId,
       principal,
       catalog: req.catalog,
       schema: req.schema,
       session: req.session,
       normalizedSql: cls.normalizedSql,
     });
-    if (tables === undefined) this.onTablesUnknown(req.sql);
-    return { kind: 'cache', decision, principal, hash };
+    if (!set.complete) {
+      this.d.onIncomplete(req.sql, relations?.kind === 'parsed' ? (relations.incompleteReason ?? 'incomplete') : this.d.relations ? 'the engine could not parse it now' : 'the engine has no parser');
+    }
+    return { plan: { kind: 'cache', decision, principal, hash }, final };
+  }
+
+  /** The engine's reading of the statement, remembered per statement and context; undefined when it failed. */
+  private relationsOf(cls: Classification, req: QueryRequest): Promise<Relations | undefined> {
+    const parse = this.d.relations;
+    if (!parse) return Promise.resolve(undefined);
+    const query: RelationsQuery = { sql: cls.parseTarget, catalog: req.catalog, schema: req.schema };
+    const key = `${lp(query.catalog)}${lp(query.schema)}${query.sql}`;
+    const known = this.relationsMemo.get(key);
+    if (known) return Promise.resolve(known);
+    let pending = this.parsing.get(key);
+    if (!pending) {
+      if (this.parsing.size >= MAX_PENDING_PARSES) return Promise.resolve(undefined);
+      pending = parse(query, AbortSignal.timeout(RELATIONS_TIMEOUT_MS)).then(
+        (r) => {
+          this.relationsMemo.set(key, r);
+          return r;
+        },
+        () => undefined,
+      );
+      this.parsing.set(key, pending);
+      void pending.finally(() => this.parsing.delete(key));
+    }
+    return pending;
   }
 }

@@ -13,21 +13,23 @@ import { registerJsonDoor } from './json-door.ts';
 import { createQueryCacheMetrics } from './metrics.ts';
 import { QueryCacheService } from './service.ts';
 import { TieredStore } from './store/tiered-store.ts';
-import { registerTrinoDoor, trinoRenderer } from './trino-door/routes.ts';
-import { PagedQueries } from './paged-queries.ts';
+import { registerTrinoDoor } from './trino-door/routes.ts';
+import { StatementRegistry } from './trino-door/queries.ts';
 import { QueryOwners } from './trino-door/owners.ts';
 import { advertisedUrl } from '../shared/advertise.ts';
-
-/** Trino abandons a query its client stopped polling after 5 minutes; so does hotpath. */
-const TRINO_ABANDON_AFTER_MS = 5 * 60_000;
+import type { Degraded } from '../shared/health.ts';
 
 export interface QueryCache {
   service: QueryCacheService;
   store: TieredStore;
   engine: Engine;
   admission: Admission;
+  /** The Trino door's statements (bounded by count and bytes). */
+  statements: StatementRegistry;
   /** Refresh gauges before a scrape. */
   updateGauges(): void;
+  /** The /readyz `cache` check: a silent invalidation channel degrades the cache, it does not fail readiness. */
+  readiness(): Promise<void | Degraded>;
 }
 
 declare module 'fastify' {
@@ -48,6 +50,16 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     compressMinBytes: config.cacheCompressMinBytes,
     onFlightDone: (done) => flight?.onDone(done),
     onL1Eviction: () => metrics.evictions.inc({ tier: 'l1' }),
+    heartbeatIntervalMs: config.invalidationHeartbeatIntervalMs,
+    maxSilenceMs: config.invalidationMaxSilenceMs,
+    onChannelDown: (silentMs) => {
+      metrics.invalidationChannelLapses.inc();
+      app.log.warn(
+        { silentMs: Math.round(silentMs), maxSilenceMs: config.invalidationMaxSilenceMs },
+        'invalidation channel silent: L1 off and dropped, serving from Redis; reconnecting the subscriber',
+      );
+    },
+    onChannelUp: (downForMs) => app.log.info({ downForMs: Math.round(downForMs) }, 'invalidation channel alive again: L1 on'),
   });
   flight = new SingleFlight(store, { lockTtlMs: config.lockTtlMs, maxWaitMs: config.statementTimeoutMs + config.maxQueueWaitMs + config.lockTtlMs });
   const admission = new Admission({
@@ -57,27 +69,44 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     maxWaitMs: config.maxQueueWaitMs,
   });
   const service = new QueryCacheService({ config, engine, store, flight, admission, metrics, log: app.log });
+  const statements = new StatementRegistry({
+    maxQueries: config.trinoDoorMaxQueries,
+    maxQueriesPerUser: config.trinoDoorMaxQueriesPerUser,
+    maxBytes: config.trinoDoorMaxHeldBytes,
+    maxBytesPerUser: config.trinoDoorMaxHeldBytesPerUser,
+    clientTimeoutMs: config.trinoDoorClientTimeoutSeconds * 1000,
+    busyClientTimeoutMs: config.trinoDoorBusyClientTimeoutSeconds * 1000,
+  });
   const queryCache: QueryCache = {
     service,
     store,
     engine,
     admission,
+    statements,
     updateGauges: () => {
+      metrics.trinoStatements.set(statements.usage.count);
+      metrics.trinoStatementBytes.set(statements.usage.bytes);
       metrics.queueDepth.set(admission.queuedCount);
       metrics.running.set(admission.runningCount);
       metrics.l1Bytes.set(store.l1Bytes());
       metrics.redisAvailable.set(store.available() ? 1 : 0);
+      metrics.invalidationChannelUp.set(store.invalidationChannelUp() ? 1 : 0);
+    },
+    readiness: async () => {
+      const silentMs = store.l2.invalidationChannelSilentMs();
+      if (silentMs === undefined) return undefined;
+      return { degraded: `invalidation channel silent for ${(silentMs / 1000).toFixed(1)} s: L1 off, serving from Redis` };
     },
   };
   app.decorate('queryCache', queryCache);
-  registerJsonDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes });
+  // A JSON answer is held (so its status is exact) while it could still be stored, and streamed beyond.
+  registerJsonDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, holdBytes: config.cacheMaxEntryBytes });
   registerCacheAdmin(app, { store, auth, metrics });
-  const owners = new QueryOwners({ redis: store.l2.redis, prefix: config.redisPrefix, ttlMs: TRINO_ABANDON_AFTER_MS, selfUrl: config.advertiseUrl });
+  const owners = new QueryOwners({ redis: store.l2.redis, prefix: config.redisPrefix, ttlMs: config.trinoDoorClientTimeoutSeconds * 1000, selfUrl: config.advertiseUrl });
   app.addHook('onListen', async () => {
     owners.selfUrl ??= advertisedUrl(app.server.address(), config.host);
   });
-  const paged = new PagedQueries(service, trinoRenderer);
-  registerTrinoDoor(app, { paged, auth, maxSqlBytes: config.maxSqlBytes, abandonAfterMs: TRINO_ABANDON_AFTER_MS, owners });
+  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, registry: statements, owners });
   app.addHook('onClose', async () => {
     await store.close();
   });

@@ -1,18 +1,30 @@
-// Why: the query cache's use case, independent of any door: classify, key, look up, serve fresh or
-// stale, fill through single-flight and admission, store, and report what happened in RFC 9211 terms.
-// Doors (JSON, Trino) turn a request into a QueryRequest and a QueryAnswer into their wire format.
+// Why: the query cache's one answer pipeline, for both doors. Plan and look up; answer from a stored entry
+// (hit, stale-while-revalidate, a collapsed waiter, stale-if-error) or run the engine once (single-flight,
+// admission, the statement timeout over the whole answer, engine metrics, error mapping), streaming its
+// rows into a PageStream as the door's format cuts them into pages, and keeping those pages for the store
+// while they fit under the entry cap. A door decides only what a page is (its AnswerFormat) and how pages
+// reach the wire; it never buffers a whole answer, and no answer holds the event loop.
+//
+//   open ─ plan ─┬─ reject ─────────────────────────────> throws (nothing ran)
+//                ├─ bypass ─> run ─> pages ──────────────> finish (not stored)
+//                ├─ hit ────> stored pages ──────────────> finish
+//                └─ miss ───> single-flight ─┬─ leader: run ─> pages ─> store ─> finish
+//                                            └─ waiter: the leader's stored pages (or its own run)
 
 import type { Config } from '../shared/config.ts';
 import { AppError } from '../shared/errors.ts';
 import { sqlHash, type KeyInput } from './core/key.ts';
-import { entryState, freshnessLeftSeconds, type CacheDecision, type Freshness } from './core/policy.ts';
+import { entryState, freshnessLeftSeconds, type CacheDecision } from './core/policy.ts';
+import type { AnswerFormat } from './core/answer-format.ts';
 import { Planner, type Plan } from './planner.ts';
 import { cacheStatus } from './core/cache-status.ts';
-import { EngineError, type Engine, type EngineResult } from './engines/engine.ts';
+import { EngineError, type Engine, type EngineBatch, type EngineQuery } from './engines/engine.ts';
 import type { Admission } from './admission.ts';
-import type { SingleFlight } from './flight.ts';
+import type { FillOutcome, SingleFlight } from './flight.ts';
+import { PageStream } from './page-stream.ts';
 import type { CachedEntry } from './store/entry.ts';
 import type { TieredStore } from './store/tiered-store.ts';
+import type { FillVersions } from './store/redis-store.ts';
 import type { QueryCacheMetrics, RequestResult } from './metrics.ts';
 
 export interface Logger {
@@ -20,13 +32,6 @@ export interface Logger {
   debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
-}
-
-/** How a door renders a full engine result into the bytes it sends (and the cache stores). */
-export interface Renderer {
-  format: string;
-  contentType: string;
-  render(result: EngineResult): Buffer;
 }
 
 export interface QueryRequest {
@@ -51,19 +56,6 @@ export interface QueryRequest {
   keyExtras?: Partial<Omit<KeyInput, 'format' | 'engineId' | 'principal' | 'normalizedSql' | 'session' | 'catalog' | 'schema'>>;
 }
 
-export interface QueryAnswer {
-  body: Buffer;
-  contentType: string;
-  cacheStatus: string;
-  /** Seconds since the entry was stored (hits only). */
-  ageSeconds?: number;
-  result: RequestResult;
-  reason?: string;
-  rowCount?: number;
-  /** Session-state response headers from the engine (X-Trino-Set-*, …), for the client. */
-  sessionHeaders?: Record<string, string[]>;
-}
-
 /** What a lookup found: refuse, bypass the cache, a hit (maybe stale, refreshing), or a miss to fill. */
 export type Lookup =
   | { kind: 'reject'; error: AppError }
@@ -82,39 +74,85 @@ export interface QueryCacheDeps {
   now?: () => number;
 }
 
-export class QueryCacheService {
-  readonly d: QueryCacheDeps;
-  private readonly now: () => number;
+type Decision = CacheDecision & { cache: true };
 
+/** A leader's fill: the outcome single-flight shares, and the Cache-Status and reason that end its stream. */
+interface Filled {
+  outcome: Omit<FillOutcome, 'collapsed'>;
+  status: string;
+  reason: string;
+}
+type Fwd = 'miss' | 'request' | 'stale';
+
+/** What one engine run gave: the pages kept for the store (undefined once over the cap), and its end. */
+interface Run {
+  columns: Buffer;
+  kept: Buffer[] | undefined;
+  sessionChanges: Record<string, string[]> | undefined;
+  rowCount: number;
+}
+
+/** How a run that is itself the whole answer (not a leader's fill) ends the stream and is counted. */
+interface RunEnd {
+  door: string;
+  status: string;
+  result: Extract<RequestResult, 'miss' | 'bypass'>;
+  reason: string;
+}
+
+export class QueryCacheService {
+  private readonly d: QueryCacheDeps;
+  private readonly now: () => number;
   private readonly planner: Planner;
 
   constructor(deps: QueryCacheDeps) {
     this.d = deps;
     this.now = deps.now ?? Date.now;
-    this.planner = new Planner(deps.config, deps.engine.id, (sql) =>
-      deps.log.info({ sqlHash: sqlHash(sql) }, 'tables not recognised in SQL: entry is TTL-only (no invalidation by table)'),
-    );
-  }
-
-  async query(req: QueryRequest, renderer: Renderer, door: string): Promise<QueryAnswer> {
-    const answer = await this.answer(req, renderer).catch((err: unknown) => {
-      this.d.metrics.countRequest(door, 'error', err instanceof AppError ? err.code : 'INTERNAL');
-      throw err;
+    this.planner = new Planner({
+      config: deps.config,
+      engineId: deps.engine.id,
+      relations: deps.engine.relations?.bind(deps.engine),
+      onIncomplete: (sql, reason) =>
+        deps.log.info({ sqlHash: sqlHash(sql), reason }, 'table set incomplete: entry is per-user and dropped by any table invalidation'),
     });
-    this.d.metrics.countRequest(door, answer.result, answer.reason ?? '');
-    return answer;
   }
 
   /**
-   * The first half of answering, shared by both doors: plan, then look the entry up. A stale entry
-   * within stale-while-revalidate is a hit that has started one background refresh; an entry only
-   * good for stale-if-error comes back with the miss.
+   * The answer to `req` in `format`, as a stream of pages; `door` labels the metrics. Rejects only for a
+   * request refused before anything runs (syntax, read-only); every later failure fails the stream.
+   * `signal` is the client going away: the engine run stops, nothing is stored.
    */
-  async lookup(req: QueryRequest, renderer: Renderer): Promise<Lookup> {
+  async open(req: QueryRequest, format: AnswerFormat, door: string, signal: AbortSignal): Promise<PageStream> {
+    const { metrics } = this.d;
+    const found = await this.lookup(req, format);
+    switch (found.kind) {
+      case 'reject':
+        metrics.countRequest(door, 'error', found.error.code);
+        throw found.error;
+      case 'bypass': {
+        const stream = new PageStream(cacheStatus({ fwd: 'bypass', detail: found.reason }));
+        void this.run(req, format, signal, stream, { keepBytes: 0, end: { door, status: stream.cacheStatus, result: 'bypass', reason: found.reason } }).catch(() => {});
+        return stream;
+      }
+      case 'hit': {
+        const { entry, detail } = found;
+        metrics.countRequest(door, detail ? 'stale' : 'hit', detail ?? '');
+        return this.fromEntry(new PageStream(''), entry, format, cacheStatus({ hit: true, ttlSeconds: this.ttlLeftSeconds(entry), detail }));
+      }
+      case 'miss':
+        return this.miss(found.plan, found.stale, req, format, door, signal);
+    }
+  }
+
+  /**
+   * Plan, then look the entry up. A stale entry within stale-while-revalidate is a hit that has started one
+   * background refresh; an entry only good for stale-if-error comes back with the miss.
+   */
+  async lookup(req: QueryRequest, format: AnswerFormat): Promise<Lookup> {
     const { log, store, metrics } = this.d;
     // SQL text only at debug level; at info and above only its hash is ever logged.
     if (log.isLevelEnabled?.('debug')) log.debug({ sql: req.sql, sqlHash: sqlHash(req.sql), user: req.principal }, 'query');
-    const plan = this.planner.plan(req, renderer.format);
+    const plan = await this.planner.plan(req, format.format);
     if (plan.kind !== 'cache') return plan;
     if (!store.available()) return { kind: 'bypass', reason: 'cache-unavailable' };
     if (req.noCache) return { kind: 'miss', plan, stale: undefined };
@@ -131,7 +169,7 @@ export class QueryCacheService {
     if (state === 'fresh' || state === 'stale-revalidate') {
       metrics.observeHit(tier, (performance.now() - started) / 1000);
       if (state === 'fresh') return { kind: 'hit', entry, detail: undefined };
-      this.revalidate(plan.hash, req, renderer, plan.decision, plan.principal);
+      this.revalidate(plan, req, format);
       return { kind: 'hit', entry, detail: 'stale-while-revalidate' };
     }
     return { kind: 'miss', plan, stale: state === 'stale-if-error-only' ? entry : undefined };
@@ -142,102 +180,209 @@ export class QueryCacheService {
     return freshnessLeftSeconds(entry.meta.storedAtMs, entry.meta.freshness, this.now());
   }
 
-  private async answer(req: QueryRequest, renderer: Renderer): Promise<QueryAnswer> {
-    const { log } = this.d;
-    const found = await this.lookup(req, renderer);
-    if (found.kind === 'reject') throw found.error;
-    if (found.kind === 'bypass') return this.bypass(req, renderer, found.reason);
-    if (found.kind === 'hit') return this.fromEntry(found.entry, found.detail ? 'stale' : 'hit', found.detail);
-    const { decision, principal, hash } = found.plan;
-    const { stale } = found;
-
-    try {
-      const outcome = await this.d.flight.run(hash, () => this.fill(hash, req, renderer, decision, principal));
-      // run() only skips when asked not to wait; a foreground query always waits.
-      if (!outcome) throw new AppError('INTERNAL');
-      if (outcome.collapsed) this.d.metrics.collapsed.inc();
-      const fwd = req.noCache ? 'request' : stale ? 'stale' : 'miss';
-      const status = cacheStatus({
-        fwd,
-        stored: outcome.stored && !outcome.collapsed,
-        collapsed: outcome.collapsed,
-        detail: outcome.notStoredReason,
-      });
-      return { body: outcome.entry.body, contentType: renderer.contentType, cacheStatus: status, result: 'miss', rowCount: outcome.entry.meta.rowCount, ...(outcome.notStoredReason ? { reason: outcome.notStoredReason } : {}), ...(outcome.sessionHeaders ? { sessionHeaders: outcome.sessionHeaders } : {}) };
-    } catch (err) {
-      if (stale && err instanceof AppError && isEngineFault(err)) {
-        log.warn({ sqlHash: sqlHash(req.sql), code: (err as AppError).code }, 'engine failed: serving stale-if-error');
-        return this.fromEntry(stale, 'stale', 'stale-if-error');
-      }
-      throw err;
-    }
+  /** A stored answer, complete, into a stream (a new one, or one a waiter already handed out). */
+  private fromEntry(to: PageStream, entry: CachedEntry, format: AnswerFormat, status: string): PageStream {
+    const { columns, pages } = format.split(entry.body);
+    to.setColumns(columns);
+    to.ageSeconds = Math.max(0, Math.floor((this.now() - entry.meta.storedAtMs) / 1000));
+    to.appendComplete(pages, entry.meta.rowCount, status);
+    return to;
   }
 
-  private fromEntry(entry: CachedEntry, result: 'hit' | 'stale', detail?: 'stale-while-revalidate' | 'stale-if-error'): QueryAnswer {
-    const ageMs = this.now() - entry.meta.storedAtMs;
-    const ttlSeconds = this.ttlLeftSeconds(entry);
-    return {
-      body: entry.body,
-      contentType: entry.meta.contentType,
-      cacheStatus: cacheStatus({ hit: true, ttlSeconds, detail }),
-      ageSeconds: Math.max(0, Math.floor(ageMs / 1000)),
-      result,
-      rowCount: entry.meta.rowCount,
-      ...(detail ? { reason: detail } : {}),
-    };
+  private miss(plan: Extract<Plan, { kind: 'cache' }>, stale: CachedEntry | undefined, req: QueryRequest, format: AnswerFormat, door: string, signal: AbortSignal): PageStream {
+    const { flight, metrics, log } = this.d;
+    const fwd: Fwd = req.noCache ? 'request' : stale ? 'stale' : 'miss';
+    const stream = new PageStream(cacheStatus({ fwd }));
+    let leading = false;
+    let led: Filled | undefined;
+    const runOwn = (detail: string) =>
+      void this.run(req, format, signal, stream, { keepBytes: 0, end: { door, status: cacheStatus({ fwd, detail }), result: 'miss', reason: detail } }).catch(() => {});
+    // The stream ends only once the flight has settled (lock released, waiters told): a request the
+    // client sends after this answer can never join the finished flight and get its answer or its error.
+    flight
+      .run(plan.hash, async () => {
+        leading = true;
+        led = await this.fill(plan, req, format, signal, stream, fwd);
+        return led.outcome;
+      })
+      .then(
+        (outcome) => {
+          if (led) {
+            stream.finish(led.status);
+            metrics.countRequest(door, 'miss', led.reason);
+            return;
+          }
+          if (!outcome) return;
+          metrics.collapsed.inc();
+          // Another execution of the same query finished. Its answer is ours only when it was stored: one
+          // not stored because an invalidation came during its run may predate an invalidation this request
+          // already saw, so fill again ourselves; one too large or session-bound cannot be shared, so run our own.
+          if (outcome.stored) {
+            metrics.countRequest(door, 'miss', 'collapsed');
+            this.fromEntry(stream, outcome.entry, format, cacheStatus({ fwd, collapsed: true }));
+          } else if (outcome.notStoredReason === 'invalidated' || outcome.notStoredReason === 'cache-unavailable') {
+            this.fill(plan, req, format, signal, stream, fwd).then(
+              (own) => {
+                stream.finish(own.status);
+                metrics.countRequest(door, 'miss', own.reason);
+              },
+              (err: unknown) => this.failStream(stream, door, toAppError(err)),
+            );
+          } else runOwn(outcome.notStoredReason ?? 'not-stored');
+        },
+        (err: unknown) => {
+          const e = toAppError(err);
+          if (stale && isEngineFault(e) && stream.pageCount === 0) {
+            // Nothing of the new answer went out yet: the stale entry stands in for it.
+            log.warn({ sqlHash: sqlHash(req.sql), code: e.code }, 'engine failed: serving stale-if-error');
+            metrics.countRequest(door, 'stale', 'stale-if-error');
+            this.fromEntry(stream, stale, format, cacheStatus({ hit: true, ttlSeconds: this.ttlLeftSeconds(stale), detail: 'stale-if-error' }));
+          } else if (!leading && e.code === 'QUERY_CANCELLED' && !signal.aborted) {
+            // The execution we waited for was cancelled by its own client, not by ours: run it ourselves.
+            runOwn('collapsed-cancelled');
+          } else this.failStream(stream, door, e);
+        },
+      );
+    return stream;
   }
 
-  /** Refresh once in the background; another replica already refreshing makes this a no-op. */
-  revalidate(hash: string, req: QueryRequest, renderer: Renderer, decision: CacheDecision & { cache: true }, principal: string | undefined): void {
-    if (this.d.flight.isInFlight(hash)) return;
-    this.d.flight.run(hash, () => this.fill(hash, req, renderer, decision, principal), false).catch((err: unknown) => {
-      this.d.log.warn({ sqlHash: sqlHash(req.sql), err }, 'background refresh failed; stale entry kept');
-    });
-  }
-
-  /** Leader work: execute under admission, render, store unless too large or invalidated meanwhile. */
-  private async fill(hash: string, req: QueryRequest, renderer: Renderer, decision: CacheDecision & { cache: true }, principal: string | undefined) {
-    const { metrics, config } = this.d;
-    const versions = await this.versionsBeforeRun(decision, principal);
-    const result = await this.execute(req);
-    const body = renderer.render(result);
-    const entry: CachedEntry = { meta: this.entryMeta(decision, principal, renderer, result.rows.length), body };
-    if (result.sessionChanges) {
-      // The statement changed session state: its answer belongs to this client's session only.
-      return { entry, stored: false, notStoredReason: 'session-change' as const, sessionHeaders: result.sessionChanges };
-    }
-    if (body.length > config.cacheMaxEntryBytes) {
-      metrics.stored.inc({ outcome: 'too-large' });
-      return { entry, stored: false, notStoredReason: 'too-large' as const };
-    }
-    return { entry, ...(await this.storeEntry(hash, entry, versions)) };
+  private failStream(stream: PageStream, door: string, e: AppError): void {
+    if (stream.error !== undefined || stream.done) return;
+    this.d.metrics.countRequest(door, 'error', e.code);
+    stream.fail(e);
   }
 
   /**
-   * The table/user versions read before a fill runs: storing checks them, so an invalidation during
-   * the run keeps its (stale) result out. Undefined when Redis cannot answer (nothing will be stored).
+   * The leader's work: stream the engine's answer into `stream`, keeping pages for the cache while they
+   * fit; store them at the end unless too large, a session change, or invalidated meanwhile. Neither
+   * finishes nor fails the stream: the caller does, once the flight has settled.
    */
-  async versionsBeforeRun(decision: CacheDecision & { cache: true }, principal: string | undefined): Promise<string[] | undefined> {
+  private async fill(plan: Extract<Plan, { kind: 'cache' }>, req: QueryRequest, format: AnswerFormat, signal: AbortSignal, stream: PageStream, fwd: Fwd): Promise<Filled> {
+    const { metrics, config } = this.d;
+    const { decision, principal, hash } = plan;
+    const versions = await this.versionsBeforeRun(decision, principal);
+    const run = await this.run(req, format, signal, stream, { keepBytes: config.cacheMaxEntryBytes, fwd });
+    const meta = this.entryMeta(decision, principal, format, run.rowCount);
+    const filled = (outcome: Filled['outcome']): Filled => ({
+      outcome,
+      status: cacheStatus({ fwd, stored: outcome.stored, detail: outcome.notStoredReason }),
+      reason: outcome.notStoredReason ?? '',
+    });
+    if (run.sessionChanges) {
+      return filled({ entry: { meta, body: Buffer.alloc(0) }, stored: false, notStoredReason: 'session-change', sessionHeaders: run.sessionChanges });
+    }
+    if (!run.kept) {
+      metrics.stored.inc({ outcome: 'too-large' });
+      return filled({ entry: { meta, body: Buffer.alloc(0) }, stored: false, notStoredReason: 'too-large' });
+    }
+    const entry: CachedEntry = { meta, body: format.assemble(run.columns, run.kept) };
+    return filled({ entry, ...(await this.storeEntry(hash, entry, versions)) });
+  }
+
+  /** Refresh once in the background (nobody reads the pages); another replica already refreshing makes this a no-op. */
+  private revalidate(plan: Extract<Plan, { kind: 'cache' }>, req: QueryRequest, format: AnswerFormat): void {
+    if (this.d.flight.isInFlight(plan.hash)) return;
+    const sink = new PageStream('', { discard: true });
+    const background = AbortSignal.timeout(this.d.config.statementTimeoutMs + this.d.config.maxQueueWaitMs);
+    this.d.flight.run(plan.hash, async () => (await this.fill(plan, { ...req, noCache: false }, format, background, sink, 'stale')).outcome, false).catch((err: unknown) => {
+      this.d.log.warn({ sqlHash: sqlHash(req.sql), code: err instanceof AppError ? err.code : 'INTERNAL' }, 'background refresh failed; stale entry kept');
+    });
+  }
+
+  /**
+   * One engine execution under admission control and the statement timeout (which covers the whole answer,
+   * the client's reading included), paged into `stream` as rows arrive, through the engine's streaming path
+   * when it has one. Keeps the pages while they total at most `keepBytes`. With `end`, the run is the whole
+   * answer: it finishes the stream, counts the request, and on error fails the stream (counted as an error).
+   * Without `end` (a leader's fill) it only resolves or rejects: its caller ends the stream.
+   */
+  private async run(req: QueryRequest, format: AnswerFormat, signal: AbortSignal, stream: PageStream, opts: { keepBytes: number; fwd?: Fwd; end?: RunEnd }): Promise<Run> {
+    const { keepBytes, fwd, end } = opts;
+    if (end) stream.cacheStatus = end.status; // known from the start: a door may send it before the end
+    const { admission, engine, metrics, config } = this.d;
+    let release: (() => void) | undefined;
+    let started: number | undefined;
+    let outcome = 'ok';
     try {
-      return await this.d.store.l2.readVersions(principal, decision.tables ?? []);
+      release = await admission.acquire(req.principal, signal);
+      started = performance.now();
+      const pager = format.pager();
+      let columns: Buffer | undefined;
+      let kept: Buffer[] | undefined = keepBytes > 0 ? [] : undefined;
+      let keptBytes = 0;
+      let rowCount = 0;
+      const emit = async (page: Buffer) => {
+        if (kept) {
+          keptBytes += page.length;
+          if (keptBytes > keepBytes) {
+            kept = undefined;
+            // Known now: this answer will not be stored (a door may start sending it).
+            if (fwd) stream.cacheStatus = cacheStatus({ fwd, detail: 'too-large' });
+          } else kept.push(page);
+        }
+        await stream.push(page);
+      };
+      const onBatch = async (batch: EngineBatch) => {
+        if (!columns) {
+          columns = pager.columns(batch.columns);
+          keptBytes += columns.length;
+          stream.setColumns(columns);
+        }
+        rowCount += batch.rows.length;
+        stream.rowCount = rowCount;
+        for (const page of pager.add(batch.rows)) await emit(page);
+      };
+      const query: EngineQuery = { sql: req.sql, user: req.principal, catalog: req.catalog, schema: req.schema, session: req.session, authorization: req.authorization };
+      const limit = AbortSignal.any([signal, AbortSignal.timeout(config.statementTimeoutMs)]);
+      let sessionChanges: Record<string, string[]> | undefined;
+      if (engine.stream) {
+        ({ sessionChanges } = await engine.stream(query, limit, onBatch));
+      } else {
+        const result = await engine.execute(query, limit);
+        await onBatch({ columns: result.columns, rows: result.rows });
+        sessionChanges = result.sessionChanges;
+      }
+      if (!columns) {
+        columns = pager.columns([]);
+        stream.setColumns(columns);
+      }
+      for (const page of pager.end(rowCount)) await emit(page);
+      if (signal.aborted) throw new AppError('QUERY_CANCELLED');
+      stream.sessionHeaders = sessionChanges;
+      if (end) {
+        stream.finish(end.status);
+        metrics.countRequest(end.door, end.result, end.reason);
+      }
+      return { columns, kept, sessionChanges, rowCount };
+    } catch (err) {
+      outcome = err instanceof EngineError ? err.kind : 'internal';
+      const e = signal.aborted ? new AppError('QUERY_CANCELLED') : toAppError(err);
+      if (end) this.failStream(stream, end.door, e);
+      throw e;
+    } finally {
+      release?.();
+      if (started !== undefined) metrics.engineSeconds.observe({ engine: engine.id, outcome }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /**
+   * The generation and table/user versions read before a fill runs: storing checks them, so an invalidation
+   * during the run keeps its (stale) result out. Undefined when Redis cannot answer (nothing will be stored).
+   */
+  private async versionsBeforeRun(decision: Decision, principal: string | undefined): Promise<FillVersions | undefined> {
+    try {
+      return await this.d.store.l2.readVersions(principal, decision.tables);
     } catch {
       return undefined;
     }
   }
 
-  entryMeta(decision: CacheDecision & { cache: true }, principal: string | undefined, renderer: Renderer, rowCount: number): CachedEntry['meta'] {
-    return {
-      storedAtMs: this.now(),
-      freshness: decision.freshness satisfies Freshness,
-      tables: decision.tables,
-      principal,
-      contentType: renderer.contentType,
-      rowCount,
-    };
+  private entryMeta(decision: Decision, principal: string | undefined, format: AnswerFormat, rowCount: number): CachedEntry['meta'] {
+    return { storedAtMs: this.now(), freshness: decision.freshness, tables: decision.tables, principal, contentType: format.contentType, rowCount };
   }
 
   /** Stores a filled entry unless an invalidation came first; counts what happened. */
-  async storeEntry(hash: string, entry: CachedEntry, versions: string[] | undefined): Promise<{ stored: boolean; notStoredReason?: 'invalidated' | 'cache-unavailable' }> {
+  private async storeEntry(hash: string, entry: CachedEntry, versions: FillVersions | undefined): Promise<{ stored: boolean; notStoredReason?: 'invalidated' | 'cache-unavailable' }> {
     const { store, metrics } = this.d;
     if (versions === undefined) return { stored: false, notStoredReason: 'cache-unavailable' };
     try {
@@ -247,39 +392,6 @@ export class QueryCacheService {
       return stored ? { stored: true } : { stored: false, notStoredReason: 'invalidated' };
     } catch {
       return { stored: false, notStoredReason: 'cache-unavailable' };
-    }
-  }
-
-  private async bypass(req: QueryRequest, renderer: Renderer, reason: string): Promise<QueryAnswer> {
-    const result = await this.execute(req);
-    return {
-      ...(result.sessionChanges ? { sessionHeaders: result.sessionChanges } : {}),
-      rowCount: result.rows.length,
-      body: renderer.render(result),
-      contentType: renderer.contentType,
-      cacheStatus: cacheStatus({ fwd: 'bypass', detail: reason }),
-      result: 'bypass',
-      reason,
-    };
-  }
-
-  /** One engine execution under admission control, with the statement timeout. */
-  async execute(req: QueryRequest): Promise<EngineResult> {
-    const { admission, engine, metrics, config } = this.d;
-    const release = await admission.acquire(req.principal);
-    const started = performance.now();
-    let outcome = 'ok';
-    try {
-      return await engine.execute(
-        { sql: req.sql, user: req.principal, catalog: req.catalog, schema: req.schema, session: req.session, authorization: req.authorization },
-        AbortSignal.timeout(config.statementTimeoutMs),
-      );
-    } catch (err) {
-      outcome = err instanceof EngineError ? err.kind : 'internal';
-      throw toAppError(err);
-    } finally {
-      release();
-      metrics.engineSeconds.observe({ engine: engine.id, outcome }, (performance.now() - started) / 1000);
     }
   }
 }

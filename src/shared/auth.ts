@@ -1,14 +1,16 @@
 // Why: a cache hit never reaches Trino, so hotpath itself must know who is asking before it serves a
-// stored result. Three modes: none (local: X-Trino-User names the user), bearer tokens from a file
-// (stored as SHA-256 hashes), and JWTs (jose). X-Trino-User may never name someone else.
+// stored result. Four modes: none (local: X-Trino-User names the user), bearer tokens from a file
+// (stored as SHA-256 hashes), JWTs (jose), and HTTP Basic passwords (scrypt, rate-limited per user and
+// per client address, bounded in how many run at once). X-Trino-User may never name someone else.
 
 import { createPublicKey } from 'node:crypto';
 import { sha256Hex } from './hash.ts';
 import { readFileSync } from 'node:fs';
 import { jwtVerify, type JWTPayload, type KeyObject } from 'jose';
 import type { Config } from './config.ts';
-import { ConfigError } from './config.ts';
+import { ConfigError, HMAC_MIN_SECRET_BYTES } from './config.ts';
 import { AppError } from './errors.ts';
+import { FailureBudget, GATE_FULL, VerificationGate } from './auth-limits.ts';
 import { PasswordStore } from './passwords.ts';
 
 export interface Principal {
@@ -21,8 +23,16 @@ export type Headers = Record<string, string | string[] | undefined>;
 
 export interface Authenticator {
   readonly mode: Config['auth'];
-  authenticate(headers: Headers): Promise<Principal>;
+  /**
+   * The verified principal, or an AppError (401/403, and in password mode 429 TOO_MANY_FAILURES or
+   * 503 AUTH_BUSY). `clientAddress` is `request.ip` (X-Forwarded-For only under HOTPATH_TRUST_PROXY);
+   * password mode counts failures by it.
+   */
+  authenticate(headers: Headers, clientAddress?: string): Promise<Principal>;
 }
+
+/** Buckets remembered per failure budget (users, addresses); beyond it the least recent are forgotten. */
+const FAILURE_BUDGET_MAX_KEYS = 10_000;
 
 const MAX_USER_LENGTH = 256;
 
@@ -92,8 +102,71 @@ function loadTokens(file: string): Map<string, Principal> {
   return map;
 }
 
+/**
+ * HTTP Basic against the password store. Per request:
+ *
+ *   memoised (user, password)? ── yes ──> principal (no scrypt, no budget: a flood cannot lock out a
+ *        │ no                              session already verified)
+ *   user's and address's failure budgets both have a token? ── no ──> 429 TOO_MANY_FAILURES + Retry-After
+ *        │ yes: take one from each
+ *   a verification slot or a queue place? ── no ──> give tokens back, 503 AUTH_BUSY + Retry-After
+ *        │ yes
+ *   scrypt (dummy hash for unknown users) ── right ──> give tokens back, memoise, principal
+ *        │ wrong
+ *   401 (the tokens stay spent)
+ */
+function passwordAuthenticator(config: Config, passwords: PasswordStore, admins: Set<string>): Authenticator {
+  const perUser = new FailureBudget({ failuresPerMinute: config.authFailuresPerUserPerMinute, maxKeys: FAILURE_BUDGET_MAX_KEYS });
+  const perAddress = new FailureBudget({ failuresPerMinute: config.authFailuresPerAddressPerMinute, maxKeys: FAILURE_BUDGET_MAX_KEYS });
+  const gate = new VerificationGate({ maxRunning: config.authMaxConcurrentVerifications, maxQueued: config.authMaxQueuedVerifications });
+  const principal = (headers: Headers, user: string, admin: boolean | undefined): Principal => {
+    checkImpersonation(headers, user);
+    return { user, admin: admin === true || admins.has(user) };
+  };
+  return {
+    mode: 'password',
+    authenticate: async (headers, clientAddress = 'unknown') => {
+      const { user, password } = basic(headers);
+      const memo = passwords.memoised(user, password);
+      if (memo) return principal(headers, user, memo.admin);
 
-export function createAuthenticator(config: Config): Authenticator {
+      const startedMs = performance.now();
+      const waitMs = Math.max(perUser.waitMs(user, startedMs), perAddress.waitMs(clientAddress, startedMs));
+      if (waitMs > 0) {
+        throw new AppError('TOO_MANY_FAILURES', undefined, { headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } });
+      }
+      perUser.take(user, startedMs);
+      perAddress.take(clientAddress, startedMs);
+      const refund = () => {
+        const nowMs = performance.now();
+        perUser.giveBack(user, nowMs);
+        perAddress.giveBack(clientAddress, nowMs);
+      };
+      let record: Awaited<ReturnType<PasswordStore['verify']>> | typeof GATE_FULL;
+      try {
+        record = await gate.run(() => passwords.verify(user, password));
+      } catch (err) {
+        refund();
+        throw err;
+      }
+      if (record === GATE_FULL) {
+        refund();
+        throw new AppError('AUTH_BUSY', undefined, { headers: { 'retry-after': '1' } });
+      }
+      if (!record) throw new AppError('UNAUTHENTICATED', 'wrong user or password', { headers: { 'www-authenticate': 'Basic realm="hotpath"' } });
+      refund();
+      return principal(headers, user, record.admin);
+    },
+  };
+}
+
+/** HS algorithms whose hash the secret is at least as long as (RFC 7518 3.2). */
+function hmacAlgorithms(secret: Uint8Array): string[] {
+  return Object.entries(HMAC_MIN_SECRET_BYTES).filter(([, bytes]) => secret.length >= bytes).map(([alg]) => alg);
+}
+
+/** `passwords`: a store to use instead of reading HOTPATH_AUTH_PASSWORDS_FILE (tests count its scrypt runs). */
+export function createAuthenticator(config: Config, deps: { passwords?: PasswordStore } = {}): Authenticator {
   const admins = new Set(config.adminUsers);
   switch (config.auth) {
     case 'none':
@@ -116,32 +189,29 @@ export function createAuthenticator(config: Config): Authenticator {
         },
       };
     }
-    case 'password': {
-      const passwords = PasswordStore.fromFile(config.authPasswordsFile!);
-      return {
-        mode: 'password',
-        authenticate: async (headers) => {
-          const { user, password } = basic(headers);
-          const record = passwords.check(user, password);
-          if (!record) throw new AppError('UNAUTHENTICATED', 'wrong user or password', { headers: { 'www-authenticate': 'Basic realm="hotpath"' } });
-          checkImpersonation(headers, user);
-          return { user, admin: record.admin === true || admins.has(user) };
-        },
-      };
-    }
+    case 'password':
+      return passwordAuthenticator(config, deps.passwords ?? PasswordStore.fromFile(config.authPasswordsFile!), admins);
     case 'jwt': {
       let key: Uint8Array | KeyObject;
+      let algorithms: string[];
       if (config.jwtPublicKeyFile) {
         try {
           key = createPublicKey(readFileSync(config.jwtPublicKeyFile, 'utf8'));
         } catch (err) {
           throw new ConfigError(`HOTPATH_JWT_PUBLIC_KEY_FILE: cannot read a PEM public key (${(err as Error).message})`);
         }
-      } else key = new TextEncoder().encode(config.jwtSecret!);
+        algorithms = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'EdDSA'];
+      } else {
+        key = new TextEncoder().encode(config.jwtSecret!);
+        algorithms = hmacAlgorithms(key);
+        // loadConfig refuses shorter secrets; this guards other callers.
+        if (algorithms.length === 0) throw new ConfigError(`HOTPATH_JWT_SECRET: an HMAC secret needs at least ${HMAC_MIN_SECRET_BYTES.HS256} bytes`);
+      }
       const verifyOptions = {
         ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
         ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
-        algorithms: config.jwtPublicKeyFile ? ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'EdDSA'] : ['HS256', 'HS384', 'HS512'],
+        algorithms,
+        requiredClaims: config.jwtRequireExp ? ['exp'] : [],
       };
       return {
         mode: 'jwt',
@@ -151,7 +221,9 @@ export function createAuthenticator(config: Config): Authenticator {
             ({ payload } = await jwtVerify(bearer(headers), key, verifyOptions));
           } catch (err) {
             if (err instanceof AppError) throw err;
-            throw new AppError('UNAUTHENTICATED', `invalid token (${(err as { code?: string }).code ?? 'verification failed'})`, {
+            const { code, claim, reason } = err as { code?: string; claim?: string; reason?: string };
+            const why = claim !== undefined ? `${code}: "${claim}" ${reason === 'missing' ? 'missing' : 'check failed'}` : (code ?? 'verification failed');
+            throw new AppError('UNAUTHENTICATED', `invalid token (${why})`, {
               headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
             });
           }

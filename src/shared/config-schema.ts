@@ -8,12 +8,17 @@ export type VarType =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'url'; protocols: readonly string[] }
   | { kind: 'string' }
-  | { kind: 'list' };
+  | { kind: 'list' }
+  /** fastify's trustProxy: true/false, a hop count, or a comma-separated list of addresses/CIDRs. */
+  | { kind: 'trustProxy' };
 
 export interface VarSpec {
   env: string;
   type: VarType;
-  /** Default as the environment would spell it; undefined = unset. */
+  /**
+   * Default as the environment would spell it; undefined = unset. A variable with a default that is set
+   * to '' is an error naming it (a list's '' is the empty list); one without a default treats '' as unset.
+   */
   default?: string;
   /** May also be read from `${env}_FILE`, and is never logged. */
   secret?: boolean;
@@ -27,7 +32,8 @@ const MiB = 1024 * 1024;
 
 export const CONFIG_VARS = [
   { env: 'PORT', type: int(0, 65535), default: '8080', doc: 'HTTP port.' },
-  { env: 'HOST', type: str, default: '127.0.0.1', doc: 'Listen address. Anything but loopback requires HOTPATH_AUTH other than none (or HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE=true).' },
+  { env: 'HOST', type: str, default: '127.0.0.1', doc: 'Listen address. Anything but a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z, or the name localhost; checked as an address, so 127.0.0.1.nip.io is not loopback) requires HOTPATH_AUTH other than none (or HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE=true).' },
+  { env: 'HOTPATH_TRUST_PROXY', type: { kind: 'trustProxy' }, default: 'false', doc: 'Which peers are proxies whose X-Forwarded-For names the client address (what failure rate limits count by): false (none: the socket peer is the client); a comma-separated list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal), e.g. the ingress pods\' range; a hop count (trust that many proxies in front); true (trust every hop: only when nothing but the proxy can reach hotpath, and it overwrites the header).' },
   { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'pino log level. At debug, SQL text is logged; otherwise only its hash.' },
   { env: 'REDIS_URL', type: { kind: 'url', protocols: ['redis:', 'rediss:'] }, default: 'redis://127.0.0.1:6379', secret: true, doc: 'Redis for the L2 cache, single-flight locks and invalidation. May carry a password (use REDIS_URL_FILE).' },
   { env: 'HOTPATH_REDIS_PREFIX', type: str, default: 'hp:', doc: 'Prefix of every Redis key hotpath writes.' },
@@ -38,18 +44,28 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_TRINO_REQUEST_TIMEOUT_MS', type: int(100, 600_000), default: '30000', doc: 'Budget of one HTTP request to the upstream Trino (long-polled pages included).' },
   { env: 'HOTPATH_TRINO_MAX_RETRIES', type: int(0, 100), default: '5', doc: 'Retries of one upstream request after 429/502/503/504 or a failed connection (back-off attempt × 100 ms, as the Java client).' },
   { env: 'HOTPATH_TRINO_CLUSTER_ID', type: str, doc: 'Names the upstream cluster in cache keys (default: its host); two clusters never share entries.' },
+  { env: 'HOTPATH_DUCKDB_MEMORY_LIMIT_MIB', type: int(64, 1024 * 1024), default: '1024', doc: "Embedded DuckDB's memory_limit: what its buffer manager may use; a query needing more fails (EXCEEDED_LOCAL_MEMORY_LIMIT). DuckDB's own default is 80 % of the machine, too much beside the service in a shared pod." },
+  { env: 'HOTPATH_DUCKDB_THREADS', type: int(1, 256), default: '2', doc: "Embedded DuckDB's worker threads (its default is one per core of the machine, not of the pod's CPU limit)." },
   { env: 'HOTPATH_DEMO_ORDER_ROWS', type: int(0, 100_000_000), default: '1000000', doc: 'Rows of demo.sales.orders created by the embedded engine at start.' },
   { env: 'HOTPATH_DEFAULT_CATALOG', type: str, default: 'demo', doc: 'Catalog assumed for unqualified table names (cache invalidation by table).' },
   { env: 'HOTPATH_DEFAULT_SCHEMA', type: str, default: 'sales', doc: 'Schema assumed for unqualified table names.' },
   { env: 'HOTPATH_STATEMENT_TIMEOUT_MS', type: int(100, 3_600_000), default: '30000', doc: 'Engine execution limit; past it the query answers 504.' },
   { env: 'HOTPATH_ALLOW_WRITES', type: bool, default: 'false', doc: 'Let non-read-only statements through (never cached). Off: they answer 403 NOT_READ_ONLY.' },
   { env: 'HOTPATH_MAX_SQL_BYTES', type: int(64, 16 * MiB), default: String(256 * 1024), doc: 'Largest SQL text accepted (413 beyond).' },
+  { env: 'HOTPATH_TRINO_DOOR_MAX_QUERIES', type: int(1, 1_000_000), default: '5000', doc: 'Trino door: statements held at once (submitted, running, or finished and not yet fetched), all users; beyond it a POST gets a FAILED QUERY_QUEUE_FULL page.' },
+  { env: 'HOTPATH_TRINO_DOOR_MAX_QUERIES_PER_USER', type: int(1, 1_000_000), default: '500', doc: 'Trino door: statements held at once by one user.' },
+  { env: 'HOTPATH_TRINO_DOOR_MAX_HELD_BYTES', type: int(1024 * 1024, 64 * 1024 * MiB), default: String(256 * MiB), doc: 'Trino door: bytes held by statements (their text, the page kept for a retried poll, pages produced and not yet fetched), all users; beyond it a POST gets QUERY_QUEUE_FULL.' },
+  { env: 'HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER', type: int(1024 * 1024, 64 * 1024 * MiB), default: String(64 * MiB), doc: 'Trino door: bytes held by one user\'s statements.' },
+  { env: 'HOTPATH_TRINO_DOOR_CLIENT_TIMEOUT_SECONDS', type: int(1, 86_400), default: '300', doc: "Trino door: a query its client has not polled for this long is abandoned (Trino's query.client.timeout)." },
+  { env: 'HOTPATH_TRINO_DOOR_BUSY_CLIENT_TIMEOUT_SECONDS', type: int(1, 86_400), default: '30', doc: 'Trino door: sooner for a query whose answer is being produced (it holds, or waits for, an engine slot) while its client reads nothing.' },
   { env: 'HOTPATH_CACHE_TTL_SECONDS', type: int(0, 86400 * 30), default: '60', doc: 'Default freshness of a cached result.' },
   { env: 'HOTPATH_CACHE_SWR_SECONDS', type: int(0, 86400 * 30), default: '30', doc: 'Stale-while-revalidate window after the TTL: serve stale, refresh once in the background.' },
   { env: 'HOTPATH_CACHE_STALE_IF_ERROR_SECONDS', type: int(0, 86400 * 30), default: '300', doc: 'After the TTL, serve stale when the engine fails (unreachable, timeout).' },
   { env: 'HOTPATH_CACHE_MAX_ENTRY_BYTES', type: int(1024, 512 * MiB), default: String(8 * MiB), doc: 'Results larger than this (serialised) are served but not stored.' },
   { env: 'HOTPATH_CACHE_COMPRESS_MIN_BYTES', type: int(0, 512 * MiB), default: String(256 * 1024), doc: 'Entries at least this large are gzip-compressed in Redis (0: never). Each L2 hit on a compressed entry pays a gunzip, so keep it above typical dashboard answers.' },
   { env: 'HOTPATH_L1_MAX_BYTES', type: int(0, 64 * 1024 * MiB), default: String(128 * MiB), doc: 'In-process L1 LRU budget in bytes; 0 disables L1 (every hit goes to Redis).' },
+  { env: 'HOTPATH_INVALIDATION_HEARTBEAT_INTERVAL_MS', type: int(50, 60_000), default: '1000', doc: 'Each replica publishes a heartbeat on the invalidation channel this often and expects it back through its own subscription (proof that invalidations reach its L1).' },
+  { env: 'HOTPATH_INVALIDATION_MAX_SILENCE_MS', type: int(100, 600_000), default: '3000', doc: 'A replica serves L1 only while its last proof (own heartbeat back, stamped when sent, or a resubscribe) is younger than this: the bound on serving an invalidated entry from L1. Past it, L1 is off and dropped and the subscriber reconnects; at least twice the heartbeat interval.' },
   { env: 'HOTPATH_CACHE_RULES', type: str, secret: false, doc: 'JSON list of cache rules (TTL per table/catalog, shared tables, system tables); also HOTPATH_CACHE_RULES_FILE. See README.' },
   { env: 'HOTPATH_LOCK_TTL_MS', type: int(100, 3_600_000), default: '15000', doc: 'Single-flight lock lease across replicas; renewed while the leader runs.' },
   { env: 'HOTPATH_MAX_CONCURRENT_EXECUTIONS', type: int(1, 10000), default: '16', doc: 'Engine executions at once, all users.' },
@@ -58,11 +74,16 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_MAX_QUEUE_WAIT_MS', type: int(0, 3_600_000), default: '10000', doc: 'Longest wait for an execution slot before 429.' },
   { env: 'HOTPATH_AUTH', type: { kind: 'enum', values: ['none', 'token', 'jwt', 'password'] }, default: 'none', doc: 'none: X-Trino-User names the user (loopback only). token: bearer tokens from HOTPATH_AUTH_TOKENS_FILE. jwt: signed JWTs. password: HTTP Basic against HOTPATH_AUTH_PASSWORDS_FILE (what Trino CLI/JDBC/Superset send).' },
   { env: 'HOTPATH_AUTH_PASSWORDS_FILE', type: str, doc: 'JSON list `[{"user","password":"scrypt$…","admin"?}]` for HOTPATH_AUTH=password; make entries with `npm run hash-password -- USER`.' },
+  { env: 'HOTPATH_AUTH_FAILURES_PER_USER_PER_MINUTE', type: int(1, 1_000_000), default: '20', doc: 'HOTPATH_AUTH=password: wrong passwords per user name (known or not) per minute, a token bucket (a burst of N, then one more every 60/N s); beyond it 429 TOO_MANY_FAILURES with Retry-After, and no scrypt runs. A right password used in the last 5 minutes still passes. Keep it above the per-address limit, so one address cannot hold off a user\'s new sign-ins alone (README: Identity).' },
+  { env: 'HOTPATH_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE', type: int(1, 1_000_000), default: '10', doc: 'HOTPATH_AUTH=password: wrong passwords allowed per client address (see HOTPATH_TRUST_PROXY) per minute, a token bucket like the per-user one. Without HOTPATH_TRUST_PROXY behind an ingress, every client shares the ingress\'s address and so this budget.' },
+  { env: 'HOTPATH_AUTH_MAX_CONCURRENT_VERIFICATIONS', type: int(1, 64), default: '2', doc: 'HOTPATH_AUTH=password: scrypt checks running at once, off the event loop on libuv\'s threadpool (4 threads unless UV_THREADPOOL_SIZE says otherwise, shared with DNS lookups, fs and zlib). Each takes about 16 MiB and tens of ms of one core.' },
+  { env: 'HOTPATH_AUTH_MAX_QUEUED_VERIFICATIONS', type: int(0, 100_000), default: '32', doc: 'HOTPATH_AUTH=password: scrypt checks waiting for a slot; beyond it 503 AUTH_BUSY with Retry-After (Trino clients retry 503).' },
   { env: 'HOTPATH_AUTH_TOKENS_FILE', type: str, doc: 'JSON list `[{"user","tokenSha256","admin"?}]` for HOTPATH_AUTH=token.' },
-  { env: 'HOTPATH_JWT_SECRET', type: str, secret: true, doc: 'HS256 secret for HOTPATH_AUTH=jwt (or HOTPATH_JWT_SECRET_FILE).' },
+  { env: 'HOTPATH_JWT_SECRET', type: str, secret: true, doc: 'HMAC secret for HOTPATH_AUTH=jwt (or HOTPATH_JWT_SECRET_FILE): at least 32 bytes (HS256); HS384 is accepted only with 48 bytes or more, HS512 with 64 or more.' },
   { env: 'HOTPATH_JWT_PUBLIC_KEY_FILE', type: str, doc: 'PEM public key (RS256/ES256) for HOTPATH_AUTH=jwt.' },
   { env: 'HOTPATH_JWT_ISSUER', type: str, doc: 'Required `iss` of JWTs, when set.' },
   { env: 'HOTPATH_JWT_AUDIENCE', type: str, doc: 'Required `aud` of JWTs, when set.' },
+  { env: 'HOTPATH_JWT_REQUIRE_EXP', type: bool, default: 'true', doc: 'Refuse (401) JWTs without an `exp` claim; false accepts tokens that never expire.' },
   { env: 'HOTPATH_JWT_USER_CLAIM', type: str, default: 'sub', doc: 'JWT claim that names the user.' },
   { env: 'HOTPATH_ADMIN_USERS', type: { kind: 'list' }, default: '', doc: 'Users with admin scope (cache invalidation), comma-separated. JWTs may also carry scope `hotpath:admin`.' },
   { env: 'HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE', type: bool, default: 'false', doc: 'Allow HOTPATH_AUTH=none on a non-loopback HOST (trusted networks only).' },

@@ -2,6 +2,7 @@
 // names the variable and what it expected. Everything else receives a typed, frozen Config.
 
 import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { CONFIG_VARS, type VarSpec } from './config-schema.ts';
 
 export interface CacheRule {
@@ -22,6 +23,8 @@ export interface CacheRule {
 export interface Config {
   port: number;
   host: string;
+  /** fastify's `trustProxy`: which peers' X-Forwarded-For names the client address. */
+  trustProxy: boolean | number | string[];
   logLevel: string;
   redisUrl: string;
   redisPrefix: string;
@@ -32,18 +35,28 @@ export interface Config {
   trinoRequestTimeoutMs: number;
   trinoMaxRetries: number;
   trinoClusterId: string | undefined;
+  duckdbMemoryLimitMib: number;
+  duckdbThreads: number;
   demoOrderRows: number;
   defaultCatalog: string;
   defaultSchema: string;
   statementTimeoutMs: number;
   allowWrites: boolean;
   maxSqlBytes: number;
+  trinoDoorMaxQueries: number;
+  trinoDoorMaxQueriesPerUser: number;
+  trinoDoorMaxHeldBytes: number;
+  trinoDoorMaxHeldBytesPerUser: number;
+  trinoDoorClientTimeoutSeconds: number;
+  trinoDoorBusyClientTimeoutSeconds: number;
   cacheTtlSeconds: number;
   cacheSwrSeconds: number;
   cacheStaleIfErrorSeconds: number;
   cacheMaxEntryBytes: number;
   cacheCompressMinBytes: number;
   l1MaxBytes: number;
+  invalidationHeartbeatIntervalMs: number;
+  invalidationMaxSilenceMs: number;
   cacheRules: CacheRule[];
   lockTtlMs: number;
   maxConcurrentExecutions: number;
@@ -53,10 +66,15 @@ export interface Config {
   auth: 'none' | 'token' | 'jwt' | 'password';
   authTokensFile: string | undefined;
   authPasswordsFile: string | undefined;
+  authFailuresPerUserPerMinute: number;
+  authFailuresPerAddressPerMinute: number;
+  authMaxConcurrentVerifications: number;
+  authMaxQueuedVerifications: number;
   jwtSecret: string | undefined;
   jwtPublicKeyFile: string | undefined;
   jwtIssuer: string | undefined;
   jwtAudience: string | undefined;
+  jwtRequireExp: boolean;
   jwtUserClaim: string;
   adminUsers: string[];
   allowUnauthenticatedRemote: boolean;
@@ -99,7 +117,24 @@ function rawValue(spec: VarSpec, env: Env): string | undefined {
       throw new ConfigError(`${fileVar}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
-  return direct === '' ? undefined : (direct ?? spec.default);
+  if (direct !== '') return direct ?? spec.default;
+  // Set but empty: "unset" only where unset means nothing; a list's '' is the empty list; a variable
+  // with a default says so rather than silently taking the default (or crashing later, as HOST='' did).
+  if (spec.default === undefined) return undefined;
+  if (spec.type.kind === 'list') return '';
+  throw new ConfigError(`${spec.env}: empty; unset it for the default (${spec.secret ? 'hidden' : JSON.stringify(spec.default)}) or give a value`);
+}
+
+/** proxy-addr's names for address ranges (fastify's trustProxy accepts them in a list). */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(s: string): boolean {
+  if (PROXY_RANGE_NAMES.has(s)) return true;
+  const [address = '', bits, ...rest] = s.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 function parseVar(spec: VarSpec, raw: string): unknown {
@@ -136,6 +171,15 @@ function parseVar(spec: VarSpec, raw: string): unknown {
     }
     case 'list':
       return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'trustProxy': {
+      const v = raw.trim().toLowerCase();
+      if (v === 'true') return true;
+      if (v === 'false') return false;
+      if (/^\d{1,3}$/.test(v) && Number(v) <= 100) return Number(v);
+      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      if (list.length > 0 && list.every(isAddressOrCidr)) return list;
+      throw new ConfigError(`${spec.env}: expected true, false, a hop count or a comma-separated list of addresses/CIDRs, got ${shown}`);
+    }
     case 'string':
       return raw;
   }
@@ -196,10 +240,22 @@ export function loadConfig(env: Env = process.env): Config {
   const config = out as unknown as Config;
 
   if (config.engine === 'trino' && !config.trinoUrl) throw new ConfigError('TRINO_URL: required when HOTPATH_ENGINE=trino');
+  if (config.invalidationMaxSilenceMs < 2 * config.invalidationHeartbeatIntervalMs) {
+    throw new ConfigError(
+      `HOTPATH_INVALIDATION_MAX_SILENCE_MS: expected at least twice HOTPATH_INVALIDATION_HEARTBEAT_INTERVAL_MS (${2 * config.invalidationHeartbeatIntervalMs}), got ${config.invalidationMaxSilenceMs}; one late heartbeat must not turn L1 off`,
+    );
+  }
   if (config.auth === 'token' && !config.authTokensFile) throw new ConfigError('HOTPATH_AUTH_TOKENS_FILE: required when HOTPATH_AUTH=token');
   if (config.auth === 'password' && !config.authPasswordsFile) throw new ConfigError('HOTPATH_AUTH_PASSWORDS_FILE: required when HOTPATH_AUTH=password');
   if (config.auth === 'jwt' && !config.jwtSecret && !config.jwtPublicKeyFile) {
     throw new ConfigError('HOTPATH_JWT_SECRET or HOTPATH_JWT_PUBLIC_KEY_FILE: one is required when HOTPATH_AUTH=jwt');
+  }
+  if (config.auth === 'jwt' && config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < HMAC_MIN_SECRET_BYTES.HS256) {
+    // RFC 7518 3.2: an HMAC key at least as long as the hash; shorter ones can be brute-forced offline from one token.
+    throw new ConfigError(
+      `HOTPATH_JWT_SECRET: an HMAC secret needs at least ${HMAC_MIN_SECRET_BYTES.HS256} bytes (HS256; ${HMAC_MIN_SECRET_BYTES.HS384} for HS384, ` +
+        `${HMAC_MIN_SECRET_BYTES.HS512} for HS512), got ${Buffer.byteLength(config.jwtSecret)}; e.g. openssl rand -base64 48`,
+    );
   }
   if (config.auth === 'none' && !isLoopback(config.host) && !config.allowUnauthenticatedRemote) {
     throw new ConfigError(
@@ -210,8 +266,18 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze(config);
 }
 
+/** Shortest HMAC secret for each JWT algorithm (the hash's output length, RFC 7518 3.2). */
+export const HMAC_MIN_SECRET_BYTES = { HS256: 32, HS384: 48, HS512: 64 } as const;
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4'); // also matches ::ffff:127.x.y.z
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** A loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z) or the name localhost; judged as an address, never by prefix. */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** Secrets removed, for a start-up log line. */

@@ -11,10 +11,15 @@ export const ERRORS = {
   BAD_REQUEST: { status: 400, message: 'the request is malformed' },
   SQL_TOO_LARGE: { status: 413, message: 'the SQL text is larger than allowed' },
   BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than allowed' },
+  URI_TOO_LONG: { status: 414, message: 'the URL (or one of its path segments) is longer than allowed' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'the request line and headers are larger than allowed' },
+  REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive in time' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send Content-Type: application/json' },
   SQL_ERROR: { status: 400, message: 'the engine rejected the statement' },
   NOT_READ_ONLY: { status: 403, message: 'only read-only statements are allowed' },
   UNAUTHENTICATED: { status: 401, message: 'authentication is required' },
+  TOO_MANY_FAILURES: { status: 429, message: 'too many failed sign-ins for this user or from this address; retry later' },
+  AUTH_BUSY: { status: 503, message: 'too many password checks are running; retry later' },
   FORBIDDEN: { status: 403, message: 'not allowed' },
   NOT_FOUND: { status: 404, message: 'not found' },
   GONE: { status: 410, message: 'gone' },
@@ -28,6 +33,7 @@ export const ERRORS = {
   CONFLICT: { status: 409, message: 'the job is not in a state that allows this' },
   LEASE_LOST: { status: 409, message: 'the job no longer holds its GPUs' },
   GPU_UNAVAILABLE: { status: 503, message: 'the GPU scheduler store (Redis) is unavailable; retry later' },
+  SHUTTING_DOWN: { status: 503, message: 'this replica is shutting down; retry (another replica will answer)' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,10 +1,18 @@
 // Why: what Kubernetes and Prometheus ask of every replica: /healthz (the process answers),
-// /readyz (its dependencies answer, else 503 so traffic goes elsewhere) and /metrics.
+// /readyz (its dependencies answer, else 503 so traffic goes elsewhere) and /metrics. A check may also
+// answer "degraded": still ready (200), with the reason in the body, for a fault that every replica may
+// share (taking them all out of rotation at once would turn it into an outage).
 
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 
-export type Check = (signal: AbortSignal) => Promise<void>;
+/** Ready, but working around a fault; `degraded` says which, for the /readyz body. */
+export interface Degraded {
+  degraded: string;
+}
+
+/** Resolves (ok), resolves with Degraded (still ready), or rejects (not ready). */
+export type Check = (signal: AbortSignal) => Promise<void | Degraded>;
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -17,17 +25,17 @@ export function registerHealth(app: FastifyInstance, deps: { registry: Registry;
       Object.entries(deps.checks).map(async ([name, check]) => {
         const signal = AbortSignal.timeout(CHECK_TIMEOUT_MS);
         try {
-          await Promise.race([
+          const outcome = await Promise.race([
             check(signal),
-            new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('timed out')), { once: true })),
+            new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('timed out')), { once: true })),
           ]);
-          results[name] = 'ok';
+          results[name] = outcome ? `degraded: ${outcome.degraded}` : 'ok';
         } catch (err) {
           results[name] = `failed: ${(err as Error).message}`;
         }
       }),
     );
-    const ready = Object.values(results).every((r) => r === 'ok');
+    const ready = Object.values(results).every((r) => !r.startsWith('failed: '));
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: results });
   });
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { startTestRedis, type TestRedis } from './redis.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/shared/config.ts';
-import type { Engine, EngineQuery, EngineResult } from '../../src/query-cache/engines/engine.ts';
+import type { Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd, Relations, RelationsQuery } from '../../src/query-cache/engines/engine.ts';
 import { EngineError } from '../../src/query-cache/engines/engine.ts';
 import { createDuckDbEngine } from '../../src/query-cache/engines/duckdb-engine.ts';
 
@@ -32,9 +32,11 @@ export async function startApp(config: Config, engine: Engine): Promise<TestApp>
   const app = await buildApp(config, { engine, defaultMetrics: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
-  // Wait until the cache's Redis connections are up, so tests start from a known state.
+  // Wait until the cache's Redis connections are up and its invalidation channel proven (L1 on), so tests
+  // start from a known state.
+  const store = app.queryCache.store;
   const deadline = Date.now() + 5000;
-  while (!app.queryCache.store.available() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (!(store.available() && store.invalidationChannelUp()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   return { app, url: `http://127.0.0.1:${port}`, config, close: () => app.close() };
 }
 
@@ -71,8 +73,19 @@ export class ControlledEngine implements Engine {
     return this.inner.execute(query, signal);
   }
 
+  async stream(query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd> {
+    this.executionsBySql.set(query.sql, (this.executionsBySql.get(query.sql) ?? 0) + 1);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.failWith) throw this.failWith;
+    return this.inner.stream!(query, signal, onBatch);
+  }
+
   ping(signal: AbortSignal): Promise<void> {
     return this.inner.ping(signal);
+  }
+
+  relations(query: RelationsQuery, signal: AbortSignal): Promise<Relations> {
+    return this.inner.relations!(query, signal);
   }
 
   close(): Promise<void> {

@@ -101,9 +101,10 @@ describe('POST /v1/query', () => {
       for (const bad of ['SELECT 1; SELECT 2', "SELECT 'unterminated"]) {
         const r1 = await query(other.url, bad, { user: 'carol' });
         const r2 = await query(other.url, bad, { user: 'carol' });
-        expect(r1.status).toBe(400); // the engine refuses them; hotpath never stores or serves them from cache
+        expect(r1.status).toBe(400); // syntax errors, refused before the engine; never stored or served from cache
+        expect(r1.body.error).toMatchObject({ code: 'SQL_ERROR', errorName: 'SYNTAX_ERROR' });
         expect(r2.body).toEqual(r1.body);
-        expect(engine.executions(bad)).toBe(2);
+        expect(engine.executions(bad)).toBe(0);
       }
     } finally {
       await other.close();
@@ -230,7 +231,7 @@ describe('service endpoints', () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${h.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', engine: 'ok' } });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', cache: 'ok', engine: 'ok' } });
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     for (const name of [
       'hotpath_query_requests_total{door="json",result="hit"',
@@ -242,6 +243,7 @@ describe('service endpoints', () => {
       'hotpath_cache_evictions_total',
       'hotpath_cache_collapsed_waiters_total',
       'hotpath_admission_queue_depth',
+      'hotpath_cache_invalidation_channel_up 1',
     ]) {
       expect(metrics).toContain(name);
     }

@@ -9,6 +9,7 @@ import type { Config } from '../../shared/config.ts';
 import type { Authenticator } from '../../shared/auth.ts';
 import { closeRedis, createRedis, waitReady } from '../../shared/redis.ts';
 import type { ClusterSpec } from '../placement/model.ts';
+import type { TenantPolicy } from '../scheduling/pass.ts';
 import { loadInventory } from '../inventory.ts';
 import { JobEvents } from './events.ts';
 import { SimulatedExecutor } from './executor.ts';
@@ -38,7 +39,18 @@ declare module 'fastify' {
   }
 }
 
-export function registerGpuJobs(app: FastifyInstance, deps: { config: Config; auth: Authenticator; registry: Registry; cluster?: ClusterSpec; now?: () => number }): GpuJobs {
+export interface GpuJobsDeps {
+  config: Config;
+  auth: Authenticator;
+  registry: Registry;
+  /** Default: loadInventory(HOTPATH_GPU_CLUSTER_FILE). */
+  cluster?: ClusterSpec;
+  /** Default: parsed from HOTPATH_GPU_TENANT_WEIGHTS / _QUOTAS. */
+  tenantPolicy?: (tenant: string) => TenantPolicy;
+  now?: () => number;
+}
+
+export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJobs {
   const { config } = deps;
   const cluster = deps.cluster ?? loadInventory(config.gpuClusterFile);
   const now = deps.now ?? Date.now;
@@ -67,7 +79,7 @@ export function registerGpuJobs(app: FastifyInstance, deps: { config: Config; au
     leaseTtlMs,
     starvationMs: config.gpuStarvationSeconds * 1000,
     preemption: config.gpuPreemption,
-    tenantPolicy: tenantPolicies(config.gpuTenantWeights, config.gpuTenantQuotas),
+    tenantPolicy: deps.tenantPolicy ?? tenantPolicies(config.gpuTenantWeights, config.gpuTenantQuotas),
     now,
     onTick: (s) => recordTick(metrics, s),
   });

@@ -29,7 +29,9 @@ export const SubmitBodySchema = Type.Object(
 );
 
 const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
-const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+/** Longest job id a path may carry (app.ts sizes the router's parameter limit from it). */
+export const JOB_ID_MAX_LENGTH = 128;
+const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: JOB_ID_MAX_LENGTH }) });
 const HeartbeatBody = Type.Union([Type.Object({ attempt: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), Type.Null()]);
 const CompleteBody = Type.Object(
   { ok: Type.Boolean(), message: Type.Optional(Type.String({ maxLength: 4096 })), attempt: Type.Optional(Type.Integer({ minimum: 1 })) },
@@ -62,7 +64,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs',
     { bodyLimit: 64 * 1024, schema: { summary: 'Submit a GPU job (queued durably)', tags, body: SubmitBodySchema, response: errors } },
     async (request, reply) => {
-      const principal = await auth.authenticate(request.headers);
+      const principal = await auth.authenticate(request.headers, request.ip);
       const { created, job } = await service.submit(request.body, principal);
       return reply.code(created ? 201 : 200).send(job);
     },
@@ -72,7 +74,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs/:id',
     { schema: { summary: 'A GPU job; waitSeconds long-polls until its state changes', tags, params: Id, querystring: WaitQuery, response: errors } },
     async (request) => {
-      await auth.authenticate(request.headers);
+      await auth.authenticate(request.headers, request.ip);
       const gone = new AbortController();
       request.raw.once('close', () => gone.abort());
       return service.get(request.params.id, Number(request.query.waitSeconds ?? 0), gone.signal, request.query.whileState);
@@ -83,7 +85,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs',
     { schema: { summary: 'GPU jobs, newest first, with paging', tags, querystring: ListQuery, response: errors } },
     async (request) => {
-      await auth.authenticate(request.headers);
+      await auth.authenticate(request.headers, request.ip);
       const q = request.query;
       return service.list({
         ...(q.state !== undefined ? { state: q.state } : {}),
@@ -98,7 +100,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs/:id/heartbeat',
     { schema: { summary: 'Extend the lease (the first heartbeat marks the job running); 409 LEASE_LOST when preempted, cancelled or expired', tags, params: Id, body: HeartbeatBody, response: errors } },
     async (request) => {
-      const principal = await auth.authenticate(request.headers);
+      const principal = await auth.authenticate(request.headers, request.ip);
       return service.heartbeat(request.params.id, principal, request.body?.attempt);
     },
   );
@@ -107,7 +109,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs/:id/complete',
     { schema: { summary: 'Finish a job (ok: completed, else failed); frees its GPUs', tags, params: Id, body: CompleteBody, response: errors } },
     async (request) => {
-      const principal = await auth.authenticate(request.headers);
+      const principal = await auth.authenticate(request.headers, request.ip);
       return service.complete(request.params.id, principal, request.body.ok, request.body.message, request.body.attempt);
     },
   );
@@ -116,18 +118,18 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs/:id',
     { schema: { summary: 'Cancel a job; frees its GPUs', tags, params: Id, response: errors } },
     async (request) => {
-      const principal = await auth.authenticate(request.headers);
+      const principal = await auth.authenticate(request.headers, request.ip);
       return service.cancel(request.params.id, principal);
     },
   );
 
   app.get('/v1/gpu/cluster', { schema: { summary: 'Devices, what is allocated on each, allocation ratio and queue depth', tags, response: errors } }, async (request) => {
-    await auth.authenticate(request.headers);
+    await auth.authenticate(request.headers, request.ip);
     return service.clusterView();
   });
 
   app.get('/v1/gpu/audit', { schema: { summary: 'Admins: check allocations in Redis against the invariants (no device over-committed, indexes consistent)', tags, response: errors } }, async (request) => {
-    const principal = await auth.authenticate(request.headers);
+    const principal = await auth.authenticate(request.headers, request.ip);
     return service.audit(principal);
   });
 }

@@ -54,12 +54,17 @@ export interface GpuJobServiceOptions {
   maxWaitSeconds?: number;
 }
 
-/** Runs a store call; anything but an AppError means Redis (or BullMQ on it) failed. */
+/**
+ * Runs a store call; a failure of Redis (or BullMQ on it) becomes GPU_UNAVAILABLE. A TypeError,
+ * RangeError, SyntaxError or ReferenceError is a bug (e.g. input that breaks a serialiser, as 5000-deep
+ * metadata did), not an outage: it stays itself, so it answers INTERNAL and is logged with its stack
+ * instead of passing for a Redis blip (503, logged without one).
+ */
 async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isAppError(err)) throw err;
+    if (isAppError(err) || err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || err instanceof ReferenceError) throw err;
     throw new AppError('GPU_UNAVAILABLE', undefined, { cause: err });
   }
 }

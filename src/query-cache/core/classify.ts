@@ -1,23 +1,40 @@
-// Why: DESIGN.md's cacheability rules in one pure function: read-only, deterministic, no system
-// tables, one statement; plus the tables a statement reads, so invalidation by table can find it.
+// Why: DESIGN.md's cacheability rules that need no parser, in one pure function: one statement that
+// is SQL at all, read-only, deterministic, no system tables. Which tables a statement reads comes from
+// the engine's parser (Engine.relations); this file only lists every name the text mentions, the
+// over-approximation a protective rule falls back on when that set is incomplete.
 // Conservative by construction: a false "not cacheable" costs a round trip, a false "cacheable" is a bug.
 
-import { identifierName, normalizeSql, tokenize, type Token } from './sql.ts';
+import { identifierName, lineColumn, normalizeSql, stringValue, tokenize, type Token } from './sql.ts';
 
-export type BypassReason = 'not-read-only' | 'session' | 'nondeterministic' | 'system-table' | 'multi-statement' | 'unparsable' | 'empty';
+export type BypassReason = 'not-read-only' | 'session' | 'nondeterministic' | 'system-table' | 'empty';
 
 export interface Classification {
   normalizedSql: string;
   readOnly: boolean;
   /** Why the result must not be cached, if it must not. */
   bypass: BypassReason | undefined;
-  /** Tables read, as written (1-3 lower-cased parts); undefined when the text defeated the extractor. */
-  tableRefs: string[][] | undefined;
+  /** Set when the text cannot be one SQL statement (Trino-style `line L:C: …`): answered as SYNTAX_ERROR. */
+  syntaxError: string | undefined;
+  /**
+   * Every name the text mentions (1-3 lower-cased parts), in identifier chains and inside string literals
+   * (`query_table('a.b')`, `query('select … from t')`), keywords left out. A superset of what it reads.
+   */
+  mentions: string[][];
   /** The statement touches system./information_schema tables (may be allowed by a rule). */
   readsSystemTables: boolean;
+  /** What an engine's parser should read: the explained statement of an EXPLAIN, else the statement. */
+  parseTarget: string;
 }
 
 const READ_ONLY_FIRST = new Set(['select', 'with', 'values', 'show', 'describe', 'table', 'explain']);
+
+/** First words of every statement Trino or DuckDB knows; anything else is a syntax error. */
+const STATEMENT_FIRST = new Set([
+  ...READ_ONLY_FIRST, 'desc', 'from', 'pivot', 'unpivot', 'summarize', 'insert', 'update', 'delete', 'merge', 'create',
+  'drop', 'alter', 'truncate', 'grant', 'revoke', 'deny', 'call', 'set', 'reset', 'use', 'commit', 'rollback', 'start',
+  'begin', 'end', 'abort', 'prepare', 'execute', 'deallocate', 'copy', 'attach', 'detach', 'install', 'load', 'force',
+  'pragma', 'export', 'import', 'checkpoint', 'vacuum', 'refresh', 'analyze', 'comment',
+]);
 
 /** Words that write, change session state or run side effects, wherever they appear. */
 const WRITE_WORDS = new Set([
@@ -38,11 +55,13 @@ const NONDETERMINISTIC = new Set([
 
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'pg_catalog']);
 
-/** Keywords that may follow a table reference and are never its alias. */
-const CLAUSE_WORDS = new Set([
-  'where', 'group', 'order', 'having', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'join',
-  'inner', 'left', 'right', 'full', 'cross', 'natural', 'on', 'using', 'window', 'qualify', 'for', 'tablesample',
-  'match_recognize', 'lateral', 'as', 'with', 'select',
+/** Reserved words (never a table name unquoted), left out of `mentions` so a wildcard rule is not hit by grammar. */
+const KEYWORDS = new Set([
+  ...READ_ONLY_FIRST, 'from', 'where', 'group', 'by', 'order', 'having', 'limit', 'offset', 'fetch', 'union',
+  'intersect', 'except', 'all', 'distinct', 'join', 'inner', 'left', 'right', 'full', 'outer', 'cross', 'natural',
+  'on', 'using', 'as', 'and', 'or', 'not', 'in', 'is', 'null', 'true', 'false', 'case', 'when', 'then', 'else',
+  'end', 'between', 'like', 'ilike', 'exists', 'cast', 'lateral', 'unnest', 'over', 'partition', 'qualify',
+  'recursive', 'escape',
 ]);
 
 function isIdent(t: Token | undefined): t is Token {
@@ -60,58 +79,32 @@ function skipParenGroup(tokens: readonly Token[], k: number): number {
   return k;
 }
 
-/** Names defined by WITH clauses anywhere (`name AS (` or `name (cols) AS (`). */
-function cteNames(tokens: readonly Token[]): Set<string> {
-  const names = new Set<string>();
+/** Nested string literals are read this deep (a query() inside a query() …). */
+const MAX_LITERAL_DEPTH = 3;
+
+/** Identifier chains (and names inside string literals), as lower-cased parts; calls and keywords left out. */
+function mentionsOf(tokens: readonly Token[], depth: number, out: string[][]): void {
   for (let k = 0; k < tokens.length; k++) {
     const t = tokens[k]!;
-    if (!isIdent(t)) continue;
-    const prev = tokens[k - 1]?.text.toLowerCase();
-    if (prev !== 'with' && prev !== ',' && prev !== 'recursive') continue;
-    const j = skipParenGroup(tokens, k + 1);
-    if (tokens[j]?.text.toLowerCase() === 'as' && tokens[j + 1]?.text === '(') names.add(identifierName(t));
-  }
-  return names;
-}
-
-/** Table references after FROM / JOIN (and DESCRIBE, SHOW … FROM/IN). Undefined when unsure. */
-function extractTables(tokens: readonly Token[], ctes: Set<string>): string[][] | undefined {
-  const refs: string[][] = [];
-  let k = 0;
-  const readName = (): string[] | 'function' | undefined => {
-    if (!isIdent(tokens[k])) return undefined;
-    const parts = [identifierName(tokens[k]!)];
-    k++;
-    while (tokens[k]?.text === '.' && isIdent(tokens[k + 1])) {
-      parts.push(identifierName(tokens[k + 1]!));
-      k += 2;
+    if (t.kind === 'string') {
+      if (depth < MAX_LITERAL_DEPTH) {
+        const inner = tokenize(stringValue(t));
+        if (!inner.error) mentionsOf(inner.tokens, depth + 1, out);
+      }
+      continue;
     }
-    if (tokens[k]?.text === '(') return 'function';
-    return parts.length <= 3 ? parts : undefined;
-  };
-  for (; k < tokens.length; k++) {
-    const word = tokens[k]!.kind === 'word' ? tokens[k]!.text.toLowerCase() : '';
-    if (word !== 'from' && word !== 'join' && word !== 'describe') continue;
-    k++;
-    for (;;) {
-      const t = tokens[k];
-      if (t === undefined) return word === 'describe' ? refs : undefined;
-      if (t.text === '(') break; // subquery or VALUES list: its own FROMs are found by the scan
-      if (t.kind === 'word' && ['lateral', 'unnest', 'table'].includes(t.text.toLowerCase())) break;
-      const name = readName();
-      if (name === 'function') break; // table function such as range(10) or unnest(...)
-      if (name === undefined) return undefined;
-      if (!(name.length === 1 && ctes.has(name[0]!))) refs.push(name);
-      // optional alias (with or without AS), optional column aliases
-      if (tokens[k]?.text.toLowerCase() === 'as') k++;
-      if (isIdent(tokens[k]) && !CLAUSE_WORDS.has(tokens[k]!.text.toLowerCase())) k++;
-      k = skipParenGroup(tokens, k);
-      if (tokens[k]?.text !== ',' || word !== 'from') break;
-      k++;
+    if (!isIdent(t) || tokens[k - 1]?.text === '.') continue;
+    const parts = [identifierName(t)];
+    let j = k + 1;
+    while (tokens[j]?.text === '.' && isIdent(tokens[j + 1])) {
+      parts.push(identifierName(tokens[j + 1]!));
+      j += 2;
     }
-    k--;
+    if (tokens[j]?.text === '(' && parts.length === 1 && t.kind === 'word') continue; // a function call
+    if (parts.length === 1 && t.kind === 'word' && KEYWORDS.has(parts[0]!)) continue;
+    // `t.col`, `c.s.t.col.field`: every prefix of up to three parts may be the relation.
+    for (let n = 1; n <= Math.min(3, parts.length); n++) out.push(parts.slice(0, n));
   }
-  return refs;
 }
 
 /** Statements that change only the client's session; Trino answers them with X-Trino-Set-* headers. */
@@ -123,39 +116,70 @@ function isSessionStatement(words: readonly string[]): boolean {
   return false;
 }
 
+/** The statement an EXPLAIN explains: after `EXPLAIN`, its `( options )` and `ANALYZE`/`VERBOSE`. */
+function explainedStart(body: readonly Token[]): number {
+  let k = 1;
+  k = skipParenGroup(body, k);
+  while (body[k]?.kind === 'word' && ['analyze', 'verbose'].includes(body[k]!.text.toLowerCase())) k++;
+  return k;
+}
+
 export function classifySql(sql: string): Classification {
-  const { tokens, error } = tokenize(sql);
+  const { tokens, error, errorAt } = tokenize(sql);
   const normalizedSql = normalizeSql(tokens);
-  const base = { normalizedSql, tableRefs: undefined, readsSystemTables: false };
-  if (error) return { ...base, readOnly: false, bypass: 'unparsable' };
+  const base = { normalizedSql, mentions: [], readsSystemTables: false, syntaxError: undefined, parseTarget: sql };
+  if (error) return { ...base, readOnly: false, bypass: undefined, syntaxError: `${lineColumn(sql, errorAt ?? 0)}: ${error}` };
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.text === ';') end--;
   const body = tokens.slice(0, end);
   if (body.length === 0) return { ...base, readOnly: false, bypass: 'empty' };
-  if (body.some((t) => t.text === ';')) return { ...base, readOnly: false, bypass: 'multi-statement' };
+  const semicolon = body.find((t) => t.text === ';');
+  if (semicolon) {
+    return { ...base, readOnly: false, bypass: undefined, syntaxError: `${lineColumn(sql, semicolon.start)}: only one statement per request (more SQL follows ';')` };
+  }
+  const first = body.find((t) => t.text !== '(')!;
+  const firstWord = first.kind === 'word' ? first.text.toLowerCase() : '';
+  if (!STATEMENT_FIRST.has(firstWord)) {
+    return {
+      ...base,
+      readOnly: false,
+      bypass: undefined,
+      syntaxError: `${lineColumn(sql, first.start)}: mismatched input '${first.text.slice(0, 64)}'. Expecting a statement (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN, …)`,
+    };
+  }
+  const last = body[body.length - 1]!;
+  const targetFrom = firstWord === 'explain' ? (body[explainedStart(body)]?.start ?? last.start) : 0;
+  const parseTarget = sql.slice(targetFrom, last.start + last.text.length);
 
-  const first = body.find((t) => t.text !== '(');
   const words = body.filter((t) => t.kind === 'word').map((t) => t.text.toLowerCase());
-  const readOnly = first !== undefined && READ_ONLY_FIRST.has(first.text.toLowerCase()) && !words.some((w) => WRITE_WORDS.has(w));
-  const tableRefs = extractTables(body, cteNames(body));
+  const readOnly = READ_ONLY_FIRST.has(firstWord) && !words.some((w) => WRITE_WORDS.has(w));
+  const mentions: string[][] = [];
+  mentionsOf(body, 0, mentions);
   const readsSystemTables =
     words.some((w) => SYSTEM_SCHEMAS.has(w) || w.startsWith('duckdb_')) ||
-    (tableRefs ?? []).some((r) => (r.length === 3 && r[0] === 'system') || r.some((p) => p.includes('$'))) ||
-    body.some((t) => t.kind === 'quoted' && t.text.includes('$'));
+    mentions.some((r) => (r.length === 3 && r[0] === 'system') || r.some((p) => p.includes('$') || SYSTEM_SCHEMAS.has(p)));
+  // DuckDB's `USING SAMPLE` draws rows at random, like TABLESAMPLE.
+  const sampled = words.some((w, i) => w === 'using' && words[i + 1] === 'sample');
 
   let bypass: BypassReason | undefined;
   if (!readOnly) bypass = isSessionStatement(words) ? 'session' : 'not-read-only';
-  else if (words.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
+  else if (sampled || words.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
   else if (readsSystemTables) bypass = 'system-table';
-  return { normalizedSql, readOnly, bypass, tableRefs, readsSystemTables };
+  return { normalizedSql, readOnly, bypass, syntaxError: undefined, mentions, readsSystemTables, parseTarget };
 }
 
-/** Complete 1- and 2-part references with the session's catalog and schema: `catalog.schema.table`. */
-export function qualifyTables(refs: readonly string[][], catalog: string, schema: string): string[] {
+/**
+ * Every relation a mention could name, fully qualified and lower-cased: a one-part name in the session's
+ * schema, `a.b` as schema.table (Trino) and as catalog.table in its `main` schema (DuckDB).
+ */
+export function qualifyMentions(mentions: readonly string[][], catalog: string, schema: string): string[] {
   const out = new Set<string>();
-  for (const r of refs) {
-    const full = r.length === 3 ? r : r.length === 2 ? [catalog, ...r] : [catalog, schema, ...r];
-    out.add(full.join('.').toLowerCase());
+  for (const r of mentions) {
+    if (r.length === 3) out.add(r.join('.'));
+    else if (r.length === 2) {
+      out.add([catalog, ...r].join('.'));
+      out.add([r[0], 'main', r[1]].join('.'));
+    } else out.add([catalog, schema, r[0]].join('.'));
   }
-  return [...out].sort();
+  return [...out].map((t) => t.toLowerCase()).sort();
 }

@@ -16,6 +16,16 @@ export type CacheDecision =
   | { cache: true; shared: boolean; freshness: Freshness; tables: string[] | undefined }
   | { cache: false; reason: BypassReason | 'rule'; tables: string[] | undefined };
 
+/** What a statement reads, as far as the engine's parser could tell. */
+export interface TableSet {
+  /** Fully qualified, lower-cased tables read: every one when `complete`, else those it found. */
+  tables: string[];
+  /** False when something read may be missing (a view, a table function, no parser for the dialect). */
+  complete: boolean;
+  /** Every relation the text could name (qualifyMentions): what protective rules look at when incomplete. */
+  mentioned: string[];
+}
+
 export interface PolicyDefaults {
   ttlSeconds: number;
   swrSeconds: number;
@@ -29,24 +39,27 @@ export function tableMatches(pattern: string, table: string): boolean {
   return p.length === t.length && p.every((part, i) => part === '*' || part === t[i]);
 }
 
+function ruleMatches(rule: CacheRule, table: string): boolean {
+  return (rule.tables ?? []).some((p) => tableMatches(p, table)) || (rule.catalogs ?? []).some((c) => c === table.split('.')[0]);
+}
+
 function ruleCovers(rule: CacheRule, tables: readonly string[]): boolean {
-  if (tables.length === 0) return false;
-  return tables.every(
-    (t) =>
-      (rule.tables ?? []).some((p) => tableMatches(p, t)) ||
-      (rule.catalogs ?? []).some((c) => c === t.split('.')[0]),
-  );
+  return tables.length > 0 && tables.every((t) => ruleMatches(rule, t));
 }
 
 /**
- * First rule that covers every table the statement reads wins. A statement whose tables are unknown
- * (or that reads none) matches no rule: default freshness, per-user, never shared.
+ * Protection first: a `cache: false` rule matching any table the statement reads (or, when the set is
+ * incomplete, any relation it mentions) wins. Otherwise the first rule covering every table of a complete
+ * set gives freshness and sharing; an incomplete set (or one reading no table) matches no rule: default
+ * freshness, per-user, never shared. The decision's `tables` is undefined for an incomplete set.
  */
-export function decide(c: Classification, tables: string[] | undefined, rules: readonly CacheRule[], d: PolicyDefaults): CacheDecision {
+export function decide(c: Classification, set: TableSet, rules: readonly CacheRule[], d: PolicyDefaults): CacheDecision {
+  const tables = set.complete ? set.tables : undefined;
   const rule = tables === undefined ? undefined : rules.find((r) => ruleCovers(r, tables));
   const systemAllowed = c.bypass === 'system-table' && rule?.allowSystemTables === true;
   if (c.bypass !== undefined && !systemAllowed) return { cache: false, reason: c.bypass, tables };
-  if (rule?.cache === false) return { cache: false, reason: 'rule', tables };
+  const candidates = set.complete ? set.tables : [...set.tables, ...set.mentioned];
+  if (rules.some((r) => r.cache === false && candidates.some((t) => ruleMatches(r, t)))) return { cache: false, reason: 'rule', tables };
   const seconds = (v: number | undefined, dflt: number) => Math.round((v ?? dflt) * 1000);
   const freshness: Freshness = {
     ttlMs: seconds(rule?.ttlSeconds, d.ttlSeconds),

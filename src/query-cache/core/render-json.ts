@@ -1,7 +1,9 @@
-// Why: the JSON door's answer bytes, rendered once per execution and stored as they are sent.
-// Integers past 2^53 arrive as bigint and are written as bare digits (JSON.rawJSON), bit-exact. Pure.
+// Why: the JSON door's answer bytes, `{"columns":[…],"rows":[…],"rowCount":n}`, produced in pieces as rows
+// arrive (a large answer streams) and stored as the concatenation of those pieces, which is exactly what a
+// hit sends. Integers past 2^53 arrive as bigint and are written as bare digits (JSON.rawJSON). Pure.
 
 import type { Cell, EngineResult } from '../engines/engine.ts';
+import { renderWhole, type AnswerFormat, type AnswerPager } from './answer-format.ts';
 
 declare global {
   interface JSON {
@@ -16,8 +18,61 @@ export function stringifyCells(value: Cell[][] | Cell): string {
   return JSON.stringify(value, bigintAware);
 }
 
-/** `{"columns":[{"name","type"}],"rows":[[...]],"rowCount":n}` */
+/** Pieces of the document are cut at about this many bytes: small enough to stream, large enough to be cheap. */
+export const JSON_PIECE_BYTES = 64 * 1024;
+
+/** Pieces of one JSON answer: the first opens the document, the last closes it with the row count. */
+class JsonPager implements AnswerPager {
+  private head = '';
+  private rows: string[] = [];
+  private size = 0;
+  private opened = false;
+  private readonly pieceBytes: number;
+
+  constructor(pieceBytes: number) {
+    this.pieceBytes = pieceBytes;
+  }
+
+  /** The columns open the document (they are in its first piece), so no separate bytes are kept. */
+  columns(columns: EngineResult['columns']): Buffer {
+    this.head = `{"columns":${JSON.stringify(columns.map((c) => ({ name: c.name, type: c.type })))},"rows":[`;
+    return Buffer.alloc(0);
+  }
+
+  add(rows: readonly Cell[][]): Buffer[] {
+    const done: Buffer[] = [];
+    for (const row of rows) {
+      const text = stringifyCells(row);
+      this.rows.push(text);
+      this.size += text.length + 1;
+      if (this.size >= this.pieceBytes) done.push(this.flush(''));
+    }
+    return done;
+  }
+
+  end(rowCount: number): Buffer[] {
+    return [this.flush(`],"rowCount":${rowCount}}`)];
+  }
+
+  private flush(tail: string): Buffer {
+    let text = this.opened ? (this.rows.length > 0 ? ',' : '') : this.head;
+    text += this.rows.join(',') + tail;
+    this.opened = true;
+    this.rows = [];
+    this.size = 0;
+    return Buffer.from(text);
+  }
+}
+
+export const jsonFormat: AnswerFormat = {
+  format: 'json-v1',
+  contentType: 'application/json; charset=utf-8',
+  pager: () => new JsonPager(JSON_PIECE_BYTES),
+  assemble: (_columns, pages) => (pages.length === 1 ? pages[0]! : Buffer.concat(pages)),
+  split: (body) => ({ columns: Buffer.alloc(0), pages: [body] }),
+};
+
+/** `{"columns":[{"name","type"}],"rows":[[...]],"rowCount":n}` of a whole result. */
 export function renderJsonAnswer(result: EngineResult): Buffer {
-  const columns = JSON.stringify(result.columns.map((c) => ({ name: c.name, type: c.type })));
-  return Buffer.from(`{"columns":${columns},"rows":${stringifyCells(result.rows)},"rowCount":${result.rows.length}}`);
+  return renderWhole(jsonFormat, result);
 }

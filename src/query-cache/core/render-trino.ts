@@ -6,6 +6,7 @@
 // Layout: u32 pageCount | u32 columnsBytes | pageCount × u32 pageBytes | columns JSON | page JSON …
 
 import type { EngineResult } from '../engines/engine.ts';
+import { renderWhole, type AnswerFormat } from './answer-format.ts';
 import { stringifyCells } from './render-json.ts';
 
 /** Trino's default target page size is 1 MB; pages here are cut at about this many bytes of rows. */
@@ -65,10 +66,24 @@ export function assemblePagedAnswer(columns: Buffer, pages: readonly Buffer[]): 
   return Buffer.concat([header, columns, ...pages]);
 }
 
+/** The Trino door's format: pages are `data` arrays of about `pageBytes`; columns are kept apart. */
+export function trinoFormatOf(pageBytes = DEFAULT_PAGE_BYTES): AnswerFormat {
+  return {
+    format: 'trino-v1',
+    contentType: 'application/json',
+    pager: () => {
+      const pager = new Pager(pageBytes);
+      return { columns: renderColumns, add: (rows) => pager.add(rows), end: () => pager.end() };
+    },
+    assemble: assemblePagedAnswer,
+    split: readPagedAnswer,
+  };
+}
+
+export const trinoFormat = trinoFormatOf();
+
 export function renderTrinoAnswer(result: EngineResult, pageBytes = DEFAULT_PAGE_BYTES): Buffer {
-  const pager = new Pager(pageBytes);
-  const pages = [...pager.add(result.rows), ...pager.end()];
-  return assemblePagedAnswer(renderColumns(result.columns), pages);
+  return renderWhole(trinoFormatOf(pageBytes), result);
 }
 
 /** Views into a stored answer (no copies). Throws on bytes that are not a paged answer. */

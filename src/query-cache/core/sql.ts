@@ -1,7 +1,8 @@
-// Why: the cache must know, without an engine round trip, whether a statement may be cached, which
-// tables it reads (for invalidation), and a normal form of its text (for the key). A tokenizer that
-// understands Trino's literals, quoted identifiers and comments is enough for all three; a full parser
-// is not needed, and where the text defeats us we say so (tables unknown -> TTL-only entry).
+// Why: the cache must know, without an engine round trip, whether a statement may be cached and a normal
+// form of its text (for the key). A tokenizer that understands Trino's literals, quoted identifiers and
+// comments is enough for both. Which tables a statement reads is not decided here: that needs a real
+// parser (the engine's, see Engine.relations); the tokenizer only lists every name the text mentions,
+// an over-approximation that protective rules use when the parser cannot give a complete set.
 // Pure: no I/O.
 
 export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'punct';
@@ -10,6 +11,8 @@ export interface Token {
   kind: TokenKind;
   /** Exact source text of the token. */
   text: string;
+  /** Offset of the token's first character in the source. */
+  start: number;
   /** Whitespace or a comment stood between this token and the previous one. */
   spaced: boolean;
 }
@@ -18,6 +21,8 @@ export interface Tokenized {
   tokens: Token[];
   /** Set when the text ends inside a literal, quoted identifier or block comment. */
   error?: string;
+  /** Where the unterminated literal, identifier or comment starts. */
+  errorAt?: number;
 }
 
 const isWordStart = (c: string) => /[A-Za-z_\u0080-\uffff]/.test(c);
@@ -30,7 +35,7 @@ export function tokenize(sql: string): Tokenized {
   let spaced = false;
   const n = sql.length;
   const push = (kind: TokenKind, end: number) => {
-    tokens.push({ kind, text: sql.slice(i, end), spaced });
+    tokens.push({ kind, text: sql.slice(i, end), start: i, spaced });
     spaced = false;
     i = end;
   };
@@ -46,14 +51,14 @@ export function tokenize(sql: string): Tokenized {
       spaced = true;
     } else if (c === '/' && next === '*') {
       const end = sql.indexOf('*/', i + 2);
-      if (end === -1) return { tokens, error: 'unterminated block comment' };
+      if (end === -1) return { tokens, error: 'unterminated block comment', errorAt: i };
       i = end + 2;
       spaced = true;
     } else if (c === "'" || ((c === 'X' || c === 'x' || c === 'E' || c === 'e') && next === "'") || ((c === 'U' || c === 'u') && next === '&' && sql[i + 2] === "'")) {
       let j = sql.indexOf("'", i) + 1;
       for (;;) {
         const close = sql.indexOf("'", j);
-        if (close === -1) return { tokens, error: 'unterminated string literal' };
+        if (close === -1) return { tokens, error: 'unterminated string literal', errorAt: i };
         if (sql[close + 1] === "'") j = close + 2;
         else {
           j = close + 1;
@@ -65,7 +70,7 @@ export function tokenize(sql: string): Tokenized {
       let j = i + 1;
       for (;;) {
         const close = sql.indexOf(c, j);
-        if (close === -1) return { tokens, error: 'unterminated quoted identifier' };
+        if (close === -1) return { tokens, error: 'unterminated quoted identifier', errorAt: i };
         if (sql[close + 1] === c) j = close + 2;
         else {
           j = close + 1;
@@ -109,4 +114,23 @@ export function normalizeSql(tokens: readonly Token[]): string {
 export function identifierName(t: Token): string {
   if (t.kind === 'quoted') return t.text.slice(1, -1).replaceAll(t.text[0]! + t.text[0]!, t.text[0]!).toLowerCase();
   return t.text.toLowerCase();
+}
+
+/** The text of a string literal token (`'it''s'` -> `it's`); prefixed forms (E'', X'', U&'') keep their escapes. */
+export function stringValue(t: Token): string {
+  const open = t.text.indexOf("'");
+  return t.text.slice(open + 1, -1).replaceAll("''", "'");
+}
+
+/** `line L:C` of an offset, as Trino's error messages say where they are (1-based). */
+export function lineColumn(sql: string, offset: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < sql.length; i++) {
+    if (sql[i] === '\n') {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return `line ${line}:${offset - lineStart + 1}`;
 }

@@ -12,6 +12,8 @@ export async function createEngine(config: Config): Promise<Engine> {
         demoData: true,
         demoOrderRowCount: config.demoOrderRows,
         statementTimeoutMs: config.statementTimeoutMs,
+        memoryLimitMiB: config.duckdbMemoryLimitMib,
+        threads: config.duckdbThreads,
       });
     case 'trino':
       return createTrinoEngine({

@@ -2,9 +2,10 @@
 // connection pool runs queries in parallel, and timeouts/aborts interrupt DuckDB so no query outlives its caller.
 
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
-import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import { abortError, closedEngineError, ENGINE_CLOSED, EngineError } from './engine.ts';
-import type { Cell, Engine, EngineQuery, EngineResult } from './engine.ts';
+import type { Cell, Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd, Relations, RelationsQuery } from './engine.ts';
+import { relationsFromSerialized, type CatalogRelation } from './duckdb-ast.ts';
 import { columnReader } from './duckdb-types.ts';
 import { column } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
@@ -18,9 +19,17 @@ export interface DuckDbEngineOptions {
   maxConnections?: number;
   /** Budget of one execute (waiting for a connection included) or ping. */
   statementTimeoutMs: number;
+  /** DuckDB's memory_limit in MiB (what its buffer manager may use; a query over it fails); default 1024. */
+  memoryLimitMiB?: number;
+  /** DuckDB's worker threads; default 2. */
+  threads?: number;
 }
 
 export type DuckDbEngine = Engine & { executions(): number };
+
+/** Every table and view of every attached catalog, system ones included. */
+const CATALOG_LISTING_SQL =
+  "SELECT database_name, schema_name, table_name, 'table' FROM duckdb_tables() UNION ALL SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views()";
 
 /** Statement kinds a query may be: reads only, so no query changes data or a pooled connection's state. */
 const READ_STATEMENTS: ReadonlySet<number> = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
@@ -33,10 +42,19 @@ const ENGINE_NAME = 'embedded DuckDB';
 const closedError = (): EngineError => closedEngineError(ENGINE_NAME);
 const aborted = (reason: unknown, timeoutMs: number): EngineError => abortError(reason, timeoutMs, ENGINE_NAME);
 
+/**
+ * File-system paths in an engine message (`/root/.duckdb/extensions/…`, `"/etc/passwd"`) become `<path>`:
+ * a client learns nothing about the host from an error. SQL such as `a/b` is left alone (a path here starts
+ * at a boundary and has at least two segments).
+ */
+export function scrubPaths(message: string): string {
+  return message.replace(/(^|[\s"'(=:,])(~?\/(?:[\w.@+-]+\/)+[\w.@*+-]*)/g, '$1<path>');
+}
+
 /** Maps a DuckDB error (`<Kind> Error: message`) to an EngineError with a Trino-like error name. */
 export function toEngineError(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
-  const message = (err instanceof Error ? err.message : String(err)).replace(/^Failed to extract statements: /, '');
+  const message = scrubPaths((err instanceof Error ? err.message : String(err)).replace(/^Failed to extract statements: /, ''));
   const kind = /^([A-Za-z_ -]+?) Error:/.exec(message)?.[1]?.toUpperCase() ?? '';
   const internal = (name: string): EngineError => new EngineError('internal', name, message, { cause: err });
   const user = (name: string): EngineError => new EngineError('user', name, message, { cause: err });
@@ -95,20 +113,12 @@ function abortable<T>(
   });
 }
 
-/** Converts a materialized DuckDB result to Trino columns and JSON cells. */
-function toEngineResult(result: DuckDBMaterializedResult): EngineResult {
-  const readers = result.columnTypes().map(columnReader);
-  const names = result.columnNames();
-  const columns = readers.map((r, i) => column(names[i] ?? `_col${i}`, r.trino));
-  const rows: Cell[][] = [];
-  for (let c = 0; c < result.chunkCount; c++) {
-    const chunk = result.getChunk(c);
-    const vectors = readers.map((_, i) => chunk.getColumnVector(i));
-    for (let rowIndex = 0; rowIndex < chunk.rowCount; rowIndex++) {
-      rows.push(readers.map((r, i) => r.read(vectors[i]!, rowIndex)));
-    }
-  }
-  return { columns, rows };
+/** Rows of one DuckDB chunk as Trino JSON cells. */
+function chunkRows(readers: readonly ReturnType<typeof columnReader>[], chunk: DuckDBDataChunk): Cell[][] {
+  const vectors = readers.map((_, i) => chunk.getColumnVector(i));
+  const rows: Cell[][] = new Array(chunk.rowCount);
+  for (let rowIndex = 0; rowIndex < chunk.rowCount; rowIndex++) rows[rowIndex] = readers.map((r, i) => r.read(vectors[i]!, rowIndex));
+  return rows;
 }
 
 export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckDbEngine> {
@@ -116,11 +126,14 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
   const poolSize = Math.max(1, opts.maxConnections ?? 4);
   const defaultCatalog = opts.demoData ? DEMO_CATALOG : 'memory';
   const defaultSchema = opts.demoData ? DEMO_SCHEMA : 'main';
-  // No file, network or extension access: the SQL comes from clients.
+  // No file, network or extension access: the SQL comes from clients. Bounded memory and threads: the
+  // engine shares a pod with the service (DuckDB's defaults are 80 % of RAM and one thread per core).
   const instance = await DuckDBInstance.create(':memory:', {
     enable_external_access: 'false',
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
+    memory_limit: `${opts.memoryLimitMiB ?? 1024}MiB`,
+    threads: String(opts.threads ?? 2),
   });
   const all: DuckDBConnection[] = [];
   try {
@@ -135,12 +148,20 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     instance.closeSync();
     throw toEngineError(err);
   }
+  // Two connections stay out of the pool, so a pool full of long queries never delays /readyz or the
+  // planning of a new statement: pings run on the setup connection, parses on their own, one at a time.
   const pingConnection = all[0]!;
-  const idle = all.slice(1);
+  const parseConnection = await instance.connect().catch((err: unknown) => {
+    for (const c of all) c.disconnectSync();
+    instance.closeSync();
+    throw toEngineError(err);
+  });
+  all.push(parseConnection);
+  const idle = all.slice(1, -1);
   const waiters: Array<{ resolve: (c: DuckDBConnection) => void; reject: (e: unknown) => void }> = [];
   const inflight = new Set<AbortController>();
   const running = new Set<Promise<unknown>>();
-  let pingChain: Promise<unknown> = Promise.resolve();
+  const chains = new Map<DuckDBConnection, Promise<unknown>>();
   let executionCount = 0;
   let closed = false;
 
@@ -171,6 +192,25 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     return p;
   }
 
+  /** One piece of work on a dedicated connection, after the ones before it there, under `signal` and the time limit. */
+  function onDedicated<T>(conn: DuckDBConnection, signal: AbortSignal, work: (conn: DuckDBConnection, aborted: AbortSignal) => Promise<T>): Promise<T> {
+    return abortable(signal, timeoutMs, inflight, (aborted, interruptWith) => {
+      interruptWith(() => conn.interrupt());
+      const run = (chains.get(conn) ?? Promise.resolve()).then(async () => {
+        aborted.throwIfAborted();
+        return work(conn, aborted);
+      });
+      chains.set(conn, run.catch(() => {}));
+      return track(run);
+    });
+  }
+
+  /** The catalog and schema a query's names resolve in: what useCatalog makes current. */
+  function contextOf(query: RelationsQuery): { catalog: string; schema: string } {
+    if (query.catalog) return { catalog: query.catalog.toLowerCase(), schema: (query.schema || 'main').toLowerCase() };
+    return { catalog: defaultCatalog, schema: (query.schema || defaultSchema).toLowerCase() };
+  }
+
   async function useCatalog(conn: DuckDBConnection, query: EngineQuery, aborted: AbortSignal): Promise<void> {
     const catalog = query.catalog || (query.schema ? defaultCatalog : '');
     const target = catalog
@@ -188,7 +228,12 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     }
   }
 
-  async function runOne(conn: DuckDBConnection, query: EngineQuery, aborted: AbortSignal): Promise<EngineResult> {
+  /**
+   * Runs one read statement on `conn`, handing rows to `onBatch` chunk by chunk as DuckDB produces them
+   * (a streaming result: nothing is materialised, and the loop is free between chunks). `onBatch` is
+   * awaited, so a slow consumer holds DuckDB back instead of buffering.
+   */
+  async function runStreaming(conn: DuckDBConnection, query: EngineQuery, aborted: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<void> {
     await useCatalog(conn, query, aborted);
     aborted.throwIfAborted();
     const extracted = await conn.extractStatements(query.sql);
@@ -202,42 +247,82 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
         throw new EngineError('user', 'NOT_SUPPORTED', 'Only read statements (SELECT, EXPLAIN) are supported');
       }
       aborted.throwIfAborted();
-      return toEngineResult(await prepared.run());
+      const result = await prepared.stream();
+      const readers = result.columnTypes().map(columnReader);
+      const names = result.columnNames();
+      const columns = readers.map((r, i) => column(names[i] ?? `_col${i}`, r.trino));
+      let sent = false;
+      for (;;) {
+        aborted.throwIfAborted();
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        await onBatch({ columns, rows: chunkRows(readers, chunk) });
+        sent = true;
+      }
+      if (!sent) await onBatch({ columns, rows: [] });
     } finally {
       prepared.destroySync();
     }
+  }
+
+  /** A pooled connection for one statement, released only once DuckDB has let go of it. */
+  function withConnection<T>(signal: AbortSignal, work: (conn: DuckDBConnection, aborted: AbortSignal) => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(closedError());
+    executionCount++;
+    return abortable(signal, timeoutMs, inflight, (aborted, interruptWith) =>
+      track((async () => {
+        const conn = await acquire(aborted);
+        interruptWith(() => conn.interrupt());
+        try {
+          aborted.throwIfAborted();
+          return await work(conn, aborted);
+        } finally {
+          interruptWith(() => {}); // never interrupt a connection another execution may hold next
+          release(conn);
+        }
+      })()),
+    );
   }
 
   return {
     id: 'duckdb-embedded',
     executions: () => executionCount,
     execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
-      if (closed) return Promise.reject(closedError());
-      executionCount++;
-      return abortable(signal, timeoutMs, inflight, (aborted, interruptWith) =>
-        track((async () => {
-          const conn = await acquire(aborted);
-          interruptWith(() => conn.interrupt());
-          try {
-            aborted.throwIfAborted();
-            return await runOne(conn, query, aborted);
-          } finally {
-            interruptWith(() => {}); // never interrupt a connection another execution may hold next
-            release(conn);
-          }
-        })()),
-      );
+      return withConnection(signal, async (conn, aborted) => {
+        const result: EngineResult = { columns: [], rows: [] };
+        await runStreaming(conn, query, aborted, async (batch) => {
+          result.columns = batch.columns;
+          for (const row of batch.rows) result.rows.push(row);
+        });
+        return result;
+      });
+    },
+    stream(query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd> {
+      return withConnection(signal, async (conn, aborted) => {
+        await runStreaming(conn, query, aborted, onBatch);
+        return {};
+      });
     },
     ping(signal: AbortSignal): Promise<void> {
       if (closed) return Promise.reject(closedError());
-      return abortable(signal, timeoutMs, inflight, (aborted, interruptWith) => {
-        interruptWith(() => pingConnection.interrupt());
-        const run = pingChain.then(async () => {
-          aborted.throwIfAborted();
-          await pingConnection.run('SELECT 1');
-        });
-        pingChain = run.catch(() => {});
-        return track(run);
+      return onDedicated(pingConnection, signal, async (conn) => {
+        await conn.run('SELECT 1');
+      });
+    },
+    relations(query: RelationsQuery, signal: AbortSignal): Promise<Relations> {
+      if (closed) return Promise.reject(closedError());
+      return onDedicated(parseConnection, signal, async (conn, aborted) => {
+        const parsed = await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [query.sql]);
+        aborted.throwIfAborted();
+        const listing = await conn.runAndReadAll(CATALOG_LISTING_SQL);
+        const catalog: CatalogRelation[] = listing.getRows().map(([c, s, n, kind]) => ({
+          catalog: String(c).toLowerCase(),
+          schema: String(s).toLowerCase(),
+          name: String(n).toLowerCase(),
+          kind: kind === 'view' ? 'view' : 'table',
+        }));
+        const relations = relationsFromSerialized(String(parsed.getRows()[0]?.[0] ?? ''), query.sql, catalog, contextOf(query));
+        return relations.kind === 'syntax-error' ? { ...relations, message: scrubPaths(relations.message) } : relations;
       });
     },
     async close(): Promise<void> {

@@ -75,6 +75,32 @@ export interface EngineStreamEnd {
   sessionChanges?: Record<string, string[]>;
 }
 
+/** A statement to parse, in the session context its names resolve in. */
+export interface RelationsQuery {
+  sql: string;
+  catalog?: string | undefined;
+  schema?: string | undefined;
+}
+
+/**
+ * What the engine's own parser says a statement reads. `tables` are fully qualified and lower-cased;
+ * `complete` is false when something read may be missing from them (a view, a table function that can
+ * read tables, a name the catalog does not know, a statement kind the parser cannot show).
+ */
+export type Relations =
+  | {
+      kind: 'parsed';
+      tables: string[];
+      complete: boolean;
+      /** Why the set is incomplete, for the log. */
+      incompleteReason?: string;
+      /** Reads a system catalog (information_schema, pg_catalog, duckdb_* …). */
+      readsSystem: boolean;
+      /** Samples rows at random (USING SAMPLE, TABLESAMPLE): never cacheable. */
+      sampled: boolean;
+    }
+  | { kind: 'syntax-error'; message: string };
+
 /**
  * The port. `execute` runs one statement to completion and resolves with every row, or rejects with
  * an EngineError. The signal aborts it (timeout or client cancel); an aborted run rejects.
@@ -89,6 +115,12 @@ export interface Engine {
    * whole and handed over as one batch.
    */
   stream?(query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd>;
+  /**
+   * Optional: the relations a read-only statement reads, from the engine's own parser and catalog
+   * (engine I/O; callers memoise it per distinct statement). Engines without it give no table set:
+   * their entries are per-user and dropped by any table invalidation.
+   */
+  relations?(query: RelationsQuery, signal: AbortSignal): Promise<Relations>;
   /** Cheap reachability probe for /readyz. */
   ping(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;

@@ -2,39 +2,48 @@
 // (the BullMQ way), so a store and an invalidation can never interleave into a stale entry.
 
 /**
- * putEntry-N: store an entry unless one of its tables or its user was invalidated while the query ran.
- * KEYS[1] = entry key; KEYS[2..1+n] = index sets (user, tables); KEYS[2+n..1+2n] = their version keys.
+ * putEntry-N: store an entry unless "invalidate all" moved the generation, or one of its tables or its user
+ * was invalidated, while the query ran.
+ * KEYS[1] = entry key; KEYS[2] = generation key; KEYS[3..2+n] = index sets (user, tables); KEYS[3+n..2+2n] =
+ * their version keys.
  * ARGV[1] = envelope bytes; ARGV[2] = retention ms; ARGV[3] = key hash; ARGV[4] = n;
- * ARGV[5..4+n] = the versions read when the query started.
- * Returns 1 when stored, 0 when a version moved (nothing written).
+ * ARGV[5] = the generation read when the query started; ARGV[6..5+n] = the versions read then.
+ * Returns 1 when stored, 0 when something moved (nothing written).
  */
 export const PUT_ENTRY = `
 local n = tonumber(ARGV[4])
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[5] then return 0 end
 for i = 1, n do
-  local v = redis.call('GET', KEYS[1 + n + i]) or '0'
-  if v ~= ARGV[4 + i] then return 0 end
+  local v = redis.call('GET', KEYS[2 + n + i]) or '0'
+  if v ~= ARGV[5 + i] then return 0 end
 end
 local px = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
 for i = 1, n do
-  redis.call('SADD', KEYS[1 + i], ARGV[3])
-  if redis.call('PTTL', KEYS[1 + i]) < px then redis.call('PEXPIRE', KEYS[1 + i], px) end
+  redis.call('SADD', KEYS[2 + i], ARGV[3])
+  if redis.call('PTTL', KEYS[2 + i]) < px then redis.call('PEXPIRE', KEYS[2 + i], px) end
 end
 return 1
 `;
 
 /**
- * invalidateIndex-2: drop every entry an index set names and move its version on.
- * KEYS[1] = index set; KEYS[2] = version key. ARGV[1] = entry key prefix.
- * Returns the number of entries removed.
+ * invalidateIndexes-0: drop every entry the named indexes hold, in the current generation (read here, so a
+ * replica that missed an "invalidate all" still hits the live entries), and move their versions on.
+ * ARGV[1] = key prefix P; ARGV[2..] = index names (`u:<user>`, `t:<table>`): sets P g<gen>:<name>, versions
+ * P v:<name>, entries P g<gen>:e:<hash>. Returns {entries removed, generation}.
  */
-export const INVALIDATE_INDEX = `
-redis.call('INCR', KEYS[2])
-local members = redis.call('SMEMBERS', KEYS[1])
-local n = 0
-for _, h in ipairs(members) do n = n + redis.call('UNLINK', ARGV[1] .. h) end
-redis.call('DEL', KEYS[1])
-return n
+export const INVALIDATE_INDEXES = `
+local p = ARGV[1]
+local gen = redis.call('GET', p .. 'gen') or '0'
+local g = p .. 'g' .. gen .. ':'
+local removed = 0
+for i = 2, #ARGV do
+  redis.call('INCR', p .. 'v:' .. ARGV[i])
+  local set = g .. ARGV[i]
+  for _, h in ipairs(redis.call('SMEMBERS', set)) do removed = removed + redis.call('UNLINK', g .. 'e:' .. h) end
+  redis.call('DEL', set)
+end
+return {removed, tonumber(gen)}
 `;
 
 /** releaseLock-1: delete the lock only if we still own it. KEYS[1] = lock; ARGV[1] = owner. Returns 1/0. */
@@ -47,4 +56,15 @@ return 0
 export const EXTEND_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
+`;
+
+/**
+ * getEntryAtCurrentGen-1: read the namespace generation and the entry at that generation in one step,
+ * for a replica whose invalidation channel is silent (it may have missed an "invalidate all").
+ * KEYS[1] = generation key. ARGV[1] = entry key up to the generation (`P g`); ARGV[2] = the rest (`:e:<hash>`).
+ * Returns { generation, entry bytes or nil }.
+ */
+export const GET_ENTRY_AT_CURRENT_GEN = `
+local gen = tonumber(redis.call('GET', KEYS[1]) or '0')
+return { gen, redis.call('GET', ARGV[1] .. gen .. ARGV[2]) }
 `;

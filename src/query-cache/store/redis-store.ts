@@ -1,20 +1,37 @@
 // Why: the L2 tier and the cross-replica signals of the cache, over one Redis: entries, table/user
 // indexes for invalidation, the namespace generation (invalidate all), single-flight locks, and one
-// pub/sub channel that tells every replica about invalidations and finished fills.
+// pub/sub channel that tells every replica about invalidations and finished fills. That channel proves
+// itself with heartbeats (channel-liveness.ts): while it is silent, L1 is off (the tiered store asks
+// `invalidationChannelUp()`) and entries are read at the generation Redis holds, not the one last heard.
 //
 // Keys (P = prefix, G = generation):
 //   P gen                 namespace generation, INCR on invalidate-all
 //   P gG:e:<hash>         entry envelope (PX = retention)
 //   P gG:t:<table>        set of hashes reading <table>      P gG:u:<user>  set of a user's hashes
+//   P gG:t:(incomplete)   set of hashes whose table set is incomplete (dropped by every table invalidation)
 //   P v:t:<table>         version of a table (moves on invalidation)     P v:u:<user>  same per user
 //   P gG:l:<hash>         single-flight lock, value = owner id
-//   P events              pub/sub channel (JSON messages)
+//   P events              pub/sub channel (JSON messages: inv, done, hb = a replica's own heartbeat)
 
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createRedis, closeRedis } from '../../shared/redis.ts';
-import { EXTEND_LOCK, INVALIDATE_INDEX, PUT_ENTRY, RELEASE_LOCK } from './redis-scripts.ts';
+import { ChannelLiveness } from './channel-liveness.ts';
+import { EXTEND_LOCK, GET_ENTRY_AT_CURRENT_GEN, INVALIDATE_INDEXES, PUT_ENTRY, RELEASE_LOCK } from './redis-scripts.ts';
 
 export type Invalidation = { kind: 'table'; table: string } | { kind: 'user'; user: string } | { kind: 'all' };
+
+/**
+ * The index of entries whose table set is incomplete (they may read any table): a name no real table has
+ * (tables are `catalog.schema.table`), dropped by every table invalidation.
+ */
+export const INCOMPLETE_TABLE_SET = '(incomplete)';
+
+/** What a fill read before running: `put` refuses to store when any of it moved meanwhile. */
+export interface FillVersions {
+  generation: number;
+  values: string[];
+}
 
 export interface FlightError {
   code: string;
@@ -25,7 +42,7 @@ export interface FlightError {
 /** A fill finished somewhere: `stored` says whether waiters will find the entry in Redis. */
 export type FlightDone = { key: string; ok: true; stored: boolean } | { key: string; ok: false; error: FlightError };
 
-type EventMessage = ({ t: 'inv'; gen: number } & Invalidation) | ({ t: 'done' } & FlightDone);
+type EventMessage = ({ t: 'inv'; gen: number } & Invalidation) | ({ t: 'done' } & FlightDone) | { t: 'hb'; r: string; at: number };
 
 export interface RedisCacheStoreOptions {
   url: string;
@@ -35,23 +52,35 @@ export interface RedisCacheStoreOptions {
   onFlightDone: (done: FlightDone) => void;
   /** The event subscription (re)connected: invalidations may have been missed meanwhile. */
   onResync: () => void;
+  /** Heartbeat period (H) and silence bound (B) of the event channel; see channel-liveness.ts. */
+  heartbeatIntervalMs: number;
+  maxSilenceMs: number;
+  /** The channel lapsed (no proof for B): L1 must be dropped. Called once per lapse. */
+  onChannelDown: (silentMs: number) => void;
+  /** The channel is proven alive again after a lapse. */
+  onChannelUp: (downForMs: number) => void;
 }
 
 interface ScriptCommands {
   hpPutEntry(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
-  hpInvalidateIndex(key: string, versionKey: string, entryPrefix: string): Promise<number>;
+  hpInvalidateIndexes(numKeys: 0, prefix: string, ...names: string[]): Promise<[number, number]>;
   hpReleaseLock(key: string, owner: string): Promise<number>;
   hpExtendLock(key: string, owner: string, ms: number): Promise<number>;
+  hpGetEntryAtCurrentGenBuffer(genKey: string, entryKeyHead: string, entryKeyTail: string): Promise<[number, Buffer | null]>;
 }
 
 export class RedisCacheStore {
   readonly redis: Redis & ScriptCommands;
-  private readonly sub: Redis;
+  /** The subscriber; replaced by a fresh connection when the channel goes silent. */
+  private sub: Redis;
   private readonly p: string;
   private readonly channel: string;
   private gen = 0;
-  private synced = false;
   private readonly opts: RedisCacheStoreOptions;
+  /** Names this replica's heartbeats, so it counts only its own. */
+  private readonly replicaId = randomUUID();
+  private readonly liveness: ChannelLiveness;
+  private closed = false;
 
   constructor(opts: RedisCacheStoreOptions) {
     this.opts = opts;
@@ -59,37 +88,87 @@ export class RedisCacheStore {
     this.channel = `${opts.prefix}events`;
     const redis = createRedis({ url: opts.url, commandTimeoutMs: opts.commandTimeoutMs, connectionName: 'hotpath:cache' });
     redis.defineCommand('hpPutEntry', { lua: PUT_ENTRY });
-    redis.defineCommand('hpInvalidateIndex', { numberOfKeys: 2, lua: INVALIDATE_INDEX });
+    redis.defineCommand('hpInvalidateIndexes', { lua: INVALIDATE_INDEXES });
     redis.defineCommand('hpReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
     redis.defineCommand('hpExtendLock', { numberOfKeys: 1, lua: EXTEND_LOCK });
+    redis.defineCommand('hpGetEntryAtCurrentGen', { numberOfKeys: 1, lua: GET_ENTRY_AT_CURRENT_GEN });
     this.redis = redis as Redis & ScriptCommands;
-    this.sub = createRedis({ url: opts.url, commandTimeoutMs: opts.commandTimeoutMs, connectionName: 'hotpath:events', autoPipelining: false });
-    this.sub.on('ready', () => void this.resync());
-    // Until the subscription is back and the generation re-read, invalidations may have been missed.
-    this.sub.on('close', () => (this.synced = false));
-    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message));
-    void this.sub.subscribe(this.channel).catch(() => {});
+    this.liveness = new ChannelLiveness({
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+      maxSilenceMs: opts.maxSilenceMs,
+      publishHeartbeat: (at) => this.redis.publish(this.channel, JSON.stringify({ t: 'hb', r: this.replicaId, at })),
+      onDown: opts.onChannelDown,
+      onUp: opts.onChannelUp,
+      reconnect: () => this.replaceSubscriber(),
+    });
+    this.sub = this.connectSubscriber();
+    this.liveness.start();
   }
 
-  /** True only when both connections are up: without the subscription, invalidations could be missed. */
+  /**
+   * Redis answers commands: the cache may be used. A silent event channel does not make it unavailable
+   * (L2 is the truth for invalidations; only L1 and the generation depend on the channel, and both are
+   * handled while it is silent), so a fleet whose subscriptions hiccup keeps serving from Redis.
+   */
   available(): boolean {
-    return this.synced && this.redis.status === 'ready' && this.sub.status === 'ready';
+    return this.redis.status === 'ready';
   }
 
-  private async resync(): Promise<void> {
-    this.synced = false;
+  /** Exact, at this instant: every invalidation published more than B ago has reached this replica. */
+  invalidationChannelUp(): boolean {
+    return this.liveness.isUp();
+  }
+
+  /** Undefined while the channel is up; otherwise how long it has been without proof. */
+  invalidationChannelSilentMs(): number | undefined {
+    const now = this.liveness.now();
+    return this.liveness.isUp(now) ? undefined : this.liveness.silentMs(now);
+  }
+
+  private connectSubscriber(): Redis {
+    const sub = createRedis({ url: this.opts.url, commandTimeoutMs: this.opts.commandTimeoutMs, connectionName: 'hotpath:events', autoPipelining: false });
+    sub.on('ready', () => void this.resync(sub));
+    // Until the subscription is back and the generation re-read, invalidations may have been missed.
+    sub.on('close', () => {
+      if (sub === this.sub) this.liveness.unsubscribed();
+    });
+    sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
+      if (sub === this.sub) this.onMessage(message);
+    });
+    void sub.subscribe(this.channel).catch(() => {});
+    return sub;
+  }
+
+  /**
+   * The channel stayed silent for B: a half-open connection never closes by itself, so open a fresh one
+   * (a network that healed then heals the channel). Not while ioredis is already reconnecting.
+   */
+  private replaceSubscriber(): void {
+    const old = this.sub;
+    if (this.closed || (old.status !== 'ready' && old.status !== 'connect')) return;
+    this.liveness.unsubscribed();
+    this.sub = this.connectSubscriber();
+    old.disconnect();
+    old.stream?.destroy(); // no FIN handshake to wait for on a connection that hangs
+  }
+
+  private async resync(sub: Redis): Promise<void> {
+    if (sub !== this.sub || this.closed) return;
+    const since = this.liveness.now();
+    this.liveness.unsubscribed();
     this.opts.onResync();
     try {
-      await this.sub.subscribe(this.channel);
+      await sub.subscribe(this.channel);
       this.gen = Number((await this.redis.get(`${this.p}gen`)) ?? 0);
     } catch {
       // The main connection may not be up yet: try again shortly (it reconnects by itself).
-      if (this.sub.status === 'ready') setTimeout(() => void this.resync(), 100).unref();
+      if (sub === this.sub && sub.status === 'ready') setTimeout(() => void this.resync(sub), 100).unref();
       return;
     }
+    if (sub !== this.sub) return;
     // Anything L1 copied while we were re-reading could predate a missed invalidation.
     this.opts.onResync();
-    this.synced = true;
+    this.liveness.subscribedSince(since);
   }
 
   private onMessage(raw: Buffer): void {
@@ -104,6 +183,8 @@ export class RedisCacheStore {
       this.opts.onInvalidation(msg);
     } else if (msg.t === 'done') {
       this.opts.onFlightDone(msg);
+    } else if (msg.t === 'hb' && msg.r === this.replicaId && typeof msg.at === 'number') {
+      this.liveness.heartbeatBack(msg.at);
     }
   }
 
@@ -111,31 +192,32 @@ export class RedisCacheStore {
     return `${this.p}g${gen}:e:`;
   }
 
+  /** The entry at the current generation: the one last heard while the channel is up, else Redis's own. */
   async get(hash: string): Promise<Buffer | null> {
-    return this.redis.getBuffer(this.entryPrefix() + hash);
+    if (this.liveness.isUp()) return this.redis.getBuffer(this.entryPrefix() + hash);
+    // Silent channel: an "invalidate all" may have been missed, so read the generation with the entry.
+    const [gen, entry] = await this.redis.hpGetEntryAtCurrentGenBuffer(`${this.p}gen`, `${this.p}g`, `:e:${hash}`);
+    if (gen > this.gen) this.gen = gen;
+    return entry;
   }
 
-  private indexKeys(principal: string | undefined, tables: readonly string[]): { sets: string[]; versions: string[] } {
-    const g = `${this.p}g${this.gen}:`;
-    const sets: string[] = [];
-    const versions: string[] = [];
-    if (principal !== undefined) {
-      sets.push(`${g}u:${principal}`);
-      versions.push(`${this.p}v:u:${principal}`);
-    }
-    for (const t of tables) {
-      sets.push(`${g}t:${t}`);
-      versions.push(`${this.p}v:t:${t}`);
-    }
-    return { sets, versions };
+  /**
+   * The index names of an entry: its user's (per-user entries) and each table's, or the incomplete-set
+   * index when its tables are not all known (undefined), which every table invalidation also drops.
+   */
+  private indexNames(principal: string | undefined, tables: readonly string[] | undefined): string[] {
+    const names = principal === undefined ? [] : [`u:${principal}`];
+    for (const t of tables ?? [INCOMPLETE_TABLE_SET]) names.push(`t:${t}`);
+    return names;
   }
 
-  /** Versions of the user and tables, read before a fill; `put` stores only if none moved. */
-  async readVersions(principal: string | undefined, tables: readonly string[]): Promise<string[]> {
-    const { versions } = this.indexKeys(principal, tables);
-    if (versions.length === 0) return [];
-    const values = await this.redis.mget(...versions);
-    return values.map((v) => v ?? '0');
+  /** The generation and the user/table versions, read before a fill; `put` stores only if none moved. */
+  async readVersions(principal: string | undefined, tables: readonly string[] | undefined): Promise<FillVersions> {
+    const names = this.indexNames(principal, tables);
+    const [gen, ...values] = await this.redis.mget(`${this.p}gen`, ...names.map((n) => `${this.p}v:${n}`));
+    const generation = Number(gen ?? 0);
+    if (generation > this.gen) this.gen = generation;
+    return { generation, values: values.map((v) => v ?? '0') };
   }
 
   async put(
@@ -143,21 +225,23 @@ export class RedisCacheStore {
     envelope: Buffer,
     retentionMs: number,
     principal: string | undefined,
-    tables: readonly string[],
-    versionsAtStart: readonly string[],
+    tables: readonly string[] | undefined,
+    atStart: FillVersions,
   ): Promise<boolean> {
-    const { sets, versions } = this.indexKeys(principal, tables);
-    const n = sets.length;
+    const names = this.indexNames(principal, tables);
+    const g = `${this.p}g${atStart.generation}:`;
     const stored = await this.redis.hpPutEntry(
-      1 + 2 * n,
-      this.entryPrefix() + hash,
-      ...sets,
-      ...versions,
+      2 + 2 * names.length,
+      `${g}e:${hash}`,
+      `${this.p}gen`,
+      ...names.map((n) => g + n),
+      ...names.map((n) => `${this.p}v:${n}`),
       envelope,
       Math.max(1, Math.ceil(retentionMs)),
       hash,
-      n,
-      ...versionsAtStart,
+      names.length,
+      String(atStart.generation),
+      ...atStart.values,
     );
     return stored === 1;
   }
@@ -170,10 +254,10 @@ export class RedisCacheStore {
       this.gen = await this.redis.incr(`${this.p}gen`);
       removed = await this.unlinkByPattern(`${oldPrefix}*`);
     } else {
-      const g = `${this.p}g${this.gen}:`;
-      const [set, version] =
-        inv.kind === 'table' ? [`${g}t:${inv.table}`, `${this.p}v:t:${inv.table}`] : [`${g}u:${inv.user}`, `${this.p}v:u:${inv.user}`];
-      removed = await this.redis.hpInvalidateIndex(set, version, this.entryPrefix());
+      const names = inv.kind === 'table' ? [`t:${inv.table}`, `t:${INCOMPLETE_TABLE_SET}`] : [`u:${inv.user}`];
+      const [n, gen] = await this.redis.hpInvalidateIndexes(0, this.p, ...names);
+      removed = n;
+      if (gen > this.gen) this.gen = gen;
     }
     await this.redis.publish(this.channel, JSON.stringify({ t: 'inv', gen: this.gen, ...inv }));
     return removed;
@@ -215,6 +299,8 @@ export class RedisCacheStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.liveness.stop();
     await Promise.all([closeRedis(this.redis), closeRedis(this.sub)]);
   }
 }

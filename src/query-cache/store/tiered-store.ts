@@ -1,11 +1,13 @@
 // Why: the ResultStore the cache service uses: an in-process LRU (L1, bounded by bytes) in front of
 // Redis (L2). L1 only ever holds what L2 held, and every replica drops L1 entries when an
-// invalidation message arrives, or everything when its event subscription reconnects.
+// invalidation message arrives, or everything when its event subscription reconnects. L1 is used
+// (read and filled) only while that subscription is proven alive; when it goes silent L1 is dropped
+// and every lookup goes to Redis until it is back.
 
 import { LRUCache } from 'lru-cache';
 import { entrySizeBytes, packEntry, unpackEntry, type CachedEntry } from './entry.ts';
 import { retentionMs } from '../core/policy.ts';
-import { RedisCacheStore, type FlightDone, type Invalidation } from './redis-store.ts';
+import { RedisCacheStore, type FillVersions, type FlightDone, type Invalidation } from './redis-store.ts';
 
 export type Tier = 'l1' | 'l2';
 
@@ -17,7 +19,12 @@ export interface TieredStoreOptions {
   compressMinBytes: number;
   onFlightDone: (done: FlightDone) => void;
   onL1Eviction?: () => void;
-  log?: (msg: string) => void;
+  /** Heartbeat period and silence bound of the invalidation channel (HOTPATH_INVALIDATION_*). */
+  heartbeatIntervalMs: number;
+  maxSilenceMs: number;
+  /** The invalidation channel went silent (L1 now off and dropped), and when it is back. */
+  onChannelDown?: (silentMs: number) => void;
+  onChannelUp?: (downForMs: number) => void;
 }
 
 export class TieredStore {
@@ -44,32 +51,52 @@ export class TieredStore {
       commandTimeoutMs: opts.commandTimeoutMs,
       onFlightDone: opts.onFlightDone,
       onInvalidation: (inv) => this.dropFromL1(inv),
-      onResync: () => {
-        this.epoch++;
-        this.l1?.clear();
+      onResync: () => this.dropAllFromL1(),
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+      maxSilenceMs: opts.maxSilenceMs,
+      onChannelDown: (silentMs) => {
+        this.dropAllFromL1();
+        opts.onChannelDown?.(silentMs);
       },
+      onChannelUp: (downForMs) => opts.onChannelUp?.(downForMs),
     });
   }
 
+  /** Redis answers: look up and store (with L1 only while the invalidation channel is up). */
   available(): boolean {
     return this.l2.available();
+  }
+
+  /** Whether L1 may be used now: the invalidation channel has proven itself within the bound. */
+  invalidationChannelUp(): boolean {
+    return this.l2.invalidationChannelUp();
+  }
+
+  /** L1 while the invalidation channel is proven alive; undefined otherwise (no L1 reads, no fills). */
+  private liveL1(): LRUCache<string, CachedEntry> | undefined {
+    return this.l1 !== undefined && this.l2.invalidationChannelUp() ? this.l1 : undefined;
+  }
+
+  private dropAllFromL1(): void {
+    this.epoch++;
+    this.l1?.clear();
   }
 
   l1Bytes(): number {
     return this.l1?.calculatedSize ?? 0;
   }
 
-  /** L1, then L2 (copied into L1). Rejects when Redis fails; the caller degrades to bypass. */
+  /** L1, then L2 (copied into L1); L2 only while the channel is silent. Rejects when Redis fails; the caller degrades to bypass. */
   async lookup(hash: string): Promise<{ entry: CachedEntry; tier: Tier } | undefined> {
     await afterPendingReads();
-    const local = this.l1?.get(hash);
+    const local = this.liveL1()?.get(hash);
     if (local) return { entry: local, tier: 'l1' };
     const epochAtRead = this.epoch;
     const raw = await this.l2.get(hash);
     if (!raw) return undefined;
     const entry = unpackEntry(raw);
     if (!entry) return undefined;
-    if (this.l1 && this.epoch === epochAtRead) this.l1.set(hash, entry, { ttl: this.l1TtlMs(entry) });
+    if (this.epoch === epochAtRead) this.liveL1()?.set(hash, entry, { ttl: this.l1TtlMs(entry) });
     return { entry, tier: 'l2' };
   }
 
@@ -78,10 +105,10 @@ export class TieredStore {
   }
 
   /**
-   * Store unless the user or a table was invalidated since `versionsAtStart` were read.
+   * Store unless everything, the user or a table was invalidated since `versionsAtStart` were read.
    * Returns whether it was stored and the envelope size in bytes.
    */
-  async store(hash: string, entry: CachedEntry, versionsAtStart: readonly string[]): Promise<{ stored: boolean; bytes: number }> {
+  async store(hash: string, entry: CachedEntry, versionsAtStart: FillVersions): Promise<{ stored: boolean; bytes: number }> {
     const envelope = packEntry(entry, this.compressMinBytes);
     const epochAtStart = this.epoch;
     const stored = await this.l2.put(
@@ -89,10 +116,10 @@ export class TieredStore {
       envelope,
       retentionMs(entry.meta.freshness),
       entry.meta.principal,
-      entry.meta.tables ?? [],
+      entry.meta.tables,
       versionsAtStart,
     );
-    if (stored && this.l1 && this.epoch === epochAtStart) this.l1.set(hash, entry, { ttl: this.l1TtlMs(entry) });
+    if (stored && this.epoch === epochAtStart) this.liveL1()?.set(hash, entry, { ttl: this.l1TtlMs(entry) });
     return { stored, bytes: envelope.length };
   }
 
@@ -111,7 +138,8 @@ export class TieredStore {
       return;
     }
     for (const [hash, entry] of l1.entries()) {
-      const hit = inv.kind === 'table' ? entry.meta.tables?.includes(inv.table) : entry.meta.principal === inv.user;
+      // An entry whose table set is incomplete (tables undefined) may read the invalidated table.
+      const hit = inv.kind === 'table' ? entry.meta.tables === undefined || entry.meta.tables.includes(inv.table) : entry.meta.principal === inv.user;
       if (hit) l1.delete(hash);
     }
   }

@@ -5,11 +5,16 @@
 //   POST ─> QUEUED ──first GET queued/1──> running (a PageStream: a hit at once, a miss as it arrives)
 //              │                              ├─ pages ─> executing pages 0..n-1 ─> FINISHED
 //              │                              └─ error ─> FAILED page
-//              └─ DELETE / not polled for abandonAfterMs ─> gone (410 for its URIs); the engine is cancelled
+//              └─ DELETE / not polled for the client timeout ─> gone (410 for its URIs); the engine is cancelled
 //
+// What queries hold is bounded, per user and overall, by count and by bytes (statement text, the page
+// kept for a retried poll, pages produced and not yet fetched): over a bound a new POST is refused as
+// Trino refuses a full queue. A query whose answer is being produced while its client reads nothing holds
+// an engine slot, so it is abandoned much sooner than an idle one.
 // A query lives in the replica that accepted its POST; others forward to it (owners.ts).
 
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../../shared/errors.ts';
 import type { PageStream } from '../page-stream.ts';
 import type { TrinoContext } from './protocol.ts';
@@ -45,29 +50,87 @@ export interface StatementQuery {
 
 export type Open = (q: StatementQuery) => Promise<PageStream>;
 
+export interface RegistryOptions {
+  /** Statements held at once, all users / one user; beyond, a POST is refused (QUERY_QUEUE_FULL). */
+  maxQueries: number;
+  maxQueriesPerUser: number;
+  /** Bytes they hold (statement text, kept pages), all users / one user. */
+  maxBytes: number;
+  maxBytesPerUser: number;
+  /** A query not polled for this long is abandoned (Trino's query.client.timeout). */
+  clientTimeoutMs: number;
+  /** Sooner for a query whose answer is being produced (it holds an engine slot) while nobody polls. */
+  busyClientTimeoutMs: number;
+  now?: () => number;
+}
+
+/** What one query costs beyond its text: the object, its context and bookkeeping (an estimate). */
+const QUERY_OVERHEAD_BYTES = 2048;
+/** Ids of removed queries remembered (their URIs answer 410); bounded so a flood cannot grow it. */
+const GONE_MAX = 100_000;
+
+interface Usage {
+  count: number;
+  bytes: number;
+}
+
 export class StatementRegistry {
   private readonly queries = new Map<string, StatementQuery>();
   /** Ids removed recently: their URIs answer 410 Gone rather than 404. */
-  private readonly gone = new Map<string, number>();
+  private readonly gone: LRUCache<string, true>;
+  private readonly bytesOf = new Map<string, number>();
+  private readonly byUser = new Map<string, Usage>();
+  private readonly total: Usage = { count: 0, bytes: 0 };
   private sequence = 0;
-  private readonly abandonAfterMs: number;
+  private readonly opts: RegistryOptions;
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(opts: { abandonAfterMs: number; now?: () => number }) {
-    this.abandonAfterMs = opts.abandonAfterMs;
+  constructor(opts: RegistryOptions) {
+    this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.sweeper = setInterval(() => this.sweep(), Math.min(10_000, opts.abandonAfterMs));
+    this.gone = new LRUCache({ max: GONE_MAX, ttl: 4 * opts.clientTimeoutMs });
+    const everyMs = Math.max(250, Math.min(10_000, Math.floor(Math.min(opts.clientTimeoutMs, opts.busyClientTimeoutMs) / 3)));
+    this.sweeper = setInterval(() => this.sweep(), everyMs);
     this.sweeper.unref();
   }
 
-  /** A Trino-shaped id (`20261127_054712_00001_k3x9q`) and an unguessable slug. */
+  /** Statements held and their bytes, overall. */
+  get usage(): Usage {
+    return { ...this.total };
+  }
+
+  private account(q: StatementQuery, delta: number): void {
+    if (!this.queries.has(q.id) || delta === 0) return;
+    this.bytesOf.set(q.id, (this.bytesOf.get(q.id) ?? 0) + delta);
+    this.total.bytes += delta;
+    const u = this.byUser.get(q.user);
+    if (u) u.bytes += delta;
+  }
+
+  /** Refuses, as Trino refuses a full queue, a new statement that would pass a bound. */
+  private admit(user: string, bytes: number): void {
+    const u = this.byUser.get(user) ?? { count: 0, bytes: 0 };
+    const o = this.opts;
+    const over =
+      this.total.count + 1 > o.maxQueries ? `${o.maxQueries} statements are held (HOTPATH_TRINO_DOOR_MAX_QUERIES)`
+      : u.count + 1 > o.maxQueriesPerUser ? `user ${user} holds ${u.count} statements (HOTPATH_TRINO_DOOR_MAX_QUERIES_PER_USER)`
+      : this.total.bytes + bytes > o.maxBytes ? `statements hold ${this.total.bytes} bytes (HOTPATH_TRINO_DOOR_MAX_HELD_BYTES)`
+      : u.bytes + bytes > o.maxBytesPerUser ? `user ${user}'s statements hold ${u.bytes} bytes (HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER)`
+      : undefined;
+    if (over) {
+      throw new AppError('QUEUE_FULL', `Too many queued queries: ${over}; fetch or cancel running ones, or retry later`, {
+        details: { errorName: 'QUERY_QUEUE_FULL' },
+        headers: { 'retry-after': '5' },
+      });
+    }
+  }
+
+  /** A Trino-shaped id (`20261127_054712_00001_k3x9q`) and an unguessable slug; throws QUEUE_FULL over a bound. */
   create(sql: string, user: string, context: TrinoContext, authorization?: string): StatementQuery {
-    const d = new Date(this.now());
-    const p = (n: number, w = 2) => String(n).padStart(w, '0');
-    const stamp = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}_${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
-    this.sequence = (this.sequence + 1) % 100_000;
-    const id = `${stamp}_${p(this.sequence, 5)}_${randomBytes(4).toString('hex').slice(0, 5)}`;
+    const bytes = Buffer.byteLength(sql) + QUERY_OVERHEAD_BYTES + Object.values(context.preparedStatements ?? {}).reduce((n, v) => n + v.length, 0);
+    this.admit(user, bytes);
+    const id = this.newId();
     const q: StatementQuery = {
       id,
       slug: `y${randomBytes(16).toString('hex')}`,
@@ -89,7 +152,28 @@ export class StatementRegistry {
       abort: new AbortController(),
     };
     this.queries.set(id, q);
+    const u = this.byUser.get(user) ?? { count: 0, bytes: 0 };
+    u.count++;
+    this.byUser.set(user, u);
+    this.total.count++;
+    this.bytesOf.set(id, 0);
+    this.account(q, bytes);
     return q;
+  }
+
+  /** An id of Trino's shape, unused: `<utc date>_<time>_<sequence>_<random>`. */
+  newId(): string {
+    const d = new Date(this.now());
+    const p = (n: number, w = 2) => String(n).padStart(w, '0');
+    const stamp = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}_${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+    this.sequence = (this.sequence + 1) % 100_000;
+    return `${stamp}_${p(this.sequence, 5)}_${randomBytes(4).toString('hex').slice(0, 5)}`;
+  }
+
+  /** The response kept for a retried poll of the last token (its bytes count against the bounds). */
+  remember(q: StatementQuery, last: NonNullable<StatementQuery['last']>): void {
+    this.account(q, last.body.length - (q.last?.body.length ?? 0));
+    q.last = last;
   }
 
   /** The query for a page URI: 404 unknown id or slug, 410 for one that was cancelled or abandoned. */
@@ -110,7 +194,14 @@ export class StatementRegistry {
       q.startedAtMs = this.now();
       q.run = open(q).then(
         (stream) => {
+          if (!this.queries.has(q.id)) {
+            stream.release();
+            return;
+          }
           q.stream = stream;
+          // Pages produced and not yet fetched count against the bounds while the query is held.
+          this.account(q, stream.bytesHeld);
+          stream.onBytes = (delta) => this.account(q, delta);
         },
         (err: unknown) => {
           q.error = err instanceof AppError ? err : new AppError('INTERNAL', undefined, { cause: err });
@@ -123,11 +214,19 @@ export class StatementRegistry {
 
   /** Forget a run that was refused admission, so the client's retry starts it again. */
   resetRun(q: StatementQuery): void {
+    this.detach(q);
     q.run = undefined;
-    q.stream = undefined;
     q.error = undefined;
     q.startedAtMs = undefined;
     q.finishedAtMs = undefined;
+  }
+
+  private detach(q: StatementQuery): void {
+    if (!q.stream) return;
+    q.stream.onBytes = undefined;
+    this.account(q, -q.stream.bytesHeld);
+    q.stream.release();
+    q.stream = undefined;
   }
 
   has(id: string): boolean {
@@ -140,15 +239,34 @@ export class StatementRegistry {
     const cancelled = new AppError('QUERY_CANCELLED', `query ${id} was cancelled`);
     q.abort.abort(cancelled);
     q.stream?.fail(cancelled);
+    this.detach(q);
+    const u = this.byUser.get(q.user);
+    const bytes = this.bytesOf.get(id) ?? 0;
+    this.total.count--;
+    this.total.bytes -= bytes;
+    if (u) {
+      u.count--;
+      u.bytes -= bytes;
+      if (u.count === 0) this.byUser.delete(q.user);
+    }
+    this.bytesOf.delete(id);
     this.queries.delete(id);
-    this.gone.set(id, this.now());
+    q.last = undefined;
+    this.gone.set(id, true);
     return true;
+  }
+
+  /** Its answer is being produced (an engine slot is held, or awaited) and not finished. */
+  private busy(q: StatementQuery): boolean {
+    return q.stream !== undefined && !q.stream.done && q.stream.error === undefined;
   }
 
   private sweep(): void {
     const now = this.now();
-    for (const [id, q] of this.queries) if (now - q.lastSeenAtMs > this.abandonAfterMs) this.remove(id);
-    for (const [id, at] of this.gone) if (now - at > 4 * this.abandonAfterMs) this.gone.delete(id);
+    for (const [id, q] of this.queries) {
+      const limit = this.busy(q) ? this.opts.busyClientTimeoutMs : this.opts.clientTimeoutMs;
+      if (now - q.lastSeenAtMs > limit) this.remove(id);
+    }
   }
 
   close(): void {

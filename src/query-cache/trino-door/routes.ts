@@ -4,29 +4,22 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../shared/auth.ts';
 import { AppError, isAppError } from '../../shared/errors.ts';
-import { DEFAULT_PAGE_BYTES, renderTrinoAnswer } from '../core/render-trino.ts';
-import type { Renderer } from '../service.ts';
-import type { PagedQueries } from '../paged-queries.ts';
+import { trinoFormat } from '../core/render-trino.ts';
+import type { QueryCacheService } from '../service.ts';
 import type { PageStream } from '../page-stream.ts';
 import { buildPage, parseTrinoHeaders, toTrinoError, type QueryState } from './protocol.ts';
-import { StatementRegistry, type StatementQuery } from './queries.ts';
+import type { StatementRegistry, StatementQuery } from './queries.ts';
 import type { QueryOwners } from './owners.ts';
-
-export const trinoRenderer: Renderer = {
-  format: 'trino-v1',
-  contentType: 'application/json',
-  render: (result) => renderTrinoAnswer(result, DEFAULT_PAGE_BYTES),
-};
 
 /** Trino caps the wait of a queued poll at 1 s; executing polls may wait longer. */
 const MAX_QUEUED_WAIT_MS = 1000;
 const MAX_EXECUTING_WAIT_MS = 10_000;
 
 export interface TrinoDoorDeps {
-  paged: PagedQueries;
+  service: QueryCacheService;
   auth: Authenticator;
   maxSqlBytes: number;
-  abandonAfterMs: number;
+  registry: StatementRegistry;
   owners: QueryOwners;
 }
 
@@ -39,10 +32,26 @@ function parseMaxWaitMs(value: unknown, capMs: number): number {
   return Math.min(capMs, Math.max(0, Number(m[1]) * unit));
 }
 
-function externalBase(request: FastifyRequest): string {
-  const proto = String(request.headers['x-forwarded-proto'] ?? request.protocol).split(',')[0]!.trim();
-  const host = String(request.headers['x-forwarded-host'] ?? request.headers.host ?? 'localhost').split(',')[0]!.trim();
-  return `${proto}://${host}`;
+/** A host[:port] fit for a URI (a name, IPv4 or [IPv6], an optional port): nothing else goes into nextUri. */
+const URI_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/**
+ * The base of the absolute URIs a client follows (with its credentials): X-Forwarded-Proto/-Host only
+ * from a trusted proxy (fastify applies HOTPATH_TRUST_PROXY), else the Host header and the socket; a
+ * value that is no valid scheme or host falls back to the address the request arrived at.
+ */
+/** `http(s)://host[:port]` and nothing more. */
+function isUriBase(base: string): boolean {
+  const m = /^(https?):\/\/(.+)$/.exec(base);
+  return m !== null && URI_HOST.test(m[2]!);
+}
+
+export function externalBase(request: FastifyRequest): string {
+  const proto = String(request.protocol ?? 'http').split(',')[0]!.trim().toLowerCase();
+  const host = String(request.host ?? '').split(',')[0]!.trim();
+  const local = request.raw.socket;
+  const fallback = local.localAddress?.includes(':') ? `[${local.localAddress}]:${local.localPort}` : `${local.localAddress ?? '127.0.0.1'}:${local.localPort ?? 80}`;
+  return `${proto === 'https' ? 'https' : 'http'}://${URI_HOST.test(host) ? host : fallback}`;
 }
 
 async function waitFor(run: Promise<void> | undefined, ms: number): Promise<void> {
@@ -53,11 +62,16 @@ async function waitFor(run: Promise<void> | undefined, ms: number): Promise<void
 }
 
 export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): void {
-  const registry = new StatementRegistry({ abandonAfterMs: deps.abandonAfterMs });
+  const { registry } = deps;
   app.addHook('onClose', async () => registry.close());
 
+  /** Where the client came in: the forwarding replica's word for it (tagged), else this request's own. */
+  const baseOf = (request: FastifyRequest): string => {
+    const forwarded = deps.owners.forwardedBase(request);
+    return forwarded !== undefined && isUriBase(forwarded) ? forwarded : externalBase(request);
+  };
   const uris = (request: FastifyRequest, q: StatementQuery) => {
-    const base = externalBase(request);
+    const base = baseOf(request);
     return {
       info: `${base}/v1/query/${q.id}`,
       queued: (token: number) => `${base}/v1/statement/queued/${q.id}/${q.slug}/${token}`,
@@ -94,10 +108,19 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
 
     scope.post('/v1/statement', { schema: { summary: 'Submit a statement (Trino client protocol)', tags: ['trino'] } }, async (request, reply) => {
       const ctx = parseTrinoHeaders(request.headers);
-      const principal = await deps.auth.authenticate(request.headers);
+      const principal = await deps.auth.authenticate(request.headers, request.ip);
       const sql = typeof request.body === 'string' ? request.body : '';
       if (sql.trim() === '') throw new AppError('BAD_REQUEST', 'SQL statement is empty');
-      const q = registry.create(sql, principal.user, ctx, request.headers.authorization);
+      let q: StatementQuery;
+      try {
+        q = registry.create(sql, principal.user, ctx, request.headers.authorization);
+      } catch (err) {
+        // Over the registry's bounds: Trino's answer for a full queue, a FAILED page (clients report it).
+        if (!isAppError(err) || err.code !== 'QUEUE_FULL') throw err;
+        const id = registry.newId();
+        const refused = buildPage({ id, infoUri: `${baseOf(request)}/v1/query/${id}`, nextUri: undefined, state: 'FAILED', elapsedMs: 0, queuedMs: 0, error: toTrinoError(err) });
+        return reply.type('application/json').send(refused);
+      }
       deps.owners.claim(q.id);
       return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(1) }));
     });
@@ -110,13 +133,13 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
       deps.owners.touch(id);
       return;
     }
-    if (await deps.owners.forwardIfForeign(id, request, reply)) return reply;
+    if (await deps.owners.forwardIfForeign(id, request, reply, baseOf(request))) return reply;
   };
   const idRoute = { schema: { hide: true }, preHandler: forwardForeign };
 
   const open = (q: StatementQuery) => {
     const ctx = q.context;
-    return deps.paged.open(
+    return deps.service.open(
       {
         sql: q.sql,
         principal: q.user,
@@ -137,6 +160,8 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
           preparedStatements: ctx.preparedStatements,
         },
       },
+      trinoFormat,
+      'trino',
       q.abort.signal,
     );
   };
@@ -160,7 +185,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
   };
 
   const remember = (reply: FastifyReply, q: StatementQuery, kind: 'queued' | 'executing', token: number, body: Buffer) => {
-    q.last = { kind, token, body };
+    registry.remember(q, { kind, token, body });
     if (kind === 'queued') q.queuedToken = token;
     else q.executingToken = token;
     return send(reply, q, body);
@@ -248,7 +273,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
    * (or an admin) may see or cancel it; others are told it does not exist.
    */
   const ownQuery = async (request: FastifyRequest, id: string): Promise<StatementQuery> => {
-    const principal = await deps.auth.authenticate(request.headers);
+    const principal = await deps.auth.authenticate(request.headers, request.ip);
     const q = registry.lookup(id);
     if (q.user !== principal.user && !principal.admin) throw new AppError('NOT_FOUND', `unknown query ${id}`);
     return q;

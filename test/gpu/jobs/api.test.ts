@@ -187,6 +187,17 @@ describe('GPU job API', () => {
     expect(await state(a, peer)).toBe('queued');
   });
 
+  it('a bug is not an outage: input that breaks a serialiser (past the HTTP depth limit) answers INTERNAL, not 503 GPU_UNAVAILABLE', async () => {
+    const a = await app();
+    // Straight to the service, as a caller past the HTTP parser's depth check would: BullMQ's
+    // JSON.stringify throws a RangeError, which used to pass for a Redis failure.
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const err = await a.app.gpuJobs.service.submit({ tenant: 't', gpus: 1, metadata: { deep } }, { user: 'alice', admin: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RangeError);
+    expect((await a.app.gpuJobs.store.pendingIds()).length).toBe(0);
+  });
+
   it('fair share: the tenant holding less goes first under contention', async () => {
     const a = await app();
     const big: string[] = [];

@@ -1,7 +1,7 @@
 // Why: the cacheability rules are the cache's correctness; each row is a statement and what a careful
 // reader of DESIGN.md would decide for it.
 import { describe, expect, it } from 'vitest';
-import { classifySql, qualifyTables } from '../../../src/query-cache/core/classify.ts';
+import { classifySql, qualifyMentions } from '../../../src/query-cache/core/classify.ts';
 import { normalizeSql, tokenize } from '../../../src/query-cache/core/sql.ts';
 
 describe('normalizeSql', () => {
@@ -52,7 +52,7 @@ describe('classifySql', () => {
     ['PREPARE q FROM SELECT 1', false, 'session'],
     ['SET ROLE admin', false, 'session'],
     ['EXECUTE q', false, 'not-read-only'], // the prepared body could write
-    ['SELECT 1; SELECT 2', false, 'multi-statement'],
+    ['SELECT * FROM t USING SAMPLE 10%', true, 'nondeterministic'], // DuckDB's sampling
     ['SELECT 1;', true, undefined], // a trailing semicolon is not a second statement
     ['SELECT now()', true, 'nondeterministic'],
     ['SELECT current_timestamp', true, 'nondeterministic'],
@@ -65,7 +65,6 @@ describe('classifySql', () => {
     ['SELECT * FROM system.runtime.queries', true, 'system-table'],
     ['SELECT * FROM demo.information_schema.tables', true, 'system-table'],
     ['SELECT * FROM "orders$partitions"', true, 'system-table'],
-    ["SELECT 'x", false, 'unparsable'],
     ['', false, 'empty'],
     ['-- only a comment', false, 'empty'],
   ] as const)('%j', (sql, readOnly, bypass) => {
@@ -75,28 +74,38 @@ describe('classifySql', () => {
   });
 });
 
-describe('table extraction', () => {
-  const tables = (sql: string, catalog = 'demo', schema = 'sales') => {
-    const refs = classifySql(sql).tableRefs;
-    return refs && qualifyTables(refs, catalog, schema);
-  };
+describe('syntax errors', () => {
+  it.each([
+    ['SELEC 1', /^line 1:1: mismatched input 'SELEC'/],
+    ['  \n  frob the table', /^line 2:3: mismatched input 'frob'/],
+    ['42', /^line 1:1: mismatched input '42'/],
+    ["SELECT 'x", /^line 1:8: unterminated string literal/],
+    ['SELECT 1; SELECT 2', /^line 1:9: only one statement per request/],
+  ])('%j', (sql, want) => {
+    expect(classifySql(sql).syntaxError).toMatch(want);
+  });
+
+  it('a trailing semicolon or a comment is not a second statement', () => {
+    expect(classifySql('SELECT 1; -- done').syntaxError).toBeUndefined();
+  });
+});
+
+describe('mentions (what protective rules see when the parser cannot give a complete set)', () => {
+  const mentioned = (sql: string) => qualifyMentions(classifySql(sql).mentions, 'demo', 'sales');
 
   it.each([
     ['SELECT * FROM orders', ['demo.sales.orders']],
-    ['SELECT * FROM ops.gpu_usage', ['demo.ops.gpu_usage']],
-    ['SELECT * FROM Hive.Web.Clicks c', ['hive.web.clicks']],
-    ['SELECT * FROM orders o JOIN customers AS c ON o.customer_id = c.customer_id', ['demo.sales.customers', 'demo.sales.orders']],
-    ['SELECT * FROM orders, customers c WHERE 1=1', ['demo.sales.customers', 'demo.sales.orders']],
-    ['SELECT * FROM (SELECT * FROM orders) x', ['demo.sales.orders']],
-    ['WITH big AS (SELECT * FROM orders) SELECT * FROM big JOIN customers USING (customer_id)', ['demo.sales.customers', 'demo.sales.orders']],
-    ['SELECT * FROM orders WHERE customer_id IN (SELECT customer_id FROM customers)', ['demo.sales.customers', 'demo.sales.orders']],
-    ['SELECT * FROM range(10)', []],
-    ['SELECT * FROM UNNEST(ARRAY[1,2]) AS t(x)', []],
-    ['SELECT 1', []],
-    ['SELECT * FROM "My Schema"."Orders"', ['demo.my schema.orders']],
-    ['DESCRIBE orders', ['demo.sales.orders']],
-    ['SELECT * FROM a.b.c.d', undefined], // four parts: not a table name we understand
+    ['SELECT * FROM ops.gpu_usage', ['demo.ops.gpu_usage', 'ops.main.gpu_usage', 'demo.sales.ops']],
+    ['SELECT * FROM Hive.Web.Clicks c', ['demo.sales.c', 'demo.sales.hive', 'demo.hive.web', 'hive.main.web', 'hive.web.clicks']],
+    ["SELECT * FROM query_table('demo.secret.t')", ['demo.secret.t', 'demo.demo.secret', 'demo.main.secret', 'demo.sales.demo']],
+    ["SELECT * FROM query('select * from x.y')", ['demo.x.y', 'x.main.y', 'demo.sales.x']],
+    ['SELECT count(*) FROM range(10)', []],
   ])('%j', (sql, want) => {
-    expect(tables(sql)).toEqual(want);
+    expect(mentioned(sql)).toEqual([...want].sort());
+  });
+
+  it('reads the explained statement for the parser', () => {
+    expect(classifySql('EXPLAIN (TYPE DISTRIBUTED) SELECT * FROM orders;').parseTarget).toBe('SELECT * FROM orders');
+    expect(classifySql('SELECT 1 ;').parseTarget).toBe('SELECT 1');
   });
 });

@@ -1,7 +1,7 @@
 // Why: rules decide sharing (a leak if wrong) and freshness; expected values are worked out by hand.
 import { describe, expect, it } from 'vitest';
 import { classifySql } from '../../../src/query-cache/core/classify.ts';
-import { decide, entryState, retentionMs, tableMatches } from '../../../src/query-cache/core/policy.ts';
+import { decide, entryState, retentionMs, tableMatches, type TableSet } from '../../../src/query-cache/core/policy.ts';
 import { cacheStatus } from '../../../src/query-cache/core/cache-status.ts';
 import { deriveKey, type KeyInput } from '../../../src/query-cache/core/key.ts';
 
@@ -24,35 +24,47 @@ describe('decide', () => {
     { tables: ['demo.sales.secret'], cache: false },
     { tables: ['system.runtime.nodes'], allowSystemTables: true },
   ];
+  const complete = (...tables: string[]): TableSet => ({ tables, complete: true, mentioned: [] });
 
   it('defaults: per-user, default freshness', () => {
-    const got = decide(classifySql('SELECT * FROM orders'), ['demo.sales.orders'], rules, d);
+    const got = decide(classifySql('SELECT * FROM orders'), complete('demo.sales.orders'), rules, d);
     expect(got).toEqual({ cache: true, shared: false, tables: ['demo.sales.orders'], freshness: { ttlMs: 60_000, swrMs: 30_000, staleIfErrorMs: 300_000 } });
   });
 
   it('a shared rule covers a query only when it covers every table', () => {
-    expect(decide(classifySql('SELECT 1'), ['demo.ops.gpu_usage'], rules, d)).toMatchObject({ cache: true, shared: true, freshness: { ttlMs: 5000 } });
+    expect(decide(classifySql('SELECT 1'), complete('demo.ops.gpu_usage'), rules, d)).toMatchObject({ cache: true, shared: true, freshness: { ttlMs: 5000 } });
     // one table outside the shared set: the entry must stay per-user
-    expect(decide(classifySql('SELECT 1'), ['demo.ops.gpu_usage', 'demo.sales.orders'], rules, d)).toMatchObject({ cache: true, shared: false });
+    expect(decide(classifySql('SELECT 1'), complete('demo.ops.gpu_usage', 'demo.sales.orders'), rules, d)).toMatchObject({ cache: true, shared: false });
   });
 
-  it('unknown tables never match a rule (never shared)', () => {
-    expect(decide(classifySql('SELECT 1'), undefined, rules, d)).toMatchObject({ cache: true, shared: false, freshness: { ttlMs: 60_000 } });
+  it('an incomplete set never matches a sharing rule, even when the tables it found are all shared', () => {
+    const set = { tables: ['demo.ops.gpu_usage'], complete: false, mentioned: ['demo.ops.gpu_usage'] };
+    expect(decide(classifySql('SELECT 1'), set, rules, d)).toEqual({ cache: true, shared: false, tables: undefined, freshness: { ttlMs: 60_000, swrMs: 30_000, staleIfErrorMs: 300_000 } });
   });
 
   it('catalog rules and cache:false', () => {
-    expect(decide(classifySql('SELECT 1'), ['hive.web.clicks'], rules, d)).toMatchObject({ freshness: { ttlMs: 600_000, swrMs: 0 } });
-    expect(decide(classifySql('SELECT 1'), ['demo.sales.secret'], rules, d)).toEqual({ cache: false, reason: 'rule', tables: ['demo.sales.secret'] });
+    expect(decide(classifySql('SELECT 1'), complete('hive.web.clicks'), rules, d)).toMatchObject({ freshness: { ttlMs: 600_000, swrMs: 0 } });
+    expect(decide(classifySql('SELECT 1'), complete('demo.sales.secret'), rules, d)).toEqual({ cache: false, reason: 'rule', tables: ['demo.sales.secret'] });
+  });
+
+  it('cache:false protects on any match, not only when it covers every table', () => {
+    expect(decide(classifySql('SELECT 1'), complete('demo.ops.gpu_usage', 'demo.sales.secret'), rules, d)).toMatchObject({ cache: false, reason: 'rule' });
+    // incomplete: a mention is enough (it may be read through a view or a table function)
+    const set = { tables: [], complete: false, mentioned: ['demo.sales.secret'] };
+    expect(decide(classifySql('SELECT 1'), set, rules, d)).toMatchObject({ cache: false, reason: 'rule' });
+    // complete: mentions that are not read (a column called secret) do not count
+    expect(decide(classifySql('SELECT 1'), { ...complete('demo.ops.x'), mentioned: ['demo.sales.secret'] }, rules, d)).toMatchObject({ cache: true });
   });
 
   it('system tables bypass unless a rule allows them', () => {
     const c = classifySql('SELECT * FROM system.runtime.nodes');
-    expect(decide(c, ['system.runtime.nodes'], [], d)).toMatchObject({ cache: false, reason: 'system-table' });
-    expect(decide(c, ['system.runtime.nodes'], rules, d)).toMatchObject({ cache: true });
+    expect(decide(c, complete('system.runtime.nodes'), [], d)).toMatchObject({ cache: false, reason: 'system-table' });
+    expect(decide(c, complete('system.runtime.nodes'), rules, d)).toMatchObject({ cache: true });
+    expect(decide(c, { tables: ['system.runtime.nodes'], complete: false, mentioned: [] }, rules, d)).toMatchObject({ cache: false, reason: 'system-table' });
   });
 
   it('a rule never makes a nondeterministic query cacheable', () => {
-    expect(decide(classifySql('SELECT now() FROM x'), ['demo.ops.x'], rules, d)).toMatchObject({ cache: false, reason: 'nondeterministic' });
+    expect(decide(classifySql('SELECT now() FROM x'), complete('demo.ops.x'), rules, d)).toMatchObject({ cache: false, reason: 'nondeterministic' });
   });
 });
 

@@ -163,6 +163,92 @@ describe('errors', () => {
     const err = await failure(run("SELECT * FROM read_csv('/etc/passwd')"));
     expect(err.kind).toBe('user');
   });
+
+  it('never shows a file-system path in an error message', async () => {
+    for (const sql of ["SELECT * FROM read_csv('/etc/passwd')", 'SELECT * FROM duckdb_extensions()', "SELECT * FROM glob('/root/*')"]) {
+      const err = await failure(run(sql));
+      expect(err.message).not.toMatch(/\/(etc|root|home|tmp|usr)\//);
+      expect(err.message).toContain('<path>');
+    }
+  });
+});
+
+describe('resources', () => {
+  it('runs with a bounded memory_limit and thread count (defaults for a shared pod, or as configured)', async () => {
+    const setting = async (e: DuckDbEngine, name: string) =>
+      (await e.execute({ sql: `SELECT current_setting('${name}')`, user: 'a', session: {} }, new AbortController().signal)).rows[0]![0];
+    expect(await setting(engine, 'memory_limit')).toBe('1.0 GiB');
+    expect(await setting(engine, 'threads')).toBe(2);
+    const small = await createDuckDbEngine({ demoData: false, statementTimeoutMs: 5000, memoryLimitMiB: 256, threads: 1 });
+    try {
+      expect(await setting(small, 'memory_limit')).toBe('256.0 MiB');
+      expect(await setting(small, 'threads')).toBe(1);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('streams: rows come chunk by chunk, never materialised, and a slow consumer holds the engine back', async () => {
+    const batches: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const end = await engine.stream!({ sql: 'SELECT * FROM range(100000)', user: 'a', session: {} }, new AbortController().signal, async (b) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      batches.push(b.rows.length);
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+    });
+    expect(end).toEqual({});
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(100_000);
+    expect(batches.length).toBeGreaterThan(10); // DuckDB's chunks are 2048 rows
+    expect(Math.max(...batches)).toBeLessThanOrEqual(2048);
+    expect(maxInFlight).toBe(1);
+  });
+
+  it('stops a streaming run on abort, and the connection is usable again', async () => {
+    const ac = new AbortController();
+    let rows = 0;
+    const p = engine.stream!({ sql: 'SELECT * FROM range(100000000)', user: 'a', session: {} }, ac.signal, async (b) => {
+      rows += b.rows.length;
+      if (rows > 50_000) ac.abort('client went away');
+    });
+    const err = await failure(p);
+    expect(err.errorName).toBe('USER_CANCELED');
+    expect(rows).toBeLessThan(1_000_000);
+    expect((await run('SELECT 42')).rows).toEqual([[42]]);
+  });
+});
+
+describe('relations (the parser behind cache table sets)', () => {
+  const rel = (sql: string, ctx: { catalog?: string; schema?: string } = {}) => engine.relations!({ sql, ...ctx }, new AbortController().signal);
+
+  it.each([
+    ['SELECT * FROM orders', ['demo.sales.orders'], true],
+    ['SELECT * FROM ops.gpu_usage g, sales.customers c', ['demo.ops.gpu_usage', 'demo.sales.customers'], true],
+    ['SELECT * FROM (SELECT * FROM demo.sales.orders) x, LATERAL (SELECT * FROM customers WHERE customer_id = x.customer_id) y', ['demo.sales.customers', 'demo.sales.orders'], true],
+    ['WITH orders AS (SELECT * FROM customers) SELECT * FROM orders', ['demo.sales.customers'], true],
+    ['WITH orders AS (SELECT * FROM orders) SELECT * FROM orders', ['demo.sales.orders'], true], // the CTE body reads the table
+    ['WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT * FROM t', [], true],
+    ['WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a', [], false], // b in a is no CTE (DuckDB binds a table)
+    ['SELECT * FROM range(3), unnest([1]), generate_series(1, 2)', [], true],
+    ["SELECT * FROM query_table('demo.sales.orders')", [], false],
+    ['SELECT * FROM no_such_table', [], false],
+    ['DESCRIBE orders', ['demo.sales.orders'], true],
+    ['SHOW TABLES', [], false],
+  ])('%j', async (sql, tables, complete) => {
+    expect(await rel(sql)).toMatchObject({ kind: 'parsed', tables, complete });
+  });
+
+  it('resolves names in the session context and flags system relations and sampling', async () => {
+    expect(await rel('SELECT * FROM gpu_usage', { catalog: 'demo', schema: 'ops' })).toMatchObject({ tables: ['demo.ops.gpu_usage'], complete: true });
+    expect(await rel('SELECT * FROM pg_class')).toMatchObject({ readsSystem: true, complete: false });
+    expect(await rel('SELECT * FROM orders USING SAMPLE 10%')).toMatchObject({ sampled: true });
+  });
+
+  it('reports syntax errors with Trino-style positions', async () => {
+    expect(await rel('SELECT * FORM orders')).toMatchObject({ kind: 'syntax-error', message: expect.stringMatching(/^line 1:\d+: syntax error at or near "orders"/) });
+  });
 });
 
 describe('catalog and schema', () => {

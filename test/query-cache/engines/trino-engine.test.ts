@@ -115,7 +115,7 @@ async function failure(p: Promise<unknown>): Promise<EngineError> {
 beforeAll(async () => {
   redis = await startTestRedis();
   duck = await ControlledEngine.create();
-  h = await startApp(testConfig(redis.url), duck);
+  h = await startApp(testConfig(redis.url, { HOTPATH_TRUST_PROXY: 'loopback' }), duck); // the proxy below is on loopback
 });
 afterAll(async () => {
   await Promise.all(engines.map((e) => e.close()));

@@ -1,14 +1,16 @@
 // Why: the protocol facts of TRINO-PROTOCOL.md that clients rely on for retries and cleanup: the same
 // token returns the same page, an older one is gone, unknown ones are not found, DELETE cancels,
-// URIs are absolute and honour X-Forwarded-*, and the older X-Presto-* spelling works.
+// URIs are absolute and honour X-Forwarded-* from a trusted proxy only, and the older X-Presto-* spelling works.
 import { describe, expect, it } from 'vitest';
 import { ControlledEngine, type TestApp, useTestStack } from '../../helpers/app.ts';
 
 let engine: ControlledEngine;
 let h: TestApp;
+let untrusted: TestApp;
 useTestStack(async (s) => {
   engine = s.engine;
-  h = await s.app();
+  h = await s.app({ HOTPATH_TRUST_PROXY: 'loopback' });
+  untrusted = await s.app();
 });
 
 interface Page {
@@ -21,8 +23,8 @@ interface Page {
   error?: { errorName: string };
 }
 
-async function submit(sql: string, headers: Record<string, string> = { 'x-trino-user': 'alice' }): Promise<{ status: number; page: Page; headers: Headers }> {
-  const res = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers, body: sql });
+async function submit(sql: string, headers: Record<string, string> = { 'x-trino-user': 'alice' }, app = h): Promise<{ status: number; page: Page; headers: Headers }> {
+  const res = await fetch(`${app.url}/v1/statement`, { method: 'POST', headers, body: sql });
   return { status: res.status, page: (await res.json()) as Page, headers: res.headers };
 }
 
@@ -106,6 +108,18 @@ describe('Trino door protocol edges', () => {
     const { page } = await submit('SELECT 6 AS six', { 'x-trino-user': 'alice', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'trino.example.org' });
     expect(page.nextUri).toMatch(/^https:\/\/trino\.example\.org\/v1\/statement\/queued\//);
     expect(page.infoUri).toBe(`https://trino.example.org/v1/query/${page.id}`);
+  });
+
+  it('ignores X-Forwarded-* from a peer that is not a trusted proxy, and never builds a URI from a malformed host', async () => {
+    // clients follow nextUri with their credentials: a spoofed host would send them elsewhere
+    const spoofed = await submit('SELECT 6', { 'x-trino-user': 'alice', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' }, untrusted);
+    expect(spoofed.page.nextUri!.startsWith(`${untrusted.url}/v1/statement/queued/`)).toBe(true);
+    const bad: [string, string][] = [['x-forwarded-host', 'a b'], ['x-forwarded-host', 'x/y@z'], ['x-forwarded-proto', ''], ['x-forwarded-proto', 'javascript']];
+    for (const [name, value] of bad) {
+      const { page } = await submit('SELECT 6', { 'x-trino-user': 'alice', [name]: value });
+      expect(page.nextUri).toMatch(/^https?:\/\/[A-Za-z0-9.:[\]-]+\/v1\/statement\/queued\//);
+      expect(new URL(page.nextUri!).pathname).toMatch(/^\/v1\/statement\/queued\//);
+    }
   });
 
   it('sends Cache-Status on pages: a miss, then a hit for the same user', async () => {

@@ -41,6 +41,15 @@ describe('Trino door across replicas', () => {
     expect(((await info.json()) as { state: string }).state).toBe('FINISHED');
   });
 
+  it('a client cannot pose as a forwarding replica to choose the URIs the owner hands out', async () => {
+    const post = await fetch(`${a.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: 'SELECT 1 AS one' });
+    const queued = (await post.json()) as QueryResult;
+    const forged = await fetch(queued.nextUri!, { headers: { 'x-hotpath-forwarded': 'f'.repeat(64), 'x-hotpath-external-base': 'https://evil.example' } });
+    const page = (await forged.json()) as QueryResult;
+    expect(JSON.stringify(page)).not.toContain('evil.example');
+    expect(page.infoUri?.startsWith(a.url)).toBe(true);
+  });
+
   it('a cancel sent to replica B reaches the owner A', async () => {
     const post = await fetch(`${a.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: 'SELECT 1 AS one' });
     const { id, nextUri } = (await post.json()) as QueryResult;

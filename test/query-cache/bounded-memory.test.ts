@@ -1,0 +1,176 @@
+// Why: a hostile (or careless) client must not be able to grow the process without bound or hold the event
+// loop: Trino-door statements that are never polled are bounded by count and bytes, a query whose client
+// stopped reading gives its engine slot back soon, and a huge JSON answer streams under the statement
+// timeout instead of being rendered whole.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { query, type TestApp, useTestStack } from '../helpers/app.ts';
+
+interface Page {
+  id: string;
+  nextUri?: string;
+  stats: { state: string };
+  data?: unknown[][];
+  error?: { errorName: string; errorType: string; message: string };
+}
+
+let bounded: TestApp;
+let busy: TestApp;
+let json: TestApp;
+let short: TestApp;
+useTestStack(async (s) => {
+  bounded = await s.app({
+    HOTPATH_TRINO_DOOR_MAX_QUERIES: '20',
+    HOTPATH_TRINO_DOOR_MAX_QUERIES_PER_USER: '8',
+    HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER: String(1024 * 1024),
+  });
+  busy = await s.app({ HOTPATH_TRINO_DOOR_BUSY_CLIENT_TIMEOUT_SECONDS: '1', HOTPATH_MAX_CONCURRENT_EXECUTIONS: '1', HOTPATH_MAX_CONCURRENT_PER_USER: '1' });
+  json = await s.app();
+  short = await s.app({ HOTPATH_STATEMENT_TIMEOUT_MS: '1500' });
+});
+
+const post = async (app: TestApp, sql: string, user: string): Promise<Page> =>
+  (await (await fetch(`${app.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': user }, body: sql })).json()) as Page;
+
+const waitUntil = async (what: () => boolean | Promise<boolean>, ms: number) => {
+  const deadline = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+};
+
+describe('Trino door: what statements hold is bounded', () => {
+  const held: { user: string; page: Page }[] = [];
+  it('refuses a statement past a bound with a FAILED QUERY_QUEUE_FULL page, per user by count and bytes and overall', async () => {
+    for (let i = 0; i < 8; i++) {
+      const page = await post(bounded, `SELECT ${i}`, 'counter');
+      expect(page.stats.state).toBe('QUEUED');
+      held.push({ user: 'counter', page });
+    }
+    const ninth = await post(bounded, 'SELECT 9', 'counter');
+    expect(ninth.stats.state).toBe('FAILED');
+    expect(ninth.nextUri).toBeUndefined();
+    expect(ninth.error).toMatchObject({ errorName: 'QUERY_QUEUE_FULL', errorType: 'INSUFFICIENT_RESOURCES' });
+    expect(ninth.error!.message).toMatch(/HOTPATH_TRINO_DOOR_MAX_QUERIES_PER_USER/);
+
+    // 200 KB statements nobody polls: the per-user byte bound (1 MiB) holds before the count does
+    const big = `SELECT 1 -- ${'x'.repeat(200 * 1024)}`;
+    const states: string[] = [];
+    for (let i = 0; i < 7; i++) states.push((await post(bounded, big, 'hoarder')).stats.state);
+    expect(states).toEqual(['QUEUED', 'QUEUED', 'QUEUED', 'QUEUED', 'QUEUED', 'FAILED', 'FAILED']);
+
+    // others are not affected, until the overall bound (20 statements)
+    for (let i = 0; i < 7; i++) {
+      const page = await post(bounded, 'SELECT 1', `user${i}`);
+      expect(page.stats.state).toBe('QUEUED');
+      held.push({ user: `user${i}`, page });
+    }
+    const over = await post(bounded, 'SELECT 1', 'late');
+    expect(over.error?.message).toMatch(/HOTPATH_TRINO_DOOR_MAX_QUERIES\)/);
+    expect(bounded.app.queryCache.statements.usage.count).toBe(20);
+  });
+
+  it('gives the place back when a statement is cancelled or finished and fetched', async () => {
+    const before = bounded.app.queryCache.statements.usage;
+    const refused = await post(bounded, 'SELECT 1', 'counter');
+    expect(refused.stats.state).toBe('FAILED');
+    const mine = await post(bounded, 'SELECT 1', 'user0'); // the overall bound is full too
+    expect(mine.stats.state).toBe('FAILED');
+    // cancel one of counter's and one other: both get a place again
+    for (const user of ['counter', 'user0']) {
+      const { page } = held.find((v) => v.user === user)!;
+      expect((await fetch(page.nextUri!, { method: 'DELETE' })).status).toBe(204);
+    }
+    expect(bounded.app.queryCache.statements.usage.count).toBe(before.count - 2);
+    let page = await post(bounded, 'SELECT 41 + 1 AS answer', 'counter');
+    expect(page.stats.state).toBe('QUEUED');
+    while (page.nextUri) page = (await (await fetch(page.nextUri)).json()) as Page;
+    expect(page.stats.state).toBe('FINISHED');
+  });
+});
+
+describe('Trino door: abandonment', () => {
+  it('abandons a query whose answer is being produced while nobody polls, after the busy timeout, freeing its engine slot', async () => {
+    const q = await post(busy, 'SELECT range AS n, range * 3 AS m FROM range(5000000)', 'idler');
+    const first = (await (await fetch(q.nextUri!)).json()) as Page; // starts it; then the client goes quiet
+    expect(first.stats.state).not.toBe('FAILED');
+    const admission = busy.app.queryCache.admission;
+    expect(await waitUntil(() => admission.runningCount === 1, 5000)).toBe(true);
+    const idle = await post(busy, 'SELECT 1 AS quiet', 'idler'); // submitted, never polled: not busy
+    const started = Date.now();
+    expect(await waitUntil(() => admission.runningCount === 0, 15_000)).toBe(true);
+    const heldMs = Date.now() - started;
+    expect(heldMs).toBeLessThan(10_000); // 1 s timeout + the sweep; the old fixed 5 min held it all along
+    expect((await fetch(first.nextUri!)).status).toBe(410);
+    // the slot is free for others at once; the idle (never-started) statement is still there
+    expect((await query(busy.url, 'SELECT 2 AS two', { user: 'other' })).status).toBe(200);
+    let page = (await (await fetch(idle.nextUri!)).json()) as Page;
+    while (page.nextUri) page = (await (await fetch(page.nextUri)).json()) as Page;
+    expect(page.stats.state).toBe('FINISHED');
+  });
+});
+
+describe('JSON door: large answers stream', () => {
+  it('sends a 1M-row answer without holding the event loop (and still answers /healthz meanwhile)', async () => {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const healthz: number[] = [];
+    let sending = true;
+    const probe = (async () => {
+      while (sending) {
+        const t0 = performance.now();
+        await fetch(`${json.url}/healthz`);
+        healthz.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const r = await query(json.url, 'SELECT range AS n, range * 2 AS twice FROM range(1000000)', { user: 'bulk' });
+    sending = false;
+    await probe;
+    delay.disable();
+    expect(r.status).toBe(200);
+    expect(r.headers.get('cache-status')).toBe('hotpath; fwd=miss; detail=too-large');
+    expect(r.body.rowCount).toBe(1_000_000);
+    expect(r.body.rows[999_999]).toEqual([999_999, 1_999_998]);
+    const maxDelayMs = delay.max / 1e6;
+    healthz.sort((a, b) => a - b);
+    console.log(`1M-row JSON answer: longest event-loop delay ${maxDelayMs.toFixed(0)} ms; /healthz during it: ${healthz.length} probes, p50 ${healthz[Math.floor(healthz.length / 2)]?.toFixed(1)} ms, max ${healthz.at(-1)?.toFixed(1)} ms`);
+    expect(maxDelayMs).toBeLessThan(1000);
+    expect(healthz.length).toBeGreaterThan(2);
+  });
+
+  it('an answer under the entry cap is held and sent whole, with its exact status and a stored entry', async () => {
+    const sql = 'SELECT range AS n FROM range(20000)';
+    const first = await query(json.url, sql, { user: 'bulk' });
+    expect(first.headers.get('cache-status')).toBe('hotpath; fwd=miss; stored');
+    expect(first.headers.get('content-length')).toBe(String(Buffer.byteLength(first.text)));
+    const again = await query(json.url, sql, { user: 'bulk' });
+    expect(again.headers.get('cache-status')).toMatch(/^hotpath; hit/);
+    expect(again.text).toBe(first.text);
+  });
+
+  it('the statement timeout covers the whole answer: an endless one is cut off, and the service keeps serving', async () => {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const rssBefore = process.memoryUsage().rss;
+    const started = Date.now();
+    const res = await fetch(`${short.url}/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-trino-user': 'bulk' },
+      body: JSON.stringify({ sql: 'SELECT * FROM range(60000000)' }),
+    });
+    expect(res.status).toBe(200); // past the cap, the answer was already under way
+    const text = await res.text().catch(() => 'aborted');
+    delay.disable();
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(() => JSON.parse(text)).toThrow(); // truncated: no client can mistake it for the whole answer
+    const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+    console.log(`range(60000000) under a 1.5 s statement timeout: cut after ${Date.now() - started} ms, longest loop delay ${(delay.max / 1e6).toFixed(0)} ms, RSS growth ${rssGrowthMiB.toFixed(0)} MiB`);
+    expect(delay.max / 1e6).toBeLessThan(1000);
+    expect(rssGrowthMiB).toBeLessThan(1024);
+    expect((await fetch(`${short.url}/healthz`)).status).toBe(200);
+    expect((await query(short.url, 'SELECT 7 AS seven', { user: 'bulk' })).body.rows).toEqual([[7]]);
+  });
+});
