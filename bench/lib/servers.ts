@@ -40,7 +40,7 @@ export class CountingEngine implements Engine {
 
   relations(query: RelationsQuery, signal: AbortSignal): Promise<Relations> {
     // As shipped: the embedded engine's parser gives the table sets (an engine without one: incomplete).
-    return this.inner.relations ? this.inner.relations(query, signal) : Promise.resolve({ kind: 'parsed', tables: [], complete: false, readsSystem: false, sampled: false });
+    return this.inner.relations ? this.inner.relations(query, signal) : Promise.resolve({ kind: 'parsed', tables: [], complete: false, readsSystem: false, nondeterministic: false });
   }
 
   ping(signal: AbortSignal): Promise<void> {

@@ -17,6 +17,11 @@ import type { TieredStore } from './store/tiered-store.ts';
 import type { FlightDone, FlightError } from './store/redis-store.ts';
 
 const SKIPPED = new Error('background refresh skipped: another replica holds the lock');
+/**
+ * Errors of the holder's own making, not of the query: its client cancelled, or its user's admission
+ * limits refused it. A waiter then tries to lead instead of inheriting them.
+ */
+export const HOLDER_ERRORS: ReadonlySet<string> = new Set(['QUERY_CANCELLED', 'QUEUE_FULL', 'QUEUE_TIMEOUT']);
 /** While the event channel is silent no "done" may arrive: look in Redis this often instead. */
 const SILENT_CHANNEL_POLL_MS = 250;
 
@@ -34,6 +39,13 @@ export interface FillOutcome {
 /** The leader's work: execute, render, store (when allowed). Runs at most once per key at a time. */
 export type Fill = () => Promise<Omit<FillOutcome, 'collapsed'>>;
 
+/** A flight of this replica: what waiters share, when it has fully ended, and whether its fill is done. */
+interface LocalFlight {
+  shared: Promise<FillOutcome>;
+  ended: Promise<void>;
+  filled: boolean;
+}
+
 export interface FlightOptions {
   lockTtlMs: number;
   /** Upper bound on waiting for other replicas before executing without the lock. */
@@ -41,7 +53,7 @@ export interface FlightOptions {
 }
 
 export class SingleFlight {
-  private readonly local = new Map<string, Promise<FillOutcome>>();
+  private readonly local = new Map<string, LocalFlight>();
   private readonly remoteWaiters = new Map<string, Set<(done: FlightDone) => void>>();
   private readonly owner = randomUUID();
   private readonly store: TieredStore;
@@ -64,28 +76,36 @@ export class SingleFlight {
 
   /**
    * Run `fill` once for `hash` across all replicas. With `waitForOthers` false (a background
-   * refresh) it returns undefined when another replica already holds the lock.
+   * refresh) it returns undefined when another replica already holds the lock. `usable` says whether an
+   * entry found in the store while waiting may stand in for our own run (fresh enough, new enough).
+   * Only requests that arrive while the fill runs share it: one that comes once the fill is done (its
+   * answer may predate an invalidation this request has seen) waits for the flight to end, then runs anew.
    */
-  run(hash: string, fill: Fill, waitForOthers = true): Promise<FillOutcome | undefined> {
+  run(hash: string, fill: Fill, waitForOthers = true, usable: (entry: CachedEntry) => boolean = () => true): Promise<FillOutcome | undefined> {
     const existing = this.local.get(hash);
     if (existing) {
+      if (existing.filled) return existing.ended.then(() => this.run(hash, fill, waitForOthers, usable));
       // A skipped background refresh leaves nothing to share: then lead (or wait) ourselves.
-      return existing.then(
+      return existing.shared.then(
         (o) => ({ ...o, collapsed: true }),
-        (err: unknown) => (err === SKIPPED ? this.run(hash, fill, waitForOthers) : Promise.reject(err)),
+        (err: unknown) => (err === SKIPPED ? this.run(hash, fill, waitForOthers, usable) : Promise.reject(err)),
       );
     }
-    const p = this.acrossReplicas(hash, fill, waitForOthers);
-    const shared = p.then((o) => o ?? Promise.reject(SKIPPED));
-    shared.catch(() => {});
-    this.local.set(hash, shared);
-    void p.finally(() => {
-      if (this.local.get(hash) === shared) this.local.delete(hash);
-    }).catch(() => {});
+    const flight: LocalFlight = { shared: Promise.resolve() as never, ended: Promise.resolve(), filled: false };
+    const p = this.acrossReplicas(hash, () => fill().finally(() => (flight.filled = true)), waitForOthers, usable);
+    flight.shared = p.then((o) => o ?? Promise.reject(SKIPPED));
+    flight.shared.catch(() => {});
+    flight.ended = p.then(
+      () => {},
+      () => {},
+    ).finally(() => {
+      if (this.local.get(hash) === flight) this.local.delete(hash);
+    });
+    this.local.set(hash, flight);
     return p;
   }
 
-  private async acrossReplicas(hash: string, fill: Fill, waitForOthers: boolean): Promise<FillOutcome | undefined> {
+  private async acrossReplicas(hash: string, fill: Fill, waitForOthers: boolean, usable: (entry: CachedEntry) => boolean): Promise<FillOutcome | undefined> {
     const deadline = Date.now() + this.opts.maxWaitMs;
     while (Date.now() < deadline) {
       const waiter = this.registerWaiter(hash);
@@ -99,15 +119,15 @@ export class SingleFlight {
         if (locked) return { ...(await this.asLeader(hash, fill)), collapsed: false };
         if (!waitForOthers) return undefined;
         const already = await this.store.lookup(hash).catch(() => undefined);
-        if (already) return { entry: already.entry, stored: true, collapsed: true };
+        if (already && usable(already.entry)) return { entry: already.entry, stored: true, collapsed: true };
         const pollMs = this.store.invalidationChannelUp() ? this.opts.lockTtlMs : SILENT_CHANNEL_POLL_MS;
         const done = await waiter.wait(Math.min(this.opts.lockTtlMs, pollMs, Math.max(1, deadline - Date.now())));
-        if (done?.ok === false) throw remoteError(done.error);
+        if (done?.ok === false && !HOLDER_ERRORS.has(done.error.code)) throw remoteError(done.error);
         if (done?.ok && done.stored) {
           const found = await this.store.lookup(hash).catch(() => undefined);
-          if (found) return { entry: found.entry, stored: true, collapsed: true };
+          if (found && usable(found.entry)) return { entry: found.entry, stored: true, collapsed: true };
         }
-        // Not stored (too large, invalidated), holder gone, or entry already evicted: try to lead.
+        // Not stored (too large, invalidated), the holder cancelled or gone, or the entry evicted: try to lead.
       } finally {
         waiter.cancel();
       }

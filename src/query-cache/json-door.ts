@@ -112,16 +112,18 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
       },
     },
     async (request, reply) => {
-      const principal = await deps.auth.authenticate(request.headers, request.ip);
-      const { sql, catalog, schema, session } = request.body;
-      if (Buffer.byteLength(sql) > deps.maxSqlBytes) {
-        throw new AppError('SQL_TOO_LARGE', `sql is ${Buffer.byteLength(sql)} bytes; the limit is ${deps.maxSqlBytes} (HOTPATH_MAX_SQL_BYTES)`);
-      }
       // The client going away stops the engine run (a finished response also closes: not an abort).
+      // Listened for first: the client may leave while its credentials are still being checked.
       const gone = new AbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) gone.abort(new AppError('QUERY_CANCELLED', 'the client went away'));
       });
+      const principal = await deps.auth.authenticate(request.headers, request.ip);
+      if (gone.signal.aborted) throw gone.signal.reason;
+      const { sql, catalog, schema, session } = request.body;
+      if (Buffer.byteLength(sql) > deps.maxSqlBytes) {
+        throw new AppError('SQL_TOO_LARGE', `sql is ${Buffer.byteLength(sql)} bytes; the limit is ${deps.maxSqlBytes} (HOTPATH_MAX_SQL_BYTES)`);
+      }
       const stream = await deps.service.open(
         { sql, principal: principal.user, catalog, schema, session: session ?? {}, noCache: wantsNoCache(request.headers), authorization: request.headers.authorization },
         jsonFormat,

@@ -60,14 +60,25 @@ export class PageStream {
     this.onBytes?.(delta);
   }
 
-  /** Add a page (the producer keeps rowCount); resolves when the client is close enough behind to accept more. */
-  async push(page: Buffer): Promise<void> {
+  /**
+   * Add a page (the producer keeps rowCount); resolves when the client is close enough behind to accept
+   * more, or at once when `signal` aborts (the client went away, the time limit passed: the producer stops),
+   * or at once with `noWait` (the producer keeps the pages anyway, within its own bound).
+   */
+  async push(page: Buffer, signal?: AbortSignal, noWait = false): Promise<void> {
     if (this.discard) return;
     this.pages.push(page);
     this.held(page.length);
     this.wake();
-    while (!this.done && this.error === undefined && this.pages.length - 1 - this.consumedUpTo > this.maxPagesAhead) {
-      await new Promise<void>((resolve) => (this.wakeProducer = resolve));
+    while (!noWait && !this.done && this.error === undefined && signal?.aborted !== true && this.pages.length - 1 - this.consumedUpTo > this.maxPagesAhead) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.wakeProducer = wake;
+        signal?.addEventListener('abort', wake, { once: true });
+      });
     }
   }
 
@@ -80,6 +91,7 @@ export class PageStream {
   }
 
   finish(cacheStatus: string): void {
+    if (this.error !== undefined) return;
     this.cacheStatus = cacheStatus;
     this.done = true;
     this.wake();
@@ -121,8 +133,14 @@ export class PageStream {
   async waitFor(index: number, timeoutMs: number): Promise<void> {
     if (index < this.pages.length || this.done || this.error || timeoutMs <= 0) return;
     let timer: NodeJS.Timeout | undefined;
+    let woken: (() => void) | undefined;
     await new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+      woken = resolve;
+      timer = setTimeout(() => {
+        // timed out: do not leave this waiter behind for the next wake
+        this.wakeConsumers = this.wakeConsumers.filter((w) => w !== woken);
+        resolve();
+      }, timeoutMs);
       this.wakeConsumers.push(resolve);
     });
     clearTimeout(timer);

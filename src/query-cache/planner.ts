@@ -92,9 +92,10 @@ export class Planner {
     const set: TableSet = {
       tables: relations?.tables ?? [],
       complete: relations?.complete ?? false,
+      opaque: relations?.kind === 'parsed' && !relations.complete,
       mentioned: qualifyMentions(cls.mentions, (req.catalog ?? config.defaultCatalog).toLowerCase(), (req.schema ?? config.defaultSchema).toLowerCase()),
     };
-    const bypass = relations?.sampled ? 'nondeterministic' : relations?.readsSystem && cls.bypass === undefined ? 'system-table' : cls.bypass;
+    const bypass = relations?.nondeterministic ? 'nondeterministic' : relations?.readsSystem && cls.bypass === undefined ? 'system-table' : cls.bypass;
     const decision = decide({ ...cls, bypass }, set, config.cacheRules, {
       ttlSeconds: config.cacheTtlSeconds,
       swrSeconds: config.cacheSwrSeconds,

@@ -20,7 +20,7 @@ import { Planner, type Plan } from './planner.ts';
 import { cacheStatus } from './core/cache-status.ts';
 import { EngineError, type Engine, type EngineBatch, type EngineQuery } from './engines/engine.ts';
 import type { Admission } from './admission.ts';
-import type { FillOutcome, SingleFlight } from './flight.ts';
+import { HOLDER_ERRORS, type FillOutcome, type SingleFlight } from './flight.ts';
 import { PageStream } from './page-stream.ts';
 import type { CachedEntry } from './store/entry.ts';
 import type { TieredStore } from './store/tiered-store.ts';
@@ -75,6 +75,9 @@ export interface QueryCacheDeps {
 }
 
 type Decision = CacheDecision & { cache: true };
+
+/** A miss joins (or leads) a flight at most this many times before it runs alone without storing. */
+const MAX_FLIGHT_ATTEMPTS = 3;
 
 /** A leader's fill: the outcome single-flight shares, and the Cache-Status and reason that end its stream. */
 interface Filled {
@@ -193,56 +196,67 @@ export class QueryCacheService {
     const { flight, metrics, log } = this.d;
     const fwd: Fwd = req.noCache ? 'request' : stale ? 'stale' : 'miss';
     const stream = new PageStream(cacheStatus({ fwd }));
-    let leading = false;
-    let led: Filled | undefined;
+    const openedAtMs = this.now();
+    // What another execution stored may answer this request: fresh, and for no-cache stored after it came.
+    const usable = (e: CachedEntry) => entryState(e.meta.storedAtMs, e.meta.freshness, this.now()) === 'fresh' && (!req.noCache || e.meta.storedAtMs >= openedAtMs);
     const runOwn = (detail: string) =>
       void this.run(req, format, signal, stream, { keepBytes: 0, end: { door, status: cacheStatus({ fwd, detail }), result: 'miss', reason: detail } }).catch(() => {});
-    // The stream ends only once the flight has settled (lock released, waiters told): a request the
-    // client sends after this answer can never join the finished flight and get its answer or its error.
-    flight
-      .run(plan.hash, async () => {
-        leading = true;
-        led = await this.fill(plan, req, format, signal, stream, fwd);
-        return led.outcome;
-      })
-      .then(
-        (outcome) => {
-          if (led) {
-            stream.finish(led.status);
-            metrics.countRequest(door, 'miss', led.reason);
-            return;
-          }
-          if (!outcome) return;
-          metrics.collapsed.inc();
-          // Another execution of the same query finished. Its answer is ours only when it was stored: one
-          // not stored because an invalidation came during its run may predate an invalidation this request
-          // already saw, so fill again ourselves; one too large or session-bound cannot be shared, so run our own.
-          if (outcome.stored) {
-            metrics.countRequest(door, 'miss', 'collapsed');
-            this.fromEntry(stream, outcome.entry, format, cacheStatus({ fwd, collapsed: true }));
-          } else if (outcome.notStoredReason === 'invalidated' || outcome.notStoredReason === 'cache-unavailable') {
-            this.fill(plan, req, format, signal, stream, fwd).then(
-              (own) => {
-                stream.finish(own.status);
-                metrics.countRequest(door, 'miss', own.reason);
-              },
-              (err: unknown) => this.failStream(stream, door, toAppError(err)),
-            );
-          } else runOwn(outcome.notStoredReason ?? 'not-stored');
-        },
-        (err: unknown) => {
-          const e = toAppError(err);
-          if (stale && isEngineFault(e) && stream.pageCount === 0) {
-            // Nothing of the new answer went out yet: the stale entry stands in for it.
-            log.warn({ sqlHash: sqlHash(req.sql), code: e.code }, 'engine failed: serving stale-if-error');
-            metrics.countRequest(door, 'stale', 'stale-if-error');
-            this.fromEntry(stream, stale, format, cacheStatus({ hit: true, ttlSeconds: this.ttlLeftSeconds(stale), detail: 'stale-if-error' }));
-          } else if (!leading && e.code === 'QUERY_CANCELLED' && !signal.aborted) {
-            // The execution we waited for was cancelled by its own client, not by ours: run it ourselves.
-            runOwn('collapsed-cancelled');
-          } else this.failStream(stream, door, e);
-        },
-      );
+    const attempt = (attemptsLeft: number): void => {
+      let leading = false;
+      let led: Filled | undefined;
+      // The stream ends only once the flight has settled (lock released, waiters told): a request the
+      // client sends after this answer can never join the finished flight and get its answer or its error.
+      flight
+        .run(
+          plan.hash,
+          async () => {
+            leading = true;
+            led = await this.fill(plan, req, format, signal, stream, fwd);
+            return led.outcome;
+          },
+          true,
+          usable,
+        )
+        .then(
+          (outcome) => {
+            if (led) {
+              if (stream.error !== undefined) return; // the client went away meanwhile (counted there)
+              stream.finish(led.status);
+              metrics.countRequest(door, 'miss', led.reason);
+              return;
+            }
+            if (!outcome) return;
+            // Another execution of the same query finished. Its answer is ours only when it was stored:
+            // one not stored because an invalidation came during its run may predate an invalidation this
+            // request saw, so try again (single-flight among the waiters); one too large or session-bound
+            // cannot be shared, so run our own.
+            if (outcome.stored && usable(outcome.entry)) {
+              metrics.collapsed.inc();
+              metrics.countRequest(door, 'miss', 'collapsed');
+              this.fromEntry(stream, outcome.entry, format, cacheStatus({ fwd, collapsed: true }));
+            } else if (attemptsLeft > 0 && outcome.notStoredReason !== 'too-large' && outcome.notStoredReason !== 'session-change') {
+              attempt(attemptsLeft - 1);
+            } else runOwn(outcome.notStoredReason ?? 'not-stored');
+          },
+          (err: unknown) => {
+            const e = toAppError(err);
+            if (stale && isEngineFault(e) && stream.pageCount === 0) {
+              // Nothing of the new answer went out yet: the stale entry stands in for it.
+              log.warn({ sqlHash: sqlHash(req.sql), code: e.code }, 'engine failed: serving stale-if-error');
+              metrics.countRequest(door, 'stale', 'stale-if-error');
+              this.fromEntry(stream, stale, format, cacheStatus({ hit: true, ttlSeconds: this.ttlLeftSeconds(stale), detail: 'stale-if-error' }));
+            } else if (!leading && !signal.aborted && HOLDER_ERRORS.has(e.code)) {
+              // The execution we waited for failed for its own reasons (its client cancelled, its user's
+              // admission limits): lead ourselves.
+              if (attemptsLeft > 0) attempt(attemptsLeft - 1);
+              else runOwn('collapsed-failed');
+            } else this.failStream(stream, door, e);
+          },
+        )
+        // A stored answer that cannot be read back (corrupt bytes) fails this request, never the process.
+        .catch((err: unknown) => this.failStream(stream, door, toAppError(err)));
+    };
+    attempt(MAX_FLIGHT_ATTEMPTS - 1);
     return stream;
   }
 
@@ -311,6 +325,8 @@ export class QueryCacheService {
       let kept: Buffer[] | undefined = keepBytes > 0 ? [] : undefined;
       let keptBytes = 0;
       let rowCount = 0;
+      // The time limit runs from here: it covers the engine and the client's reading of every page.
+      const limit = AbortSignal.any([signal, AbortSignal.timeout(config.statementTimeoutMs)]);
       const emit = async (page: Buffer) => {
         if (kept) {
           keptBytes += page.length;
@@ -320,7 +336,9 @@ export class QueryCacheService {
             if (fwd) stream.cacheStatus = cacheStatus({ fwd, detail: 'too-large' });
           } else kept.push(page);
         }
-        await stream.push(page);
+        // While the pages may still be stored the fill does not wait for its own client: a slow reader
+        // must not hold the flight (and every request waiting on it). Past the cap, backpressure.
+        await stream.push(page, limit, kept !== undefined);
       };
       const onBatch = async (batch: EngineBatch) => {
         if (!columns) {
@@ -333,7 +351,6 @@ export class QueryCacheService {
         for (const page of pager.add(batch.rows)) await emit(page);
       };
       const query: EngineQuery = { sql: req.sql, user: req.principal, catalog: req.catalog, schema: req.schema, session: req.session, authorization: req.authorization };
-      const limit = AbortSignal.any([signal, AbortSignal.timeout(config.statementTimeoutMs)]);
       let sessionChanges: Record<string, string[]> | undefined;
       if (engine.stream) {
         ({ sessionChanges } = await engine.stream(query, limit, onBatch));
@@ -348,6 +365,7 @@ export class QueryCacheService {
       }
       for (const page of pager.end(rowCount)) await emit(page);
       if (signal.aborted) throw new AppError('QUERY_CANCELLED');
+      if (limit.aborted) throw new AppError('ENGINE_TIMEOUT', `the answer was not read to its end within HOTPATH_STATEMENT_TIMEOUT_MS (${config.statementTimeoutMs} ms)`);
       stream.sessionHeaders = sessionChanges;
       if (end) {
         stream.finish(end.status);

@@ -151,6 +151,22 @@ describe('JSON door: large answers stream', () => {
     expect(again.text).toBe(first.text);
   });
 
+  it('a client that goes away mid-answer stops the engine and frees its slot', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${json.url}/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-trino-user': 'quitter' },
+      body: JSON.stringify({ sql: 'SELECT * FROM range(50000000)' }),
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the answer is under way (streaming past the cap) ...
+    const admission = json.app.queryCache.admission;
+    expect(admission.runningCount).toBe(1);
+    ac.abort(); // ... and the client leaves without reading the rest
+    expect(await waitUntil(() => admission.runningCount === 0, 10_000)).toBe(true);
+  });
+
   it('the statement timeout covers the whole answer: an endless one is cut off, and the service keeps serving', async () => {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();

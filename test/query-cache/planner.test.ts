@@ -56,7 +56,7 @@ describe('Planner', () => {
       relations: async () => {
         calls++;
         if (fail) throw new Error('engine closed');
-        return { kind: 'parsed', tables: ['demo.ops.gpu_usage'], complete: true, readsSystem: false, sampled: false };
+        return { kind: 'parsed', tables: ['demo.ops.gpu_usage'], complete: true, readsSystem: false, nondeterministic: false };
       },
       onIncomplete: () => {},
     });

@@ -50,7 +50,8 @@ const NONDETERMINISTIC = new Set([
   'uuid', 'gen_random_uuid', 'random_uuid', 'shuffle', 'current_user', 'current_groups', 'current_catalog',
   'current_schema', 'current_path', 'current_role', 'session_user', 'system_user', 'nextval', 'currval',
   'setseed', 'get_current_time', 'get_current_timestamp', 'today', 'transaction_timestamp', 'tablesample',
-  'current_setting', 'current_database', 'current_query', 'txid_current', 'sysdate', 'getdate',
+  'current_setting', 'current_database', 'current_query', 'txid_current', 'sysdate', 'getdate', 'uuidv4', 'uuidv7',
+  'current_localtimestamp', 'current_transaction_id', 'current_query_id', 'current_schemas', 'in_search_path',
 ]);
 
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'pg_catalog']);
@@ -137,14 +138,15 @@ export function classifySql(sql: string): Classification {
   if (semicolon) {
     return { ...base, readOnly: false, bypass: undefined, syntaxError: `${lineColumn(sql, semicolon.start)}: only one statement per request (more SQL follows ';')` };
   }
-  const first = body.find((t) => t.text !== '(')!;
-  const firstWord = first.kind === 'word' ? first.text.toLowerCase() : '';
+  const first = body.find((t) => t.text !== '(');
+  const firstWord = first?.kind === 'word' ? first.text.toLowerCase() : '';
   if (!STATEMENT_FIRST.has(firstWord)) {
+    const what = first ? `mismatched input '${first.text.slice(0, 64)}'` : 'no statement inside the parentheses';
     return {
       ...base,
       readOnly: false,
       bypass: undefined,
-      syntaxError: `${lineColumn(sql, first.start)}: mismatched input '${first.text.slice(0, 64)}'. Expecting a statement (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN, …)`,
+      syntaxError: `${lineColumn(sql, first?.start ?? 0)}: ${what}. Expecting a statement (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN, …)`,
     };
   }
   const last = body[body.length - 1]!;
@@ -152,6 +154,8 @@ export function classifySql(sql: string): Classification {
   const parseTarget = sql.slice(targetFrom, last.start + last.text.length);
 
   const words = body.filter((t) => t.kind === 'word').map((t) => t.text.toLowerCase());
+  // A quoted name calls the same function: `"now"()` is now().
+  const called = body.filter((t, i) => t.kind === 'quoted' && body[i + 1]?.text === '(').map(identifierName);
   const readOnly = READ_ONLY_FIRST.has(firstWord) && !words.some((w) => WRITE_WORDS.has(w));
   const mentions: string[][] = [];
   mentionsOf(body, 0, mentions);
@@ -163,7 +167,7 @@ export function classifySql(sql: string): Classification {
 
   let bypass: BypassReason | undefined;
   if (!readOnly) bypass = isSessionStatement(words) ? 'session' : 'not-read-only';
-  else if (sampled || words.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
+  else if (sampled || words.some((w) => NONDETERMINISTIC.has(w)) || called.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
   else if (readsSystemTables) bypass = 'system-table';
   return { normalizedSql, readOnly, bypass, syntaxError: undefined, mentions, readsSystemTables, parseTarget };
 }

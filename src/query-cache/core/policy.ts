@@ -24,6 +24,11 @@ export interface TableSet {
   complete: boolean;
   /** Every relation the text could name (qualifyMentions): what protective rules look at when incomplete. */
   mentioned: string[];
+  /**
+   * The parser saw a read it cannot see through (a view, a table function, a name not in the catalog):
+   * anything may be behind it, so any `cache: false` rule wins. (Without a parser only mentions count.)
+   */
+  opaque?: boolean;
 }
 
 export interface PolicyDefaults {
@@ -49,7 +54,7 @@ function ruleCovers(rule: CacheRule, tables: readonly string[]): boolean {
 
 /**
  * Protection first: a `cache: false` rule matching any table the statement reads (or, when the set is
- * incomplete, any relation it mentions) wins. Otherwise the first rule covering every table of a complete
+ * incomplete, any relation it mentions; when the parser saw an opaque read, any such rule at all) wins. Otherwise the first rule covering every table of a complete
  * set gives freshness and sharing; an incomplete set (or one reading no table) matches no rule: default
  * freshness, per-user, never shared. The decision's `tables` is undefined for an incomplete set.
  */
@@ -59,7 +64,8 @@ export function decide(c: Classification, set: TableSet, rules: readonly CacheRu
   const systemAllowed = c.bypass === 'system-table' && rule?.allowSystemTables === true;
   if (c.bypass !== undefined && !systemAllowed) return { cache: false, reason: c.bypass, tables };
   const candidates = set.complete ? set.tables : [...set.tables, ...set.mentioned];
-  if (rules.some((r) => r.cache === false && candidates.some((t) => ruleMatches(r, t)))) return { cache: false, reason: 'rule', tables };
+  const protective = rules.filter((r) => r.cache === false);
+  if (protective.some((r) => (set.opaque === true && !set.complete) || candidates.some((t) => ruleMatches(r, t)))) return { cache: false, reason: 'rule', tables };
   const seconds = (v: number | undefined, dflt: number) => Math.round((v ?? dflt) * 1000);
   const freshness: Freshness = {
     ttlMs: seconds(rule?.ttlSeconds, d.ttlSeconds),

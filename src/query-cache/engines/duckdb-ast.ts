@@ -25,6 +25,8 @@ export interface AstReading {
   opaque: string[];
   /** A USING SAMPLE / TABLESAMPLE clause somewhere. */
   sampled: boolean;
+  /** Scalar and aggregate functions called, lower-cased names as written (schema dropped). */
+  calls: string[];
 }
 
 /** Table-ref types whose children hold everything they read. */
@@ -58,7 +60,7 @@ function cteNames(node: JsonObject): string[] {
  * deep nesting cannot exhaust the stack.
  */
 export function readAst(statements: Json[]): AstReading {
-  const out: AstReading = { references: [], functions: [], opaque: [], sampled: false };
+  const out: AstReading = { references: [], functions: [], opaque: [], sampled: false, calls: [] };
   const stack: { value: Json; scope: ReadonlySet<string> }[] = statements.map((value) => ({ value, scope: new Set<string>() }));
   while (stack.length > 0) {
     const { value, scope } = stack.pop()!;
@@ -68,6 +70,7 @@ export function readAst(statements: Json[]): AstReading {
     }
     if (!isObject(value)) continue;
     if ('sample' in value && value.sample !== null) out.sampled = true;
+    if (value.class === 'FUNCTION' && typeof value.function_name === 'string') out.calls.push(value.function_name.toLowerCase());
     let inner = scope;
     if (isQueryNode(value)) {
       const names = cteNames(value);
@@ -110,6 +113,8 @@ export interface ResolveContext {
   /** The catalog and schema a statement runs in (what `USE` set). */
   catalog: string;
   schema: string;
+  /** Functions whose value changes between executions (duckdb_functions() stability not CONSISTENT). */
+  volatileFunctions: ReadonlySet<string>;
 }
 
 const key = (c: string, s: string, t: string) => `${c}.${s}.${t}`;
@@ -156,7 +161,7 @@ export function resolveRelations(reading: AstReading, catalog: readonly CatalogR
     complete: incomplete.length === 0,
     ...(incomplete.length > 0 ? { incompleteReason: incomplete.slice(0, 3).join('; ') } : {}),
     readsSystem,
-    sampled: reading.sampled,
+    nondeterministic: reading.sampled || reading.calls.some((f) => ctx.volatileFunctions.has(f)),
   };
 }
 
@@ -166,7 +171,7 @@ export function resolveRelations(reading: AstReading, catalog: readonly CatalogR
  * answer this reader cannot make sense of is an incomplete set.
  */
 export function relationsFromSerialized(serialized: string, sql: string, catalog: readonly CatalogRelation[], ctx: ResolveContext): Relations {
-  const unknown = (why: string): Relations => ({ kind: 'parsed', tables: [], complete: false, incompleteReason: why, readsSystem: false, sampled: false });
+  const unknown = (why: string): Relations => ({ kind: 'parsed', tables: [], complete: false, incompleteReason: why, readsSystem: false, nondeterministic: false });
   let answer: Json;
   try {
     answer = JSON.parse(serialized) as Json;

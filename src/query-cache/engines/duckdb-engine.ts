@@ -30,6 +30,8 @@ export type DuckDbEngine = Engine & { executions(): number };
 /** Every table and view of every attached catalog, system ones included. */
 const CATALOG_LISTING_SQL =
   "SELECT database_name, schema_name, table_name, 'table' FROM duckdb_tables() UNION ALL SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views()";
+/** Functions whose value may change between two executions of one statement, by DuckDB's own account. */
+const VOLATILE_FUNCTIONS_SQL = "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE stability IN ('VOLATILE', 'CONSISTENT_WITHIN_QUERY')";
 
 /** Statement kinds a query may be: reads only, so no query changes data or a pooled connection's state. */
 const READ_STATEMENTS: ReadonlySet<number> = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
@@ -195,10 +197,15 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
   /** One piece of work on a dedicated connection, after the ones before it there, under `signal` and the time limit. */
   function onDedicated<T>(conn: DuckDBConnection, signal: AbortSignal, work: (conn: DuckDBConnection, aborted: AbortSignal) => Promise<T>): Promise<T> {
     return abortable(signal, timeoutMs, inflight, (aborted, interruptWith) => {
-      interruptWith(() => conn.interrupt());
       const run = (chains.get(conn) ?? Promise.resolve()).then(async () => {
         aborted.throwIfAborted();
-        return work(conn, aborted);
+        // Only while this work runs: a timeout while still queued must not interrupt the one before it.
+        interruptWith(() => conn.interrupt());
+        try {
+          return await work(conn, aborted);
+        } finally {
+          interruptWith(() => {});
+        }
       });
       chains.set(conn, run.catch(() => {}));
       return track(run);
@@ -209,6 +216,13 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
   function contextOf(query: RelationsQuery): { catalog: string; schema: string } {
     if (query.catalog) return { catalog: query.catalog.toLowerCase(), schema: (query.schema || 'main').toLowerCase() };
     return { catalog: defaultCatalog, schema: (query.schema || defaultSchema).toLowerCase() };
+  }
+
+  /** Read once: the function catalog does not change (no statement may create functions). */
+  let volatileFunctions: Set<string> | undefined;
+  async function volatileFunctionsOf(conn: DuckDBConnection): Promise<Set<string>> {
+    volatileFunctions ??= new Set((await conn.runAndReadAll(VOLATILE_FUNCTIONS_SQL)).getRows().map(([f]) => String(f)));
+    return volatileFunctions;
   }
 
   async function useCatalog(conn: DuckDBConnection, query: EngineQuery, aborted: AbortSignal): Promise<void> {
@@ -321,7 +335,8 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
           name: String(n).toLowerCase(),
           kind: kind === 'view' ? 'view' : 'table',
         }));
-        const relations = relationsFromSerialized(String(parsed.getRows()[0]?.[0] ?? ''), query.sql, catalog, contextOf(query));
+        const ctx = { ...contextOf(query), volatileFunctions: await volatileFunctionsOf(conn) };
+        const relations = relationsFromSerialized(String(parsed.getRows()[0]?.[0] ?? ''), query.sql, catalog, ctx);
         return relations.kind === 'syntax-error' ? { ...relations, message: scrubPaths(relations.message) } : relations;
       });
     },

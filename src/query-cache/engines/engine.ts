@@ -96,8 +96,11 @@ export type Relations =
       incompleteReason?: string;
       /** Reads a system catalog (information_schema, pg_catalog, duckdb_* …). */
       readsSystem: boolean;
-      /** Samples rows at random (USING SAMPLE, TABLESAMPLE): never cacheable. */
-      sampled: boolean;
+      /**
+       * Samples rows (USING SAMPLE, TABLESAMPLE) or calls a function whose value changes between executions
+       * (DuckDB: stability VOLATILE or CONSISTENT_WITHIN_QUERY, e.g. random(), uuidv4(), now()): never cacheable.
+       */
+      nondeterministic: boolean;
     }
   | { kind: 'syntax-error'; message: string };
 

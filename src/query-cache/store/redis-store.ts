@@ -8,8 +8,9 @@
 //   P gen                 namespace generation, INCR on invalidate-all
 //   P gG:e:<hash>         entry envelope (PX = retention)
 //   P gG:t:<table>        set of hashes reading <table>      P gG:u:<user>  set of a user's hashes
-//   P gG:t:(incomplete)   set of hashes whose table set is incomplete (dropped by every table invalidation)
 //   P v:t:<table>         version of a table (moves on invalidation)     P v:u:<user>  same per user
+//   P v:t:(incomplete)    moves on every table invalidation; an entry whose table set is incomplete carries
+//                         the value it had at fill time and is served only while it still has it
 //   P gG:l:<hash>         single-flight lock, value = owner id
 //   P events              pub/sub channel (JSON messages: inv, done, hb = a replica's own heartbeat)
 
@@ -22,15 +23,26 @@ import { EXTEND_LOCK, GET_ENTRY_AT_CURRENT_GEN, INVALIDATE_INDEXES, PUT_ENTRY, R
 export type Invalidation = { kind: 'table'; table: string } | { kind: 'user'; user: string } | { kind: 'all' };
 
 /**
- * The index of entries whose table set is incomplete (they may read any table): a name no real table has
- * (tables are `catalog.schema.table`), dropped by every table invalidation.
+ * The version name of entries whose table set is incomplete (they may read any table): a name no real
+ * table has (tables are `catalog.schema.table`); every table invalidation moves it. Such entries are not
+ * indexed (an index every entry joins would grow without end and make each invalidation walk all of it):
+ * they carry the version they were filled under and are served only while it is current.
  */
 export const INCOMPLETE_TABLE_SET = '(incomplete)';
+const INCOMPLETE_VERSION = `t:${INCOMPLETE_TABLE_SET}`;
 
 /** What a fill read before running: `put` refuses to store when any of it moved meanwhile. */
 export interface FillVersions {
   generation: number;
   values: string[];
+  /** For an incomplete table set: the incomplete-set version the entry is filled under. */
+  incompleteVersion?: string;
+}
+
+/** An entry's bytes as read, with the incomplete-set version current at that moment. */
+export interface RawEntry {
+  envelope: Buffer | null;
+  incompleteVersion: string;
 }
 
 export interface FlightError {
@@ -63,10 +75,10 @@ export interface RedisCacheStoreOptions {
 
 interface ScriptCommands {
   hpPutEntry(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
-  hpInvalidateIndexes(numKeys: 0, prefix: string, ...names: string[]): Promise<[number, number]>;
+  hpInvalidateIndexes(numKeys: 0, prefix: string, alsoVersion: string, ...names: string[]): Promise<[number, number]>;
   hpReleaseLock(key: string, owner: string): Promise<number>;
   hpExtendLock(key: string, owner: string, ms: number): Promise<number>;
-  hpGetEntryAtCurrentGenBuffer(genKey: string, entryKeyHead: string, entryKeyTail: string): Promise<[number, Buffer | null]>;
+  hpGetEntryAtCurrentGenBuffer(genKey: string, incompleteKey: string, entryKeyHead: string, entryKeyTail: string): Promise<[number, Buffer | null, Buffer | null]>;
 }
 
 export class RedisCacheStore {
@@ -91,7 +103,7 @@ export class RedisCacheStore {
     redis.defineCommand('hpInvalidateIndexes', { lua: INVALIDATE_INDEXES });
     redis.defineCommand('hpReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
     redis.defineCommand('hpExtendLock', { numberOfKeys: 1, lua: EXTEND_LOCK });
-    redis.defineCommand('hpGetEntryAtCurrentGen', { numberOfKeys: 1, lua: GET_ENTRY_AT_CURRENT_GEN });
+    redis.defineCommand('hpGetEntryAtCurrentGen', { numberOfKeys: 2, lua: GET_ENTRY_AT_CURRENT_GEN });
     this.redis = redis as Redis & ScriptCommands;
     this.liveness = new ChannelLiveness({
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
@@ -192,32 +204,37 @@ export class RedisCacheStore {
     return `${this.p}g${gen}:e:`;
   }
 
-  /** The entry at the current generation: the one last heard while the channel is up, else Redis's own. */
-  async get(hash: string): Promise<Buffer | null> {
-    if (this.liveness.isUp()) return this.redis.getBuffer(this.entryPrefix() + hash);
+  /**
+   * The entry at the current generation (the one last heard while the channel is up, else Redis's own),
+   * with the incomplete-set version read in the same round trip.
+   */
+  async get(hash: string): Promise<RawEntry> {
+    const incompleteKey = `${this.p}v:${INCOMPLETE_VERSION}`;
+    if (this.liveness.isUp()) {
+      const [envelope, version] = await this.redis.mgetBuffer(this.entryPrefix() + hash, incompleteKey);
+      return { envelope: envelope ?? null, incompleteVersion: version?.toString() ?? '0' };
+    }
     // Silent channel: an "invalidate all" may have been missed, so read the generation with the entry.
-    const [gen, entry] = await this.redis.hpGetEntryAtCurrentGenBuffer(`${this.p}gen`, `${this.p}g`, `:e:${hash}`);
+    const [gen, envelope, version] = await this.redis.hpGetEntryAtCurrentGenBuffer(`${this.p}gen`, incompleteKey, `${this.p}g`, `:e:${hash}`);
     if (gen > this.gen) this.gen = gen;
-    return entry;
+    return { envelope, incompleteVersion: version?.toString() ?? '0' };
   }
 
-  /**
-   * The index names of an entry: its user's (per-user entries) and each table's, or the incomplete-set
-   * index when its tables are not all known (undefined), which every table invalidation also drops.
-   */
-  private indexNames(principal: string | undefined, tables: readonly string[] | undefined): string[] {
-    const names = principal === undefined ? [] : [`u:${principal}`];
-    for (const t of tables ?? [INCOMPLETE_TABLE_SET]) names.push(`t:${t}`);
-    return names;
+  /** Index sets an entry joins (its user's, each table's) and the versions its store checks. */
+  private indexNames(principal: string | undefined, tables: readonly string[] | undefined): { sets: string[]; versions: string[] } {
+    const sets = principal === undefined ? [] : [`u:${principal}`];
+    for (const t of tables ?? []) sets.push(`t:${t}`);
+    return { sets, versions: tables === undefined ? [...sets, INCOMPLETE_VERSION] : sets };
   }
 
   /** The generation and the user/table versions, read before a fill; `put` stores only if none moved. */
   async readVersions(principal: string | undefined, tables: readonly string[] | undefined): Promise<FillVersions> {
-    const names = this.indexNames(principal, tables);
-    const [gen, ...values] = await this.redis.mget(`${this.p}gen`, ...names.map((n) => `${this.p}v:${n}`));
+    const { versions } = this.indexNames(principal, tables);
+    const [gen, ...values] = await this.redis.mget(`${this.p}gen`, ...versions.map((n) => `${this.p}v:${n}`));
     const generation = Number(gen ?? 0);
     if (generation > this.gen) this.gen = generation;
-    return { generation, values: values.map((v) => v ?? '0') };
+    const read = values.map((v) => v ?? '0');
+    return { generation, values: read, ...(tables === undefined ? { incompleteVersion: read.at(-1)! } : {}) };
   }
 
   async put(
@@ -228,18 +245,18 @@ export class RedisCacheStore {
     tables: readonly string[] | undefined,
     atStart: FillVersions,
   ): Promise<boolean> {
-    const names = this.indexNames(principal, tables);
+    const { sets, versions } = this.indexNames(principal, tables);
     const g = `${this.p}g${atStart.generation}:`;
     const stored = await this.redis.hpPutEntry(
-      2 + 2 * names.length,
+      2 + sets.length + versions.length,
       `${g}e:${hash}`,
       `${this.p}gen`,
-      ...names.map((n) => g + n),
-      ...names.map((n) => `${this.p}v:${n}`),
+      ...sets.map((n) => g + n),
+      ...versions.map((n) => `${this.p}v:${n}`),
       envelope,
       Math.max(1, Math.ceil(retentionMs)),
       hash,
-      names.length,
+      sets.length,
       String(atStart.generation),
       ...atStart.values,
     );
@@ -250,12 +267,12 @@ export class RedisCacheStore {
   async invalidate(inv: Invalidation): Promise<number> {
     let removed = 0;
     if (inv.kind === 'all') {
-      const oldPrefix = this.entryPrefix();
       this.gen = await this.redis.incr(`${this.p}gen`);
-      removed = await this.unlinkByPattern(`${oldPrefix}*`);
+      // The generation this INCR ended (not the one last heard here: another replica may have moved it).
+      removed = await this.unlinkByPattern(`${this.entryPrefix(this.gen - 1)}*`);
     } else {
-      const names = inv.kind === 'table' ? [`t:${inv.table}`, `t:${INCOMPLETE_TABLE_SET}`] : [`u:${inv.user}`];
-      const [n, gen] = await this.redis.hpInvalidateIndexes(0, this.p, ...names);
+      const [also, name] = inv.kind === 'table' ? [INCOMPLETE_VERSION, `t:${inv.table}`] : ['', `u:${inv.user}`];
+      const [n, gen] = await this.redis.hpInvalidateIndexes(0, this.p, also, name);
       removed = n;
       if (gen > this.gen) this.gen = gen;
     }

@@ -93,9 +93,11 @@ export class TieredStore {
     if (local) return { entry: local, tier: 'l1' };
     const epochAtRead = this.epoch;
     const raw = await this.l2.get(hash);
-    if (!raw) return undefined;
-    const entry = unpackEntry(raw);
+    if (!raw.envelope) return undefined;
+    const entry = await unpackEntry(raw.envelope);
     if (!entry) return undefined;
+    // An entry that may read any table is gone once any table was invalidated after its fill.
+    if (entry.meta.tables === undefined && entry.meta.incompleteVersion !== raw.incompleteVersion) return undefined;
     if (this.epoch === epochAtRead) this.liveL1()?.set(hash, entry, { ttl: this.l1TtlMs(entry) });
     return { entry, tier: 'l2' };
   }
@@ -109,7 +111,8 @@ export class TieredStore {
    * Returns whether it was stored and the envelope size in bytes.
    */
   async store(hash: string, entry: CachedEntry, versionsAtStart: FillVersions): Promise<{ stored: boolean; bytes: number }> {
-    const envelope = packEntry(entry, this.compressMinBytes);
+    if (entry.meta.tables === undefined) entry.meta.incompleteVersion = versionsAtStart.incompleteVersion;
+    const envelope = await packEntry(entry, this.compressMinBytes);
     const epochAtStart = this.epoch;
     const stored = await this.l2.put(
       hash,

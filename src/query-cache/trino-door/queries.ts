@@ -128,7 +128,7 @@ export class StatementRegistry {
 
   /** A Trino-shaped id (`20261127_054712_00001_k3x9q`) and an unguessable slug; throws QUEUE_FULL over a bound. */
   create(sql: string, user: string, context: TrinoContext, authorization?: string): StatementQuery {
-    const bytes = Buffer.byteLength(sql) + QUERY_OVERHEAD_BYTES + Object.values(context.preparedStatements ?? {}).reduce((n, v) => n + v.length, 0);
+    const bytes = Buffer.byteLength(sql) + QUERY_OVERHEAD_BYTES + Object.values(context.preparedStatements ?? {}).reduce((n, v) => n + Buffer.byteLength(v), 0);
     this.admit(user, bytes);
     const id = this.newId();
     const q: StatementQuery = {

@@ -225,6 +225,9 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
     const deadline = Date.now() + waitMs;
     await waitFor(registry.start(q, open), waitMs);
     await q.stream?.waitFor(kind === 'queued' ? 0 : q.nextPage, deadline - Date.now());
+    // A retry of this token that arrived while we waited may have been answered first: then this is
+    // that retry's twin, and gets the same page (else each would take a page and one would be lost).
+    if (resendOrCheck(reply, q, kind, request.params.token, kind === 'queued' ? q.queuedToken : q.executingToken)) return undefined;
     return { q, token: Number(request.params.token) };
   };
 

@@ -53,6 +53,9 @@ describe('classifySql', () => {
     ['SET ROLE admin', false, 'session'],
     ['EXECUTE q', false, 'not-read-only'], // the prepared body could write
     ['SELECT * FROM t USING SAMPLE 10%', true, 'nondeterministic'], // DuckDB's sampling
+    ['SELECT "now"()', true, 'nondeterministic'], // a quoted name calls the same function
+    ['SELECT uuidv4(), uuidv7()', true, 'nondeterministic'],
+    ['SELECT current_localtimestamp()', true, 'nondeterministic'],
     ['SELECT 1;', true, undefined], // a trailing semicolon is not a second statement
     ['SELECT now()', true, 'nondeterministic'],
     ['SELECT current_timestamp', true, 'nondeterministic'],
@@ -81,6 +84,8 @@ describe('syntax errors', () => {
     ['42', /^line 1:1: mismatched input '42'/],
     ["SELECT 'x", /^line 1:8: unterminated string literal/],
     ['SELECT 1; SELECT 2', /^line 1:9: only one statement per request/],
+    ['(', /^line 1:1: no statement inside the parentheses/],
+    ['((', /^line 1:1: no statement/],
   ])('%j', (sql, want) => {
     expect(classifySql(sql).syntaxError).toMatch(want);
   });

@@ -52,6 +52,9 @@ describe('decide', () => {
     // incomplete: a mention is enough (it may be read through a view or a table function)
     const set = { tables: [], complete: false, mentioned: ['demo.sales.secret'] };
     expect(decide(classifySql('SELECT 1'), set, rules, d)).toMatchObject({ cache: false, reason: 'rule' });
+    // an opaque read (a view, a table function) may hide the protected table: any cache:false rule wins
+    expect(decide(classifySql('SELECT 1'), { tables: [], complete: false, mentioned: [], opaque: true }, rules, d)).toMatchObject({ cache: false, reason: 'rule' });
+    expect(decide(classifySql('SELECT 1'), { tables: [], complete: false, mentioned: [], opaque: true }, [], d)).toMatchObject({ cache: true, shared: false });
     // complete: mentions that are not read (a column called secret) do not count
     expect(decide(classifySql('SELECT 1'), { ...complete('demo.ops.x'), mentioned: ['demo.sales.secret'] }, rules, d)).toMatchObject({ cache: true });
   });

@@ -11,7 +11,7 @@ const catalog: CatalogRelation[] = [
   { catalog: 'ops', schema: 'main', name: 'orders', kind: 'table' },
   { catalog: 'system', schema: 'pg_catalog', name: 'pg_class', kind: 'view' },
 ];
-const ctx = { catalog: 'demo', schema: 'sales' };
+const ctx = { catalog: 'demo', schema: 'sales', volatileFunctions: new Set(['random']) };
 const base = (catalog_name: string, schema_name: string, table_name: string) => ({ type: 'BASE_TABLE', alias: '', sample: null, catalog_name, schema_name, table_name });
 const select = (from: unknown, cte: [string, unknown][] = []) => ({
   node: { type: 'SELECT_NODE', modifiers: [], cte_map: { map: cte.map(([key, query]) => ({ key, value: { query: { node: query } } })) }, from_table: from, sample: null },

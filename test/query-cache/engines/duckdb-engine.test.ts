@@ -243,7 +243,12 @@ describe('relations (the parser behind cache table sets)', () => {
   it('resolves names in the session context and flags system relations and sampling', async () => {
     expect(await rel('SELECT * FROM gpu_usage', { catalog: 'demo', schema: 'ops' })).toMatchObject({ tables: ['demo.ops.gpu_usage'], complete: true });
     expect(await rel('SELECT * FROM pg_class')).toMatchObject({ readsSystem: true, complete: false });
-    expect(await rel('SELECT * FROM orders USING SAMPLE 10%')).toMatchObject({ sampled: true });
+    expect(await rel('SELECT * FROM orders USING SAMPLE 10%')).toMatchObject({ nondeterministic: true });
+    // by DuckDB's own stability of the functions called, quoted or schema-qualified names included
+    for (const sql of ['SELECT "random"()', 'SELECT main.uuidv4()', 'SELECT gen_random_uuid()', 'SELECT "now"()']) {
+      expect(await rel(sql)).toMatchObject({ nondeterministic: true });
+    }
+    expect(await rel('SELECT lower(name), abs(-1) FROM customers')).toMatchObject({ nondeterministic: false });
   });
 
   it('reports syntax errors with Trino-style positions', async () => {

@@ -104,7 +104,9 @@ describe('streaming misses through the Trino door', () => {
     const first = JSON.parse(text) as Page; // the first page with data
     expect(first.data?.length).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 300)); // the client dawdles
-    expect(fake.pagesServed).toBeLessThanOrEqual(6); // bounded read-ahead, not all 20 pages
+    // Bounded read-ahead, not all 20 pages: while the answer may still be stored (up to the 4 MiB cap,
+    // ~5 upstream pages) the fill does not wait for its client; past the cap, two pages ahead at most.
+    expect(fake.pagesServed).toBeLessThanOrEqual(9);
     expect(await (await fetch(uri)).text()).toBe(text); // a retried GET gets the identical page, though more arrived
 
     let rows = first.data!.length;
