@@ -8,7 +8,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './shared/config.ts';
 import { createAuthenticator, type Authenticator } from './shared/auth.ts';
 import { AppError } from './shared/errors.ts';
-import { answerClientError, answerFrameworkError, registerErrorHandling } from './shared/http-errors.ts';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { answerClientError, answerFrameworkError, rawErrorResponse, registerErrorHandling } from './shared/http-errors.ts';
 import { onRedisConnectionChange } from './shared/redis.ts';
 import { registerHealth } from './shared/health.ts';
 import { createRegistry } from './shared/metrics.ts';
@@ -109,6 +111,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   if (deps.onRoute !== undefined) app.addHook('onRoute', deps.onRoute);
   registerErrorHandling(app);
+  // Two requests Node answers itself, never reaching fastify: CONNECT (no tunnel here) and an Expect
+  // other than 100-continue. Both get the catalogue's shape too.
+  app.server.on('connect', (_request, socket: Socket) => {
+    socket.end(rawErrorResponse(new AppError('BAD_REQUEST', 'CONNECT is not served here')));
+  });
+  app.server.on('checkExpectation', (_request, response: ServerResponse) => {
+    const e = new AppError('EXPECTATION_FAILED', 'only Expect: 100-continue is understood');
+    const body = JSON.stringify(e.toBody());
+    response.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  });
   // A Redis outage is logged once when a connection goes and once when it is back, not per request.
   const stopWatching = onRedisConnectionChange((change) =>
     change.up ? app.log.warn({ role: change.role }, 'redis connection back') : app.log.warn({ role: change.role, reason: change.reason }, 'redis connection lost'),

@@ -23,7 +23,7 @@ export const QueryBody = Type.Object(
     sql: Type.String({ minLength: 1, description: 'One SQL statement.' }),
     catalog: Type.Optional(Identifier),
     schema: Type.Optional(Identifier),
-    session: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]*$' }), Type.String({ maxLength: 4096 }), { description: 'Session properties: name -> value.' })),
+    session: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]*$' }), Type.String({ maxLength: 4096 }), { description: 'Session properties: name -> value.', additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -69,30 +69,104 @@ async function* pagesFrom(s: PageStream, next: number, held: Buffer[]): AsyncGen
 }
 
 /**
- * Writes an answer stream as the response: held until complete (one write, exact status and Cache-Status)
- * while it stays under `holdBytes`, streamed after that. A failure before anything was sent is thrown, so
- * the error handler answers it in the catalogue shape.
+ * Bytes the door holds for answers not yet complete (held for their exact status), across requests: an
+ * answer that would pass it starts streaming instead (its status then provisional), so many slow or
+ * concurrent large answers cannot add up to the process's memory.
  */
-export async function sendStream(reply: FastifyReply, s: PageStream, holdBytes: number): Promise<FastifyReply> {
+export class HoldBudget {
+  private used = 0;
+  readonly maxBytes: number;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.maxBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+}
+
+/**
+ * A client that takes nothing of its answer for `timeoutMs` (its socket accepts no byte: it stopped
+ * reading, or reads too slowly to matter) is disconnected, so the answer it holds is let go.
+ */
+function dropSlowReader(reply: FastifyReply, timeoutMs: number): void {
+  const res = reply.raw;
+  const socket = res.socket;
+  if (!socket || timeoutMs <= 0) return;
+  let written = socket.bytesWritten;
+  let quietSinceMs = Date.now();
+  const timer = setInterval(() => {
+    if (res.writableFinished || socket.destroyed) return clearInterval(timer);
+    if (socket.bytesWritten !== written) {
+      written = socket.bytesWritten;
+      quietSinceMs = Date.now();
+    } else if (Date.now() - quietSinceMs >= timeoutMs) {
+      clearInterval(timer);
+      socket.destroy();
+    }
+  }, Math.max(50, Math.floor(timeoutMs / 4)));
+  timer.unref();
+  res.once('close', () => clearInterval(timer));
+}
+
+export interface SendOptions {
+  /** Largest answer held for its exact status (the entry cap: beyond it, it will not be stored anyway). */
+  holdBytes: number;
+  budget: HoldBudget;
+  clientReadTimeoutMs: number;
+}
+
+/**
+ * Writes an answer stream as the response: held until complete (exact status and Cache-Status) while it
+ * stays under `holdBytes` and within the door's budget, streamed after that. A failure before anything
+ * was sent is thrown, so the error handler answers it in the catalogue shape. Held pages are sent as they
+ * are (no copy into one buffer).
+ */
+export async function sendStream(reply: FastifyReply, s: PageStream, opts: SendOptions): Promise<FastifyReply> {
   const held: Buffer[] = [];
   let heldBytes = 0;
+  let reserved = 0;
   let next = 0;
+  let streaming = false;
+  reply.raw.once('close', () => opts.budget.give(reserved));
   for (;;) {
-    while (next < s.pageCount) {
+    while (next < s.pageCount && !streaming) {
       const page = s.page(next)!;
+      if (!s.done && !opts.budget.take(page.length)) {
+        streaming = true; // over the budget: no more holding, send what there is and the rest as it comes
+        break;
+      }
+      if (!s.done) reserved += page.length;
       s.consumed(next++);
       held.push(page);
       heldBytes += page.length;
     }
     if (s.error) throw s.error;
-    if (s.done) return answerHeaders(reply, s).send(held.length === 1 ? held[0] : Buffer.concat(held));
-    if (heldBytes > holdBytes) break;
+    if (s.done && next >= s.pageCount) break;
+    if (streaming || heldBytes > opts.holdBytes) {
+      dropSlowReader(reply, opts.clientReadTimeoutMs);
+      return answerHeaders(reply, s).send(Readable.from(pagesFrom(s, next, held), { objectMode: false }));
+    }
     await s.waitFor(next, PAGE_WAIT_MS);
   }
-  return answerHeaders(reply, s).send(Readable.from(pagesFrom(s, next, held), { objectMode: false }));
+  dropSlowReader(reply, opts.clientReadTimeoutMs);
+  if (held.length === 1) return answerHeaders(reply, s).send(held[0]);
+  void reply.header('content-length', String(heldBytes));
+  return answerHeaders(reply, s).send(Readable.from(held, { objectMode: false }));
 }
 
-export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCacheService; auth: Authenticator; maxSqlBytes: number; holdBytes: number }): void {
+export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCacheService; auth: Authenticator; maxSqlBytes: number; send: SendOptions }): void {
   app.post<{ Body: QueryBodyT }>(
     '/v1/query',
     {
@@ -130,7 +204,7 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
         'json',
         gone.signal,
       );
-      return sendStream(reply, stream, deps.holdBytes);
+      return sendStream(reply, stream, deps.send);
     },
   );
 }

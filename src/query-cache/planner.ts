@@ -89,6 +89,8 @@ export class Planner {
 
     const relations = await this.relationsOf(cls, req);
     if (relations?.kind === 'syntax-error') return done({ kind: 'reject', error: syntaxError(relations.message) });
+    // The key's normal form parses to another statement than the one that runs: never share a key with it.
+    if (relations?.kind === 'key-mismatch') return done({ kind: 'bypass', reason: 'unparsable' });
     const set: TableSet = {
       tables: relations?.tables ?? [],
       complete: relations?.complete ?? false,
@@ -124,7 +126,7 @@ export class Planner {
   private relationsOf(cls: Classification, req: QueryRequest): Promise<Relations | undefined> {
     const parse = this.d.relations;
     if (!parse) return Promise.resolve(undefined);
-    const query: RelationsQuery = { sql: cls.parseTarget, catalog: req.catalog, schema: req.schema };
+    const query: RelationsQuery = { sql: cls.parseTarget, normalized: cls.normalizedTarget, catalog: req.catalog, schema: req.schema };
     const key = `${lp(query.catalog)}${lp(query.schema)}${query.sql}`;
     const known = this.relationsMemo.get(key);
     if (known) return Promise.resolve(known);

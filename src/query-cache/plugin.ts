@@ -9,7 +9,7 @@ import { Admission } from './admission.ts';
 import { registerCacheAdmin } from './cache-admin.ts';
 import type { Engine } from './engines/engine.ts';
 import { SingleFlight } from './flight.ts';
-import { registerJsonDoor } from './json-door.ts';
+import { HoldBudget, registerJsonDoor } from './json-door.ts';
 import { createQueryCacheMetrics } from './metrics.ts';
 import { QueryCacheService } from './service.ts';
 import { TieredStore } from './store/tiered-store.ts';
@@ -99,8 +99,14 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     },
   };
   app.decorate('queryCache', queryCache);
-  // A JSON answer is held (so its status is exact) while it could still be stored, and streamed beyond.
-  registerJsonDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, holdBytes: config.cacheMaxEntryBytes });
+  // A JSON answer is held (so its status is exact) while it could still be stored and the door's budget
+  // allows, and streamed beyond; a client that stops reading is let go.
+  registerJsonDoor(app, {
+    service,
+    auth,
+    maxSqlBytes: config.maxSqlBytes,
+    send: { holdBytes: config.cacheMaxEntryBytes, budget: new HoldBudget(config.jsonDoorMaxHeldBytes), clientReadTimeoutMs: config.clientReadTimeoutSeconds * 1000 },
+  });
   registerCacheAdmin(app, { store, auth, metrics });
   const owners = new QueryOwners({ redis: store.l2.redis, prefix: config.redisPrefix, ttlMs: config.trinoDoorClientTimeoutSeconds * 1000, selfUrl: config.advertiseUrl });
   app.addHook('onListen', async () => {

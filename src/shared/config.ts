@@ -43,6 +43,8 @@ export interface Config {
   statementTimeoutMs: number;
   allowWrites: boolean;
   maxSqlBytes: number;
+  jsonDoorMaxHeldBytes: number;
+  clientReadTimeoutSeconds: number;
   trinoDoorMaxQueries: number;
   trinoDoorMaxQueriesPerUser: number;
   trinoDoorMaxHeldBytes: number;

@@ -18,7 +18,11 @@ let bounded: TestApp;
 let busy: TestApp;
 let json: TestApp;
 let short: TestApp;
+let heldBound: TestApp;
+let slow: TestApp;
 useTestStack(async (s) => {
+  heldBound = await s.app({ HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER: String(1024 * 1024) });
+  slow = await s.app({ HOTPATH_CLIENT_READ_TIMEOUT_SECONDS: '1' });
   bounded = await s.app({
     HOTPATH_TRINO_DOOR_MAX_QUERIES: '20',
     HOTPATH_TRINO_DOOR_MAX_QUERIES_PER_USER: '8',
@@ -72,6 +76,18 @@ describe('Trino door: what statements hold is bounded', () => {
     expect(bounded.app.queryCache.statements.usage.count).toBe(20);
   });
 
+  it('holds the byte bound while answers come in, not only at POST: the query that would pass it fails', async () => {
+    // the per-user bound is 1 MiB; this answer is about 3 MiB (under the 8 MiB entry cap: kept whole)
+    let page = await post(heldBound, 'SELECT range AS n, range * 7 AS m, range * 13 AS k FROM range(150000)', 'greedy');
+    while (page.nextUri && !page.error) page = (await (await fetch(page.nextUri)).json()) as Page;
+    expect(page.error).toMatchObject({ errorName: 'EXCEEDED_LOCAL_MEMORY_LIMIT' });
+    expect(page.error!.message).toMatch(/HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER/);
+    // and it let go of what it held: the user may run a small query at once
+    let small = await post(heldBound, 'SELECT 1 AS one', 'greedy');
+    while (small.nextUri) small = (await (await fetch(small.nextUri)).json()) as Page;
+    expect(small.stats.state).toBe('FINISHED');
+  });
+
   it('gives the place back when a statement is cancelled or finished and fetched', async () => {
     const before = bounded.app.queryCache.statements.usage;
     const refused = await post(bounded, 'SELECT 1', 'counter');
@@ -98,15 +114,22 @@ describe('Trino door: abandonment', () => {
     expect(first.stats.state).not.toBe('FAILED');
     const admission = busy.app.queryCache.admission;
     expect(await waitUntil(() => admission.runningCount === 1, 5000)).toBe(true);
-    const idle = await post(busy, 'SELECT 1 AS quiet', 'idler'); // submitted, never polled: not busy
+    const neverPolled = await post(busy, 'SELECT 1 AS quiet', 'idler'); // submitted, never polled: abandoned soon too
     const started = Date.now();
     expect(await waitUntil(() => admission.runningCount === 0, 15_000)).toBe(true);
     const heldMs = Date.now() - started;
     expect(heldMs).toBeLessThan(10_000); // 1 s timeout + the sweep; the old fixed 5 min held it all along
     expect((await fetch(first.nextUri!)).status).toBe(410);
-    // the slot is free for others at once; the idle (never-started) statement is still there
+    // the slot is free for others at once
     expect((await query(busy.url, 'SELECT 2 AS two', { user: 'other' })).status).toBe(200);
-    let page = (await (await fetch(idle.nextUri!)).json()) as Page;
+    // (a poll would count as the client's: watch the registry instead)
+    expect(await waitUntil(() => busy.app.queryCache.statements.usage.count === 0, 10_000)).toBe(true);
+    expect((await fetch(neverPolled.nextUri!)).status).toBe(410);
+    // a finished answer whose client has not fetched it all is not busy: it stays for the client timeout
+    const done = await post(busy, 'SELECT range AS n FROM range(200000)', 'idler');
+    let page = (await (await fetch(done.nextUri!)).json()) as Page;
+    expect(page.nextUri).toBeDefined(); // more pages to fetch
+    await new Promise((r) => setTimeout(r, 2500)); // past the 1 s busy timeout and its sweep
     while (page.nextUri) page = (await (await fetch(page.nextUri)).json()) as Page;
     expect(page.stats.state).toBe('FINISHED');
   });
@@ -165,6 +188,27 @@ describe('JSON door: large answers stream', () => {
     expect(admission.runningCount).toBe(1);
     ac.abort(); // ... and the client leaves without reading the rest
     expect(await waitUntil(() => admission.runningCount === 0, 10_000)).toBe(true);
+  });
+
+  it('a client that stops reading is let go after the read timeout, and its engine run stops', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(Number(new URL(slow.url).port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const body = JSON.stringify({ sql: 'SELECT * FROM range(50000000)' });
+    socket.write(`POST /v1/query HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-trino-user: stalled\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    socket.pause(); // and never read
+    const admission = slow.app.queryCache.admission;
+    expect(await waitUntil(() => admission.runningCount === 1, 5000)).toBe(true);
+    const started = Date.now();
+    expect(await waitUntil(() => admission.runningCount === 0, 20_000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(15_000); // the 1 s read timeout, not the 30 s statement timeout
+    socket.destroy();
+  });
+
+  it('refuses a row too large to render without holding the loop (a clear 400)', async () => {
+    const r = await query(json.url, "SELECT repeat('x', 20000000) AS s", { user: 'bulk' });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'SQL_ERROR', errorName: 'EXCEEDED_LOCAL_MEMORY_LIMIT' });
   });
 
   it('the statement timeout covers the whole answer: an endless one is cut off, and the service keeps serving', async () => {

@@ -178,6 +178,12 @@ describe('POST /v1/query', () => {
     expect((await query(h.url, sql, { user: 'alice' })).headers.get('cache-status')).toMatch(/hit/);
   });
 
+  it('refuses session property names outside the schema pattern', async () => {
+    const r = await query(h.url, 'SELECT 1', { user: 'alice', body: { session: { 'a b': 'x' } } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('BAD_REQUEST');
+  });
+
   it('answers an engine SQL error with 400 and the engine error name, and stores nothing', async () => {
     const sql = 'SELECT * FROM demo.sales.no_such_table';
     const r1 = await query(h.url, sql, { user: 'alice' });

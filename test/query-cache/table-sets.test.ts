@@ -97,6 +97,49 @@ describe('table sets from the engine parser', () => {
   });
 });
 
+describe('the key and the checks see what the engine runs', () => {
+  it('a nested block comment cannot hide the statement that runs behind an EXPLAIN (it is refused)', async () => {
+    const sql = '/* /* */ EXPLAIN SELECT count(*) FROM demo.ops.gpu_usage -- */ SELECT name, credit_limit FROM demo.sales.customers ORDER BY 1 LIMIT 3\n';
+    const r = await query(h.url, sql, { user: 'alice' });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'SQL_ERROR', errorName: 'SYNTAX_ERROR' });
+  });
+
+  it('a CR inside a line comment ends it: code after it is part of the key and of the checks', async () => {
+    const poisoned = 'SELECT count(*) AS n FROM demo.ops.gpu_usage --\r UNION ALL SELECT -1\n';
+    expect(await status(h, poisoned, 'mallory')).toMatch(/fwd=miss; stored/);
+    const plain = await query(h.url, 'SELECT count(*) AS n FROM demo.ops.gpu_usage', { user: 'alice' });
+    expect(plain.body.rows).toEqual([[200_000]]); // not mallory's [[200000],[-1]]
+    expect(await status(h, 'SELECT count(*) AS n FROM demo.ops.gpu_usage --\r WHERE now() IS NOT NULL\n', 'mallory')).toBe('hotpath; fwd=bypass; detail=nondeterministic');
+  });
+
+  it.each([
+    ["SELECT count(*) AS n FROM demo.ops.gpu_usage WHERE node <> E'\\' -- ' AND now() IS NOT NULL"],
+    ['SELECT count(*) AS n FROM demo.ops.gpu_usage WHERE node <> $$ -- $$ AND now() IS NOT NULL'],
+  ])('strings lexed as DuckDB does cannot hide code from the checks: %s', async (sql) => {
+    expect(await status(h, sql, 'mallory')).toBe('hotpath; fwd=bypass; detail=nondeterministic');
+  });
+
+  it.each([
+    "SELECT count(*), min(name) FROM query_table(reverse('sremotsuc.selas.omed'))",
+    "SELECT count(*) FROM query_table(E'demo.sales.\\x63ustomers')",
+    "SELECT count(*) FROM query('SELECT name FROM demo.sales.cust' || 'omers')",
+  ])('a computed table name cannot dodge a cache: false rule: %s', async (sql) => {
+    expect(await status(guarded, sql, 'alice')).toBe('hotpath; fwd=bypass; detail=rule');
+  });
+
+  it('a statement with thousands of CTEs is planned without holding the event loop', async () => {
+    const { monitorEventLoopDelay } = await import('node:perf_hooks');
+    const ctes = Array.from({ length: 11_000 }, (_, i) => `c${i} AS (SELECT 1)`).join(','); // ~220 KB, under the SQL limit
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const r = await query(h.url, `WITH ${ctes} SELECT count(*) FROM demo.ops.gpu_usage`, { user: 'ctes' });
+    delay.disable();
+    expect(r.status, r.text.slice(0, 300)).toBe(400); // DuckDB's binder refuses that depth, but only once the loop is free
+    expect(delay.max / 1e6).toBeLessThan(1000);
+  });
+});
+
 describe('syntax errors are SQL errors, not 403', () => {
   it.each([
     ['SELEC 1', /SELEC/],

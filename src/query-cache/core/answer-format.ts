@@ -2,7 +2,42 @@
 // JSON document, the Trino door QueryResults pages. A format says what a page of each is, how a complete
 // answer is stored (the exact bytes a hit sends) and how a stored answer is read back as pages. Pure.
 
-import type { Cell, Column } from '../engines/engine.ts';
+import { EngineError, type Cell, type Column } from '../engines/engine.ts';
+
+/**
+ * Largest row rendered. Rendering is on the event loop and a row is rendered at once, so one huge value
+ * (`repeat('x', 500000000)`, a list of a million strings) would hold every other request for seconds.
+ */
+export const MAX_ROW_BYTES = 16 * 1024 * 1024;
+
+/** Refuses a row whose values add up to more than `maxBytes` (about their JSON size; stops counting early). */
+export function checkRowSize(row: readonly Cell[], maxBytes = MAX_ROW_BYTES): void {
+  let bytes = 0;
+  let nested: Cell[] | undefined;
+  // Flat rows (the common case) are summed without allocating; nested values are walked after.
+  for (const v of row) {
+    if (typeof v === 'string') bytes += v.length + 2;
+    else if (v !== null && typeof v === 'object') (nested ??= []).push(v);
+    else bytes += 8;
+  }
+  while (nested !== undefined && nested.length > 0 && bytes <= maxBytes) {
+    const v = nested.pop()!;
+    if (typeof v === 'string') bytes += v.length + 2;
+    else if (Array.isArray(v)) {
+      bytes += v.length + 2;
+      for (const x of v) nested.push(x);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        bytes += k.length + 4;
+        nested.push(x);
+      }
+    } else bytes += 8;
+  }
+  if (bytes > maxBytes) {
+    // A user error (the query asks for too much in one row), named as Trino names a memory limit.
+    throw new EngineError('user', 'EXCEEDED_LOCAL_MEMORY_LIMIT', `a row of the answer is larger than ${maxBytes} bytes; select less per row`);
+  }
+}
 
 /** Cuts one answer's rows into the door's page bytes as they arrive. */
 export interface AnswerPager {

@@ -24,6 +24,8 @@ export interface Classification {
   readsSystemTables: boolean;
   /** What an engine's parser should read: the explained statement of an EXPLAIN, else the statement. */
   parseTarget: string;
+  /** The key form of `parseTarget`: an engine that can parse both checks they mean the same. */
+  normalizedTarget: string;
 }
 
 const READ_ONLY_FIRST = new Set(['select', 'with', 'values', 'show', 'describe', 'table', 'explain']);
@@ -128,7 +130,7 @@ function explainedStart(body: readonly Token[]): number {
 export function classifySql(sql: string): Classification {
   const { tokens, error, errorAt } = tokenize(sql);
   const normalizedSql = normalizeSql(tokens);
-  const base = { normalizedSql, mentions: [], readsSystemTables: false, syntaxError: undefined, parseTarget: sql };
+  const base = { normalizedSql, mentions: [], readsSystemTables: false, syntaxError: undefined, parseTarget: sql, normalizedTarget: normalizedSql };
   if (error) return { ...base, readOnly: false, bypass: undefined, syntaxError: `${lineColumn(sql, errorAt ?? 0)}: ${error}` };
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.text === ';') end--;
@@ -149,9 +151,11 @@ export function classifySql(sql: string): Classification {
       syntaxError: `${lineColumn(sql, first?.start ?? 0)}: ${what}. Expecting a statement (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN, …)`,
     };
   }
-  const last = body[body.length - 1]!;
-  const targetFrom = firstWord === 'explain' ? (body[explainedStart(body)]?.start ?? last.start) : 0;
-  const parseTarget = sql.slice(targetFrom, last.start + last.text.length);
+  // The whole text goes to the parser (trailing comments and semicolons included: it must see exactly what
+  // the engine will run); for EXPLAIN, everything after the EXPLAIN and its options.
+  const explained = firstWord === 'explain' ? explainedStart(body) : 0;
+  const parseTarget = explained > 0 ? sql.slice(body[explained]?.start ?? sql.length) : sql;
+  const normalizedTarget = explained > 0 ? normalizeSql(body.slice(explained)) : normalizedSql;
 
   const words = body.filter((t) => t.kind === 'word').map((t) => t.text.toLowerCase());
   // A quoted name calls the same function: `"now"()` is now().
@@ -169,7 +173,7 @@ export function classifySql(sql: string): Classification {
   if (!readOnly) bypass = isSessionStatement(words) ? 'session' : 'not-read-only';
   else if (sampled || words.some((w) => NONDETERMINISTIC.has(w)) || called.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
   else if (readsSystemTables) bypass = 'system-table';
-  return { normalizedSql, readOnly, bypass, syntaxError: undefined, mentions, readsSystemTables, parseTarget };
+  return { normalizedSql, readOnly, bypass, syntaxError: undefined, mentions, readsSystemTables, parseTarget, normalizedTarget };
 }
 
 /**

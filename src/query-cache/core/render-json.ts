@@ -3,7 +3,7 @@
 // hit sends. Integers past 2^53 arrive as bigint and are written as bare digits (JSON.rawJSON). Pure.
 
 import type { Cell, EngineResult } from '../engines/engine.ts';
-import { renderWhole, type AnswerFormat, type AnswerPager } from './answer-format.ts';
+import { checkRowSize, renderWhole, type AnswerFormat, type AnswerPager } from './answer-format.ts';
 
 declare global {
   interface JSON {
@@ -42,6 +42,7 @@ class JsonPager implements AnswerPager {
   add(rows: readonly Cell[][]): Buffer[] {
     const done: Buffer[] = [];
     for (const row of rows) {
+      checkRowSize(row);
       const text = stringifyCells(row);
       this.rows.push(text);
       this.size += text.length + 1;

@@ -6,7 +6,7 @@
 // Layout: u32 pageCount | u32 columnsBytes | pageCount × u32 pageBytes | columns JSON | page JSON …
 
 import type { EngineResult } from '../engines/engine.ts';
-import { renderWhole, type AnswerFormat } from './answer-format.ts';
+import { checkRowSize, renderWhole, type AnswerFormat } from './answer-format.ts';
 import { stringifyCells } from './render-json.ts';
 
 /** Trino's default target page size is 1 MB; pages here are cut at about this many bytes of rows. */
@@ -33,6 +33,7 @@ export class Pager {
   add(rows: readonly EngineResult['rows'][number][]): Buffer[] {
     const done: Buffer[] = [];
     for (const row of rows) {
+      checkRowSize(row);
       const text = stringifyCells(row);
       this.rows.push(text);
       this.size += text.length + 1;

@@ -28,7 +28,16 @@ export interface Tokenized {
 const isWordStart = (c: string) => /[A-Za-z_\u0080-\uffff]/.test(c);
 const isWordPart = (c: string) => /[A-Za-z0-9_$@\u0080-\uffff]/.test(c);
 
-/** Split SQL into tokens; comments and whitespace are dropped but remembered as `spaced`. */
+/** `$tag$` (tag optional, never starting with a digit: `$1` is a parameter) opens a dollar-quoted string. */
+const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+
+/**
+ * Split SQL into tokens; comments and whitespace are dropped but remembered as `spaced`.
+ * The lexing must agree with the engines' (the cache key drops what it takes for comments, and the
+ * classifier reads only what it takes for code): a line comment ends at CR or LF (Trino and DuckDB both);
+ * DuckDB's `E'…'` strings take backslash escapes and its `$tag$…$tag$` strings are strings; and a block
+ * comment that opens another is refused, since DuckDB nests block comments and Trino does not.
+ */
 export function tokenize(sql: string): Tokenized {
   const tokens: Token[] = [];
   let i = 0;
@@ -46,15 +55,29 @@ export function tokenize(sql: string): Tokenized {
       spaced = true;
       i++;
     } else if (c === '-' && next === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? n : end + 1;
+      let end = i + 2;
+      while (end < n && sql[end] !== '\n' && sql[end] !== '\r') end++;
+      i = end;
       spaced = true;
     } else if (c === '/' && next === '*') {
       const end = sql.indexOf('*/', i + 2);
       if (end === -1) return { tokens, error: 'unterminated block comment', errorAt: i };
+      const inner = sql.indexOf('/*', i + 2);
+      if (inner !== -1 && inner < end) return { tokens, error: "a block comment may not contain '/*' (engines disagree on nesting)", errorAt: inner };
       i = end + 2;
       spaced = true;
-    } else if (c === "'" || ((c === 'X' || c === 'x' || c === 'E' || c === 'e') && next === "'") || ((c === 'U' || c === 'u') && next === '&' && sql[i + 2] === "'")) {
+    } else if ((c === 'E' || c === 'e') && next === "'") {
+      // An escape string: a backslash escapes the next character (\' is a quote), '' is a quote too.
+      let j = i + 2;
+      for (;;) {
+        if (j >= n) return { tokens, error: 'unterminated string literal', errorAt: i };
+        if (sql[j] === '\\') j += 2;
+        else if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
+        else if (sql[j] === "'") break;
+        else j++;
+      }
+      push('string', j + 1);
+    } else if (c === "'" || ((c === 'X' || c === 'x') && next === "'") || ((c === 'U' || c === 'u') && next === '&' && sql[i + 2] === "'")) {
       let j = sql.indexOf("'", i) + 1;
       for (;;) {
         const close = sql.indexOf("'", j);
@@ -66,6 +89,11 @@ export function tokenize(sql: string): Tokenized {
         }
       }
       push('string', j);
+    } else if (c === '$' && (DOLLAR_TAG.lastIndex = i, DOLLAR_TAG.test(sql))) {
+      const tag = sql.slice(i, DOLLAR_TAG.lastIndex);
+      const close = sql.indexOf(tag, DOLLAR_TAG.lastIndex);
+      if (close === -1) return { tokens, error: 'unterminated dollar-quoted string', errorAt: i };
+      push('string', close + tag.length);
     } else if (c === '"' || c === '`') {
       let j = i + 1;
       for (;;) {
@@ -116,8 +144,12 @@ export function identifierName(t: Token): string {
   return t.text.toLowerCase();
 }
 
-/** The text of a string literal token (`'it''s'` -> `it's`); prefixed forms (E'', X'', U&'') keep their escapes. */
+/** The text of a string literal token (`'it''s'` -> `it's`, `$x$a$x$` -> `a`); prefixed forms (E'', X'', U&'') keep their escapes. */
 export function stringValue(t: Token): string {
+  if (t.text.startsWith('$')) {
+    const tagEnd = t.text.indexOf('$', 1) + 1;
+    return t.text.slice(tagEnd, t.text.length - tagEnd);
+  }
   const open = t.text.indexOf("'");
   return t.text.slice(open + 1, -1).replaceAll("''", "'");
 }

@@ -35,6 +35,8 @@ const TRANSPARENT_REFS = new Set(['JOIN', 'SUBQUERY', 'EXPRESSION_LIST', 'EMPTY'
 const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
 const SYSTEM_CATALOGS = new Set(['system', 'temp']);
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'pg_catalog']);
+/** Largest serialized AST read (about 40 ms of JSON.parse); a statement beyond it is not cached. */
+export const MAX_AST_CHARS = 8 * 1024 * 1024;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -54,14 +56,32 @@ function cteNames(node: JsonObject): string[] {
 }
 
 /**
+ * CTE names visible at a point: the first `count` names of one WITH clause (by their first position),
+ * then the enclosing clauses'. Sharing one index per clause keeps a WITH of n CTEs linear, not n².
+ */
+interface Scope {
+  index: ReadonlyMap<string, number>;
+  count: number;
+  parent: Scope | undefined;
+}
+
+function inScope(scope: Scope | undefined, name: string): boolean {
+  for (let s = scope; s !== undefined; s = s.parent) {
+    const at = s.index.get(name);
+    if (at !== undefined && at < s.count) return true;
+  }
+  return false;
+}
+
+/**
  * Reads the statements of a `json_serialize_sql` answer. CTE names are scoped as DuckDB binds them:
  * a query sees the CTEs of its own and enclosing WITH clauses; a CTE's body sees only the CTEs before it
  * (and itself when recursive). A one-part name in scope is a CTE, anything else a table. Iterative, so
- * deep nesting cannot exhaust the stack.
+ * deep nesting cannot exhaust the stack, and linear in the size of the AST.
  */
 export function readAst(statements: Json[]): AstReading {
   const out: AstReading = { references: [], functions: [], opaque: [], sampled: false, calls: [] };
-  const stack: { value: Json; scope: ReadonlySet<string> }[] = statements.map((value) => ({ value, scope: new Set<string>() }));
+  const stack: { value: Json; scope: Scope | undefined }[] = statements.map((value) => ({ value, scope: undefined }));
   while (stack.length > 0) {
     const { value, scope } = stack.pop()!;
     if (Array.isArray(value)) {
@@ -75,9 +95,11 @@ export function readAst(statements: Json[]): AstReading {
     if (isQueryNode(value)) {
       const names = cteNames(value);
       if (value.type === 'RECURSIVE_CTE_NODE' && text(value.cte_name)) names.push(text(value.cte_name).toLowerCase());
-      if (names.length > 0) inner = new Set([...scope, ...names]);
+      const index = new Map<string, number>();
+      names.forEach((name, i) => index.has(name) || index.set(name, i));
+      if (names.length > 0) inner = { index, count: names.length, parent: scope };
       const map = isObject(value.cte_map) && Array.isArray(value.cte_map.map) ? value.cte_map.map : [];
-      map.forEach((m, i) => stack.push({ value: m, scope: new Set([...scope, ...cteNames(value).slice(0, i)]) }));
+      map.forEach((m, i) => stack.push({ value: m, scope: i === 0 ? scope : { index, count: i, parent: scope } }));
       for (const [k, v] of Object.entries(value)) if (k !== 'cte_map') stack.push({ value: v, scope: inner });
       continue;
     }
@@ -85,7 +107,7 @@ export function readAst(statements: Json[]): AstReading {
       const type = text(value.type);
       if (type === 'BASE_TABLE') {
         const ref = { catalog: text(value.catalog_name).toLowerCase(), schema: text(value.schema_name).toLowerCase(), table: text(value.table_name).toLowerCase() };
-        if (!(ref.catalog === '' && ref.schema === '' && scope.has(ref.table))) out.references.push(ref);
+        if (!(ref.catalog === '' && ref.schema === '' && inScope(scope, ref.table))) out.references.push(ref);
       } else if (type === 'TABLE_FUNCTION') {
         const fn = isObject(value.function) ? value.function : {};
         const schema = text(fn.schema).toLowerCase();
@@ -166,12 +188,23 @@ export function resolveRelations(reading: AstReading, catalog: readonly CatalogR
 }
 
 /**
+ * Whether two `json_serialize_sql` answers are the same statement: equal but for source positions
+ * (`query_location`, an error's `position`). Both errors count as the same only with the same message.
+ */
+export function sameStatement(a: string, b: string): boolean {
+  const strip = (text: string) => text.replace(/"(query_location|position)":("[^"]*"|\d+)/g, '');
+  return strip(a) === strip(b);
+}
+
+/**
  * The Relations of a `json_serialize_sql` answer. A parser error is a syntax error (message with Trino's
  * `line L:C:` prefix, from the offset DuckDB gives); a statement it cannot serialise (not a SELECT) or an
  * answer this reader cannot make sense of is an incomplete set.
  */
 export function relationsFromSerialized(serialized: string, sql: string, catalog: readonly CatalogRelation[], ctx: ResolveContext): Relations {
   const unknown = (why: string): Relations => ({ kind: 'parsed', tables: [], complete: false, incompleteReason: why, readsSystem: false, nondeterministic: false });
+  // Reading the AST runs on the event loop: past this size it is not read (incomplete, per-user).
+  if (serialized.length > MAX_AST_CHARS) return unknown(`parsed statement larger than ${MAX_AST_CHARS} characters`);
   let answer: Json;
   try {
     answer = JSON.parse(serialized) as Json;

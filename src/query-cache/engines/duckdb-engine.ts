@@ -1,11 +1,14 @@
 // Why: an embedded DuckDB lets hotpath serve (and demo) Trino-protocol queries with no cluster; a small
 // connection pool runs queries in parallel, and timeouts/aborts interrupt DuckDB so no query outlives its caller.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import { abortError, closedEngineError, ENGINE_CLOSED, EngineError } from './engine.ts';
 import type { Cell, Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd, Relations, RelationsQuery } from './engine.ts';
-import { relationsFromSerialized, type CatalogRelation } from './duckdb-ast.ts';
+import { MAX_AST_CHARS, relationsFromSerialized, sameStatement, type CatalogRelation } from './duckdb-ast.ts';
 import { columnReader } from './duckdb-types.ts';
 import { column } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
@@ -60,7 +63,8 @@ export function toEngineError(err: unknown): EngineError {
   const kind = /^([A-Za-z_ -]+?) Error:/.exec(message)?.[1]?.toUpperCase() ?? '';
   const internal = (name: string): EngineError => new EngineError('internal', name, message, { cause: err });
   const user = (name: string): EngineError => new EngineError('user', name, message, { cause: err });
-  if (kind === 'OUT OF MEMORY') return internal('EXCEEDED_LOCAL_MEMORY_LIMIT');
+  // A query too big for the memory limit is the query's fault (a 4xx; Trino's INSUFFICIENT_RESOURCES), not a bug.
+  if (kind === 'OUT OF MEMORY') return user('EXCEEDED_LOCAL_MEMORY_LIMIT');
   if (['INTERNAL', 'FATAL', 'IO', 'NETWORK', 'HTTP', 'CONNECTION'].includes(kind)) {
     return internal('GENERIC_INTERNAL_ERROR');
   }
@@ -130,24 +134,37 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
   const defaultSchema = opts.demoData ? DEMO_SCHEMA : 'main';
   // No file, network or extension access: the SQL comes from clients. Bounded memory and threads: the
   // engine shares a pod with the service (DuckDB's defaults are 80 % of RAM and one thread per core).
+  // Nothing spills to disk (a query over the memory limit fails instead of filling the pod's disk), the
+  // directories DuckDB would use point at a private empty one (its settings name no path of the host's),
+  // and the configuration is locked once the demo data is built.
+  const privateDir = mkdtempSync(join(tmpdir(), 'hotpath-duckdb-'));
   const instance = await DuckDBInstance.create(':memory:', {
-    enable_external_access: 'false',
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
     memory_limit: `${opts.memoryLimitMiB ?? 1024}MiB`,
     threads: String(opts.threads ?? 2),
+    max_temp_directory_size: '0B',
+    secret_directory: privateDir,
+    home_directory: privateDir,
+    extension_directory: privateDir,
   });
   const all: DuckDBConnection[] = [];
   try {
     const setup = await instance.connect();
     all.push(setup);
+    // DuckDB takes temp_directory only while external access is on: set it, then turn access off,
+    // before any connection that runs a client's SQL exists.
+    await setup.run(`SET temp_directory = '${privateDir.replaceAll("'", "''")}'`);
+    await setup.run('SET enable_external_access = false');
     if (opts.demoData) {
       for (const sql of demoDataStatements(opts.demoOrderRowCount ?? DEFAULT_DEMO_ORDER_COUNT)) await setup.run(sql);
     }
+    await setup.run('SET lock_configuration = true');
     for (let i = 0; i < poolSize; i++) all.push(await instance.connect());
   } catch (err) {
     for (const c of all) c.disconnectSync();
     instance.closeSync();
+    rmSync(privateDir, { recursive: true, force: true });
     throw toEngineError(err);
   }
   // Two connections stay out of the pool, so a pool full of long queries never delays /readyz or the
@@ -156,6 +173,7 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
   const parseConnection = await instance.connect().catch((err: unknown) => {
     for (const c of all) c.disconnectSync();
     instance.closeSync();
+    rmSync(privateDir, { recursive: true, force: true });
     throw toEngineError(err);
   });
   all.push(parseConnection);
@@ -326,7 +344,15 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     relations(query: RelationsQuery, signal: AbortSignal): Promise<Relations> {
       if (closed) return Promise.reject(closedError());
       return onDedicated(parseConnection, signal, async (conn, aborted) => {
-        const parsed = await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [query.sql]);
+        const serialize = async (sql: string) => String((await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql])).getRows()[0]?.[0] ?? '');
+        const serialized = await serialize(query.sql);
+        aborted.throwIfAborted();
+        if (serialized.length > MAX_AST_CHARS) return { kind: 'key-mismatch' }; // too large to check on the event loop: not cached
+        // The key's form of the statement must be the same statement to DuckDB (else two statements
+        // that run differently would share a key): compare the two ASTs, positions aside.
+        if (query.normalized !== undefined && query.normalized !== query.sql && !sameStatement(serialized, await serialize(query.normalized))) {
+          return { kind: 'key-mismatch' };
+        }
         aborted.throwIfAborted();
         const listing = await conn.runAndReadAll(CATALOG_LISTING_SQL);
         const catalog: CatalogRelation[] = listing.getRows().map(([c, s, n, kind]) => ({
@@ -336,7 +362,7 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
           kind: kind === 'view' ? 'view' : 'table',
         }));
         const ctx = { ...contextOf(query), volatileFunctions: await volatileFunctionsOf(conn) };
-        const relations = relationsFromSerialized(String(parsed.getRows()[0]?.[0] ?? ''), query.sql, catalog, ctx);
+        const relations = relationsFromSerialized(serialized, query.sql, catalog, ctx);
         return relations.kind === 'syntax-error' ? { ...relations, message: scrubPaths(relations.message) } : relations;
       });
     },
@@ -348,6 +374,7 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
       await Promise.allSettled([...running]);
       for (const c of all) c.disconnectSync();
       instance.closeSync();
+      rmSync(privateDir, { recursive: true, force: true });
     },
   };
 }

@@ -78,6 +78,12 @@ export interface EngineStreamEnd {
 /** A statement to parse, in the session context its names resolve in. */
 export interface RelationsQuery {
   sql: string;
+  /**
+   * The statement as the cache key has it (comments dropped, whitespace collapsed). An engine that can
+   * parse both answers `kind: 'key-mismatch'` when they do not mean the same (the key would let a
+   * different statement share this one's entry).
+   */
+  normalized?: string;
   catalog?: string | undefined;
   schema?: string | undefined;
 }
@@ -102,7 +108,8 @@ export type Relations =
        */
       nondeterministic: boolean;
     }
-  | { kind: 'syntax-error'; message: string };
+  | { kind: 'syntax-error'; message: string }
+  | { kind: 'key-mismatch' };
 
 /**
  * The port. `execute` runs one statement to completion and resolves with every row, or rejects with

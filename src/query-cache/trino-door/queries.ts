@@ -108,6 +108,27 @@ export class StatementRegistry {
     if (u) u.bytes += delta;
   }
 
+  /** Which bound `extra` more bytes for `user` would pass, if any. */
+  private overBy(user: string, extra: number): string | undefined {
+    const u = this.byUser.get(user);
+    if ((u?.bytes ?? 0) + extra > this.opts.maxBytesPerUser) return `user ${user}'s answers passed HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER (${this.opts.maxBytesPerUser} bytes)`;
+    if (this.total.bytes + extra > this.opts.maxBytes) return `all answers held passed HOTPATH_TRINO_DOOR_MAX_HELD_BYTES (${this.opts.maxBytes} bytes)`;
+    return undefined;
+  }
+
+  /**
+   * The bounds hold while answers come in, not only at POST: a query whose pages would pass one fails
+   * (its pages let go), as Trino fails a query over its memory limit.
+   */
+  private refuseOverflow(q: StatementQuery, why: string): void {
+    const err = new AppError('HELD_BYTES_EXCEEDED', `${why}: fetch the pages of running queries, or cancel them`, { details: { errorName: 'EXCEEDED_LOCAL_MEMORY_LIMIT' } });
+    q.error = err;
+    q.finishedAtMs = this.now();
+    q.abort.abort(err);
+    q.stream?.fail(err);
+    this.detach(q);
+  }
+
   /** Refuses, as Trino refuses a full queue, a new statement that would pass a bound. */
   private admit(user: string, bytes: number): void {
     const u = this.byUser.get(user) ?? { count: 0, bytes: 0 };
@@ -198,10 +219,20 @@ export class StatementRegistry {
             stream.release();
             return;
           }
-          q.stream = stream;
           // Pages produced and not yet fetched count against the bounds while the query is held.
+          const over = this.overBy(q.user, stream.bytesHeld);
+          if (over) {
+            stream.release();
+            this.refuseOverflow(q, over);
+            return;
+          }
+          q.stream = stream;
           this.account(q, stream.bytesHeld);
-          stream.onBytes = (delta) => this.account(q, delta);
+          stream.onBytes = (delta) => {
+            const grows = delta > 0 ? this.overBy(q.user, delta) : undefined;
+            this.account(q, delta);
+            if (grows) this.refuseOverflow(q, grows);
+          };
         },
         (err: unknown) => {
           q.error = err instanceof AppError ? err : new AppError('INTERNAL', undefined, { cause: err });
@@ -256,8 +287,12 @@ export class StatementRegistry {
     return true;
   }
 
-  /** Its answer is being produced (an engine slot is held, or awaited) and not finished. */
+  /**
+   * Never polled since its POST (a client polls at once), or its answer is being produced (an engine slot
+   * is held, or awaited) and not finished: such a query is abandoned sooner.
+   */
   private busy(q: StatementQuery): boolean {
+    if (q.run === undefined) return true;
     return q.stream !== undefined && !q.stream.done && q.stream.error === undefined;
   }
 

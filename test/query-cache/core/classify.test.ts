@@ -24,6 +24,15 @@ describe('normalizeSql', () => {
     expect(a).not.toBe(b);
   });
 
+  it('lexes as the engines do: CR ends a line comment, E-strings take backslash escapes, dollar quotes are strings', () => {
+    expect(normalizeSql(tokenize('SELECT 1 --x\r UNION ALL SELECT 2\n').tokens)).toBe('SELECT 1 UNION ALL SELECT 2');
+    expect(tokenize("SELECT E'it\\'s -- not a comment' AS a").tokens.map((t) => t.kind)).toEqual(['word', 'string', 'word', 'word']);
+    expect(tokenize('SELECT $$ -- not a comment $$, $q$ x $q$ AS b').tokens.filter((t) => t.kind === 'string').map((t) => t.text)).toEqual(['$$ -- not a comment $$', '$q$ x $q$']);
+    expect(tokenize('SELECT $1').tokens.map((t) => t.text)).toEqual(['SELECT', '$', '1']); // a parameter, not a quote
+    // DuckDB nests block comments, Trino does not: a comment that opens another is refused
+    expect(tokenize('/* /* */ SELECT 1 -- */ SELECT 2').error).toMatch(/may not contain/);
+  });
+
   it('reports unterminated literals and comments', () => {
     expect(tokenize("SELECT 'abc").error).toMatch(/string/);
     expect(tokenize('SELECT /* abc').error).toMatch(/comment/);
@@ -110,7 +119,9 @@ describe('mentions (what protective rules see when the parser cannot give a comp
   });
 
   it('reads the explained statement for the parser', () => {
-    expect(classifySql('EXPLAIN (TYPE DISTRIBUTED) SELECT * FROM orders;').parseTarget).toBe('SELECT * FROM orders');
-    expect(classifySql('SELECT 1 ;').parseTarget).toBe('SELECT 1');
+    // the whole rest of the text: the parser must see exactly what the engine will run
+    expect(classifySql('EXPLAIN (TYPE DISTRIBUTED) SELECT * FROM orders; -- done').parseTarget).toBe('SELECT * FROM orders; -- done');
+    expect(classifySql('EXPLAIN (TYPE DISTRIBUTED) SELECT * FROM orders;').normalizedTarget).toBe('SELECT * FROM orders');
+    expect(classifySql('SELECT 1 ;').parseTarget).toBe('SELECT 1 ;');
   });
 });

@@ -165,7 +165,7 @@ describe('errors', () => {
   });
 
   it('never shows a file-system path in an error message', async () => {
-    for (const sql of ["SELECT * FROM read_csv('/etc/passwd')", 'SELECT * FROM duckdb_extensions()', "SELECT * FROM glob('/root/*')"]) {
+    for (const sql of ["SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM glob('/root/*')", "SELECT * FROM read_parquet('/var/lib/x.parquet')"]) {
       const err = await failure(run(sql));
       expect(err.message).not.toMatch(/\/(etc|root|home|tmp|usr)\//);
       expect(err.message).toContain('<path>');
@@ -183,6 +183,22 @@ describe('resources', () => {
     try {
       expect(await setting(small, 'memory_limit')).toBe('256.0 MiB');
       expect(await setting(small, 'threads')).toBe(1);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('never spills to disk (a query over the memory limit fails as a user error), and names no host path in its settings', async () => {
+    const small = await createDuckDbEngine({ demoData: false, statementTimeoutMs: 20_000, memoryLimitMiB: 64, threads: 1 });
+    try {
+      const q = (sql: string) => small.execute({ sql, user: 'a', session: {} }, new AbortController().signal);
+      const err = await failure(q('SELECT length(list(i)) FROM range(30000000) t(i)'));
+      expect([err.kind, err.errorName]).toEqual(['user', 'EXCEEDED_LOCAL_MEMORY_LIMIT']);
+      const settings = (await q("SELECT name, value FROM duckdb_settings() WHERE name IN ('temp_directory', 'secret_directory', 'home_directory', 'max_temp_directory_size')")).rows;
+      for (const [name, value] of settings) {
+        if (name === 'max_temp_directory_size') expect(value).toBe('0 bytes');
+        else expect(String(value)).toMatch(/hotpath-duckdb-/);
+      }
     } finally {
       await small.close();
     }
