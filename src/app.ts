@@ -105,6 +105,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Node would answer a request without Host itself (400, empty body); let it through instead (the
+    // Trino door then builds its URIs from the address the request came in at).
+    http: { requireHostHeader: false },
     trustProxy: typeof config.trustProxy === 'number' ? (_address: string, hop: number) => hop < (config.trustProxy as number) : config.trustProxy, // HOTPATH_TRUST_PROXY (fastify ignores a bare hop count)
     // No type coercion: `{"sql": 42}` is a bad request, not the SQL text "42".
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },

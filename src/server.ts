@@ -2,6 +2,7 @@
 // with a clear message, before anything is started), makes sure Redis is there, builds the engine and
 // the app, listens, and drains on SIGTERM/SIGINT.
 
+import './shared/threadpool.ts'; // first: sizes libuv's threadpool before anything uses it
 import { buildApp, loadConfiguredDeps, loggerOptions, type AppDeps } from './app.ts';
 import { ConfigError, loadConfig, redactedConfig, type Config } from './shared/config.ts';
 import { ensureLocalRedis, type StartedRedis } from './shared/redis-autostart.ts';

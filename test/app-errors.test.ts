@@ -67,6 +67,7 @@ describe('what Node\'s HTTP parser refuses answers in the catalogue shape, then 
     ['a 64 KB URL', 414, 'URI_TOO_LONG', `GET /v1/gpu/jobs?tenant=${'a'.repeat(64 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`],
     ['a 100 KB header', 431, 'HEADERS_TOO_LARGE', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(100 * 1024)}\r\n\r\n`],
     ['CONNECT (Node answers it itself)', 400, 'BAD_REQUEST', 'CONNECT example.org:80 HTTP/1.1\r\nHost: example.org:80\r\n\r\n'],
+    ['no Host header, to an unknown path', 404, 'NOT_FOUND', 'GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n'],
     ['an Expect other than 100-continue', 417, 'EXPECTATION_FAILED', 'POST /v1/query HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 0\r\n\r\n'],
   ] as const)('%s: %i %s', async (_what, status, code, bytes) => {
     const r = await rawRequest(bytes);

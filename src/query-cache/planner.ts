@@ -38,8 +38,8 @@ const RELATIONS_MEMO_MAX_BYTES = 16 * 1024 * 1024;
 /** A parse should take milliseconds; past this the set counts as incomplete (and is not remembered). */
 const RELATIONS_TIMEOUT_MS = 5000;
 /**
- * Distinct statements being parsed at once. Beyond, a new statement is planned without the parser
- * (incomplete set: per-user, not remembered), so a flood of distinct SQL degrades sharing, never latency.
+ * Distinct statements being parsed at once. Beyond, a new statement is served without the parser (not
+ * stored, not remembered), so a flood of distinct SQL costs caching, never latency.
  */
 const MAX_PENDING_PARSES = 64;
 
@@ -91,10 +91,14 @@ export class Planner {
     if (relations?.kind === 'syntax-error') return done({ kind: 'reject', error: syntaxError(relations.message) });
     // The key's normal form parses to another statement than the one that runs: never share a key with it.
     if (relations?.kind === 'key-mismatch') return done({ kind: 'bypass', reason: 'unparsable' });
+    // The engine has a parser but could not be asked now (busy, timed out): without its checks nothing is
+    // stored (fails closed; not remembered, so the statement is parsed when the engine can).
+    if (relations === undefined && this.d.relations !== undefined) return { plan: { kind: 'bypass', reason: 'unparsable' }, final: false };
     const set: TableSet = {
       tables: relations?.tables ?? [],
       complete: relations?.complete ?? false,
-      opaque: relations?.kind === 'parsed' && !relations.complete,
+      // Opaque: the parser saw a read it cannot see through; without a parser, any table-function call.
+      opaque: relations?.kind === 'parsed' ? !relations.complete : cls.callsTableFunction,
       mentioned: qualifyMentions(cls.mentions, (req.catalog ?? config.defaultCatalog).toLowerCase(), (req.schema ?? config.defaultSchema).toLowerCase()),
     };
     const bypass = relations?.nondeterministic ? 'nondeterministic' : relations?.readsSystem && cls.bypass === undefined ? 'system-table' : cls.bypass;

@@ -221,11 +221,17 @@ describe('JSON door: large answers stream', () => {
       headers: { 'content-type': 'application/json', 'x-trino-user': 'bulk' },
       body: JSON.stringify({ sql: 'SELECT * FROM range(60000000)' }),
     });
-    expect(res.status).toBe(200); // past the cap, the answer was already under way
     const text = await res.text().catch(() => 'aborted');
     delay.disable();
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(() => JSON.parse(text)).toThrow(); // truncated: no client can mistake it for the whole answer
+    if (res.status === 200) {
+      // past the cap the answer was under way: cut off, and no client can mistake it for the whole answer
+      expect(() => JSON.parse(text)).toThrow();
+    } else {
+      // the time limit came first (a slow machine): the answer was still held, so a clean 504
+      expect(res.status).toBe(504);
+      expect(JSON.parse(text).error.code).toBe('ENGINE_TIMEOUT');
+    }
     const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
     console.log(`range(60000000) under a 1.5 s statement timeout: cut after ${Date.now() - started} ms, longest loop delay ${(delay.max / 1e6).toFixed(0)} ms, RSS growth ${rssGrowthMiB.toFixed(0)} MiB`);
     expect(delay.max / 1e6).toBeLessThan(1000);

@@ -61,7 +61,8 @@ describe('Planner', () => {
       onIncomplete: () => {},
     });
     const sql = 'SELECT * FROM demo.ops.gpu_usage';
-    expect(await p.plan({ ...base, sql }, 'json-v1')).toMatchObject({ kind: 'cache', principal: 'alice' });
+    // no parse, no storing: the checks it would have made (key form, tables, volatility) are missing
+    expect(await p.plan({ ...base, sql }, 'json-v1')).toEqual({ kind: 'bypass', reason: 'unparsable' });
     fail = false;
     expect(await p.plan({ ...base, sql }, 'json-v1')).toMatchObject({ kind: 'cache', principal: undefined });
     expect(await p.plan({ ...base, sql, principal: 'bob' }, 'json-v1')).toMatchObject({ kind: 'cache', principal: undefined });
@@ -79,6 +80,6 @@ describe('Planner', () => {
     for (let i = 0; i < 64; i++) void p.plan({ ...base, sql: `SELECT ${i} FROM demo.ops.gpu_usage` }, 'json-v1');
     await new Promise((r) => setTimeout(r, 0));
     const plan = await p.plan({ ...base, sql: 'SELECT * FROM demo.ops.gpu_usage' }, 'json-v1');
-    expect(plan).toMatchObject({ kind: 'cache', principal: 'alice', decision: { tables: undefined } });
+    expect(plan).toEqual({ kind: 'bypass', reason: 'unparsable' });
   });
 });

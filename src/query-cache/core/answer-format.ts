@@ -10,8 +10,11 @@ import { EngineError, type Cell, type Column } from '../engines/engine.ts';
  */
 export const MAX_ROW_BYTES = 16 * 1024 * 1024;
 
-/** Refuses a row whose values add up to more than `maxBytes` (about their JSON size; stops counting early). */
-export function checkRowSize(row: readonly Cell[], maxBytes = MAX_ROW_BYTES): void {
+/**
+ * About the JSON size of a row; refuses one whose values add up to more than `maxBytes` (stops counting
+ * early, so a huge value costs no more than a small one).
+ */
+export function checkRowSize(row: readonly Cell[], maxBytes = MAX_ROW_BYTES): number {
   let bytes = 0;
   let nested: Cell[] | undefined;
   // Flat rows (the common case) are summed without allocating; nested values are walked after.
@@ -37,6 +40,7 @@ export function checkRowSize(row: readonly Cell[], maxBytes = MAX_ROW_BYTES): vo
     // A user error (the query asks for too much in one row), named as Trino names a memory limit.
     throw new EngineError('user', 'EXCEEDED_LOCAL_MEMORY_LIMIT', `a row of the answer is larger than ${maxBytes} bytes; select less per row`);
   }
+  return bytes;
 }
 
 /** Cuts one answer's rows into the door's page bytes as they arrive. */

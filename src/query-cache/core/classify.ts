@@ -22,6 +22,11 @@ export interface Classification {
   mentions: string[][];
   /** The statement touches system./information_schema tables (may be allowed by a rule). */
   readsSystemTables: boolean;
+  /**
+   * It calls a table function (`TABLE(...)`, `query(...)`, `query_table(...)`, `read_*(...)`, …): what it
+   * reads may be computed at run time, so without a parser's view a `cache: false` rule must assume the worst.
+   */
+  callsTableFunction: boolean;
   /** What an engine's parser should read: the explained statement of an EXPLAIN, else the statement. */
   parseTarget: string;
   /** The key form of `parseTarget`: an engine that can parse both checks they mean the same. */
@@ -43,7 +48,7 @@ const WRITE_WORDS = new Set([
   'insert', 'update', 'delete', 'merge', 'create', 'drop', 'alter', 'truncate', 'grant', 'revoke', 'deny',
   'call', 'set', 'reset', 'use', 'commit', 'rollback', 'start', 'prepare', 'execute', 'deallocate', 'copy',
   'attach', 'detach', 'install', 'load', 'pragma', 'export', 'import', 'checkpoint', 'vacuum', 'refresh',
-  'analyze', 'comment',
+  'analyze', 'analyse', 'comment',
 ]);
 
 /** Functions and special registers whose value changes between executions. */
@@ -54,9 +59,13 @@ const NONDETERMINISTIC = new Set([
   'setseed', 'get_current_time', 'get_current_timestamp', 'today', 'transaction_timestamp', 'tablesample',
   'current_setting', 'current_database', 'current_query', 'txid_current', 'sysdate', 'getdate', 'uuidv4', 'uuidv7',
   'current_localtimestamp', 'current_transaction_id', 'current_query_id', 'current_schemas', 'in_search_path',
+  'reservoir_quantile',
 ]);
 
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'pg_catalog']);
+
+/** Table functions that read relations named at run time (Trino's `TABLE(...)` is recognised apart). */
+const TABLE_FUNCTIONS = new Set(['query', 'query_table', 'glob', 'sniff_csv', 'iceberg_scan', 'delta_scan', 'postgres_query', 'mysql_query', 'sqlite_scan']);
 
 /** Reserved words (never a table name unquoted), left out of `mentions` so a wildcard rule is not hit by grammar. */
 const KEYWORDS = new Set([
@@ -130,7 +139,7 @@ function explainedStart(body: readonly Token[]): number {
 export function classifySql(sql: string): Classification {
   const { tokens, error, errorAt } = tokenize(sql);
   const normalizedSql = normalizeSql(tokens);
-  const base = { normalizedSql, mentions: [], readsSystemTables: false, syntaxError: undefined, parseTarget: sql, normalizedTarget: normalizedSql };
+  const base = { normalizedSql, mentions: [], readsSystemTables: false, callsTableFunction: false, syntaxError: undefined, parseTarget: sql, normalizedTarget: normalizedSql };
   if (error) return { ...base, readOnly: false, bypass: undefined, syntaxError: `${lineColumn(sql, errorAt ?? 0)}: ${error}` };
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.text === ';') end--;
@@ -163,6 +172,11 @@ export function classifySql(sql: string): Classification {
   const readOnly = READ_ONLY_FIRST.has(firstWord) && !words.some((w) => WRITE_WORDS.has(w));
   const mentions: string[][] = [];
   mentionsOf(body, 0, mentions);
+  const callsTableFunction = body.some((t, i) => {
+    if (body[i + 1]?.text !== '(' || (t.kind !== 'word' && t.kind !== 'quoted')) return false;
+    const fn = identifierName(t);
+    return fn === 'table' || TABLE_FUNCTIONS.has(fn) || fn.startsWith('read_') || fn.startsWith('scan_');
+  });
   const readsSystemTables =
     words.some((w) => SYSTEM_SCHEMAS.has(w) || w.startsWith('duckdb_')) ||
     mentions.some((r) => (r.length === 3 && r[0] === 'system') || r.some((p) => p.includes('$') || SYSTEM_SCHEMAS.has(p)));
@@ -173,7 +187,7 @@ export function classifySql(sql: string): Classification {
   if (!readOnly) bypass = isSessionStatement(words) ? 'session' : 'not-read-only';
   else if (sampled || words.some((w) => NONDETERMINISTIC.has(w)) || called.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
   else if (readsSystemTables) bypass = 'system-table';
-  return { normalizedSql, readOnly, bypass, syntaxError: undefined, mentions, readsSystemTables, parseTarget, normalizedTarget };
+  return { normalizedSql, readOnly, bypass, syntaxError: undefined, mentions, readsSystemTables, callsTableFunction, parseTarget, normalizedTarget };
 }
 
 /**

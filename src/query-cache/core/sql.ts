@@ -28,6 +28,9 @@ export interface Tokenized {
 const isWordStart = (c: string) => /[A-Za-z_\u0080-\uffff]/.test(c);
 const isWordPart = (c: string) => /[A-Za-z0-9_$@\u0080-\uffff]/.test(c);
 
+/** A numeric literal from its first character (a digit, or `.` before a digit). */
+const NUMBER = /0[xX][0-9A-Fa-f_]+|0[bB][01_]+|0[oO][0-7_]+|(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?/y;
+
 /** `$tag$` (tag optional, never starting with a digit: `$1` is a parameter) opens a dollar-quoted string. */
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 
@@ -67,12 +70,16 @@ export function tokenize(sql: string): Tokenized {
       i = end + 2;
       spaced = true;
     } else if ((c === 'E' || c === 'e') && next === "'") {
-      // An escape string: a backslash escapes the next character (\' is a quote), '' is a quote too.
+      // DuckDB's escape string: a backslash escapes the next character, '' is a quote too. Trino reads
+      // E'…' as a name and a plain string, so where a backslash escapes a quote the two disagree on where
+      // the string ends: refused, like a nested comment.
       let j = i + 2;
       for (;;) {
         if (j >= n) return { tokens, error: 'unterminated string literal', errorAt: i };
-        if (sql[j] === '\\') j += 2;
-        else if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
+        if (sql[j] === '\\') {
+          if (sql[j + 1] === "'") return { tokens, error: "an E'' string may not escape a quote with a backslash (engines disagree on where it ends); write ''", errorAt: j };
+          j += 2;
+        } else if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
         else if (sql[j] === "'") break;
         else j++;
       }
@@ -107,12 +114,11 @@ export function tokenize(sql: string): Tokenized {
       }
       push('quoted', j);
     } else if (/[0-9]/.test(c) || (c === '.' && next !== undefined && /[0-9]/.test(next))) {
-      let j = i + 1;
-      while (j < n && /[0-9A-Za-z_.]/.test(sql[j]!)) {
-        if ((sql[j] === 'e' || sql[j] === 'E') && (sql[j + 1] === '+' || sql[j + 1] === '-')) j++;
-        j++;
-      }
-      push('number', j);
+      // As Trino and DuckDB read numbers: 0x/0b/0o forms, digits (and _ separators), a fraction, and an
+      // exponent only when digits follow it. What follows is another token (`1e--x` is 1, e, a comment).
+      NUMBER.lastIndex = i;
+      NUMBER.test(sql);
+      push('number', NUMBER.lastIndex);
     } else if (isWordStart(c)) {
       let j = i + 1;
       while (j < n && isWordPart(sql[j]!)) j++;

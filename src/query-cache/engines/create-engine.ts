@@ -13,6 +13,9 @@ export async function createEngine(config: Config): Promise<Engine> {
         demoOrderRowCount: config.demoOrderRows,
         statementTimeoutMs: config.statementTimeoutMs,
         memoryLimitMiB: config.duckdbMemoryLimitMib,
+        // As many connections as executions may run: admission is then the one limit, and one user's
+        // share (HOTPATH_MAX_CONCURRENT_PER_USER) can never take every connection.
+        maxConnections: config.maxConcurrentExecutions,
         threads: config.duckdbThreads,
       });
     case 'trino':

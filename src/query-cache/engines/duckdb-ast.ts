@@ -35,14 +35,17 @@ const TRANSPARENT_REFS = new Set(['JOIN', 'SUBQUERY', 'EXPRESSION_LIST', 'EMPTY'
 const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
 const SYSTEM_CATALOGS = new Set(['system', 'temp']);
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'pg_catalog']);
-/** Largest serialized AST read (about 40 ms of JSON.parse); a statement beyond it is not cached. */
-export const MAX_AST_CHARS = 8 * 1024 * 1024;
+/** Largest serialized AST read (about 10 ms of JSON.parse per MiB on the event loop); a statement beyond it is not cached. */
+export const MAX_AST_CHARS = 2 * 1024 * 1024;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: Json | undefined): string => (typeof v === 'string' ? v : '');
+/** DuckDB compares identifiers case-insensitively in ASCII only (the Kelvin sign is not a k). */
+export const foldName = (s: string): string => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+const name = (v: Json | undefined): string => foldName(text(v));
 /** A query node (SELECT_NODE, SET_OPERATION_NODE, RECURSIVE_CTE_NODE …) carries modifiers and a CTE map. */
 const isQueryNode = (o: JsonObject): boolean => 'modifiers' in o && 'cte_map' in o;
 /** A table ref carries an alias and a sample; expressions carry a `class` instead. */
@@ -52,7 +55,7 @@ const isTableRef = (o: JsonObject): boolean => typeof o.type === 'string' && 'al
 function cteNames(node: JsonObject): string[] {
   const map = isObject(node.cte_map) ? node.cte_map.map : undefined;
   if (!Array.isArray(map)) return [];
-  return map.map((m) => (isObject(m) ? text(m.key).toLowerCase() : ''));
+  return map.map((m) => (isObject(m) ? name(m.key) : ''));
 }
 
 /**
@@ -90,28 +93,33 @@ export function readAst(statements: Json[]): AstReading {
     }
     if (!isObject(value)) continue;
     if ('sample' in value && value.sample !== null) out.sampled = true;
-    if (value.class === 'FUNCTION' && typeof value.function_name === 'string') out.calls.push(value.function_name.toLowerCase());
+    if (value.class === 'FUNCTION' && typeof value.function_name === 'string') out.calls.push(foldName(value.function_name));
     let inner = scope;
     if (isQueryNode(value)) {
       const names = cteNames(value);
-      if (value.type === 'RECURSIVE_CTE_NODE' && text(value.cte_name)) names.push(text(value.cte_name).toLowerCase());
       const index = new Map<string, number>();
-      names.forEach((name, i) => index.has(name) || index.set(name, i));
+      names.forEach((n, i) => index.has(n) || index.set(n, i));
       if (names.length > 0) inner = { index, count: names.length, parent: scope };
       const map = isObject(value.cte_map) && Array.isArray(value.cte_map.map) ? value.cte_map.map : [];
       map.forEach((m, i) => stack.push({ value: m, scope: i === 0 ? scope : { index, count: i, parent: scope } }));
-      for (const [k, v] of Object.entries(value)) if (k !== 'cte_map') stack.push({ value: v, scope: inner });
+      // A recursive CTE sees itself only in its recursive part (`right`): its first branch (`left`),
+      // like everything else of the node, binds the name to whatever it meant outside.
+      const self = value.type === 'RECURSIVE_CTE_NODE' && name(value.cte_name) ? name(value.cte_name) : undefined;
+      for (const [k, v] of Object.entries(value)) {
+        if (k === 'cte_map') continue;
+        stack.push({ value: v, scope: self !== undefined && k === 'right' ? { index: new Map([[self, 0]]), count: 1, parent: inner } : inner });
+      }
       continue;
     }
     if (isTableRef(value)) {
       const type = text(value.type);
       if (type === 'BASE_TABLE') {
-        const ref = { catalog: text(value.catalog_name).toLowerCase(), schema: text(value.schema_name).toLowerCase(), table: text(value.table_name).toLowerCase() };
+        const ref = { catalog: name(value.catalog_name), schema: name(value.schema_name), table: name(value.table_name) };
         if (!(ref.catalog === '' && ref.schema === '' && inScope(scope, ref.table))) out.references.push(ref);
       } else if (type === 'TABLE_FUNCTION') {
         const fn = isObject(value.function) ? value.function : {};
-        const schema = text(fn.schema).toLowerCase();
-        out.functions.push(`${schema && schema !== 'main' ? `${schema}.` : ''}${text(fn.function_name).toLowerCase()}`);
+        const schema = name(fn.schema);
+        out.functions.push(`${schema && schema !== 'main' ? `${schema}.` : ''}${name(fn.function_name)}`);
       } else if (type === 'SHOW_REF') {
         if (!isObject(value.query)) out.opaque.push(`SHOW ${text(value.table_name)}`.trim());
       } else if (!TRANSPARENT_REFS.has(type)) {

@@ -8,8 +8,9 @@ import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import { abortError, closedEngineError, ENGINE_CLOSED, EngineError } from './engine.ts';
 import type { Cell, Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd, Relations, RelationsQuery } from './engine.ts';
-import { MAX_AST_CHARS, relationsFromSerialized, sameStatement, type CatalogRelation } from './duckdb-ast.ts';
+import { foldName, MAX_AST_CHARS, relationsFromSerialized, sameStatement, type CatalogRelation } from './duckdb-ast.ts';
 import { columnReader } from './duckdb-types.ts';
+import { checkRowSize } from '../core/answer-format.ts';
 import { column } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
 
@@ -34,7 +35,7 @@ export type DuckDbEngine = Engine & { executions(): number };
 const CATALOG_LISTING_SQL =
   "SELECT database_name, schema_name, table_name, 'table' FROM duckdb_tables() UNION ALL SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views()";
 /** Functions whose value may change between two executions of one statement, by DuckDB's own account. */
-const VOLATILE_FUNCTIONS_SQL = "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE stability IN ('VOLATILE', 'CONSISTENT_WITHIN_QUERY')";
+const VOLATILE_FUNCTIONS_SQL = "SELECT DISTINCT function_name FROM duckdb_functions() WHERE stability IN ('VOLATILE', 'CONSISTENT_WITHIN_QUERY')";
 
 /** Statement kinds a query may be: reads only, so no query changes data or a pooled connection's state. */
 const READ_STATEMENTS: ReadonlySet<number> = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
@@ -119,12 +120,30 @@ function abortable<T>(
   });
 }
 
-/** Rows of one DuckDB chunk as Trino JSON cells. */
-function chunkRows(readers: readonly ReturnType<typeof columnReader>[], chunk: DuckDBDataChunk): Cell[][] {
+/** A batch handed on once its rows add up to about this many bytes (a chunk of huge values is split). */
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Rows of one DuckDB chunk as Trino JSON cells, handed to `onBatch` every BATCH_BYTES: a chunk of 2048
+ * huge values is never converted whole (memory stays at a batch and one row, and a slow consumer holds
+ * DuckDB back between batches). A row over the answer's row limit fails the run as it is converted.
+ */
+async function deliverChunk(readers: readonly ReturnType<typeof columnReader>[], chunk: DuckDBDataChunk, columns: EngineBatch['columns'], onBatch: (batch: EngineBatch) => Promise<void>, aborted: AbortSignal): Promise<void> {
   const vectors = readers.map((_, i) => chunk.getColumnVector(i));
-  const rows: Cell[][] = new Array(chunk.rowCount);
-  for (let rowIndex = 0; rowIndex < chunk.rowCount; rowIndex++) rows[rowIndex] = readers.map((r, i) => r.read(vectors[i]!, rowIndex));
-  return rows;
+  let rows: Cell[][] = [];
+  let bytes = 0;
+  for (let rowIndex = 0; rowIndex < chunk.rowCount; rowIndex++) {
+    const row = readers.map((r, i) => r.read(vectors[i]!, rowIndex));
+    bytes += checkRowSize(row);
+    rows.push(row);
+    if (bytes >= BATCH_BYTES && rowIndex < chunk.rowCount - 1) {
+      await onBatch({ columns, rows });
+      aborted.throwIfAborted();
+      rows = [];
+      bytes = 0;
+    }
+  }
+  await onBatch({ columns, rows });
 }
 
 export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<DuckDbEngine> {
@@ -232,14 +251,14 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
 
   /** The catalog and schema a query's names resolve in: what useCatalog makes current. */
   function contextOf(query: RelationsQuery): { catalog: string; schema: string } {
-    if (query.catalog) return { catalog: query.catalog.toLowerCase(), schema: (query.schema || 'main').toLowerCase() };
-    return { catalog: defaultCatalog, schema: (query.schema || defaultSchema).toLowerCase() };
+    if (query.catalog) return { catalog: foldName(query.catalog), schema: foldName(query.schema || 'main') };
+    return { catalog: defaultCatalog, schema: foldName(query.schema || defaultSchema) };
   }
 
   /** Read once: the function catalog does not change (no statement may create functions). */
   let volatileFunctions: Set<string> | undefined;
   async function volatileFunctionsOf(conn: DuckDBConnection): Promise<Set<string>> {
-    volatileFunctions ??= new Set((await conn.runAndReadAll(VOLATILE_FUNCTIONS_SQL)).getRows().map(([f]) => String(f)));
+    volatileFunctions ??= new Set((await conn.runAndReadAll(VOLATILE_FUNCTIONS_SQL)).getRows().map(([f]) => foldName(String(f))));
     return volatileFunctions;
   }
 
@@ -288,7 +307,7 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
         aborted.throwIfAborted();
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
-        await onBatch({ columns, rows: chunkRows(readers, chunk) });
+        await deliverChunk(readers, chunk, columns, onBatch, aborted);
         sent = true;
       }
       if (!sent) await onBatch({ columns, rows: [] });
@@ -356,9 +375,9 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
         aborted.throwIfAborted();
         const listing = await conn.runAndReadAll(CATALOG_LISTING_SQL);
         const catalog: CatalogRelation[] = listing.getRows().map(([c, s, n, kind]) => ({
-          catalog: String(c).toLowerCase(),
-          schema: String(s).toLowerCase(),
-          name: String(n).toLowerCase(),
+          catalog: foldName(String(c)),
+          schema: foldName(String(s)),
+          name: foldName(String(n)),
           kind: kind === 'view' ? 'view' : 'table',
         }));
         const ctx = { ...contextOf(query), volatileFunctions: await volatileFunctionsOf(conn) };

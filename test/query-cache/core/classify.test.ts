@@ -26,7 +26,12 @@ describe('normalizeSql', () => {
 
   it('lexes as the engines do: CR ends a line comment, E-strings take backslash escapes, dollar quotes are strings', () => {
     expect(normalizeSql(tokenize('SELECT 1 --x\r UNION ALL SELECT 2\n').tokens)).toBe('SELECT 1 UNION ALL SELECT 2');
-    expect(tokenize("SELECT E'it\\'s -- not a comment' AS a").tokens.map((t) => t.kind)).toEqual(['word', 'string', 'word', 'word']);
+    expect(tokenize("SELECT E'a\\n -- not a comment' AS a").tokens.map((t) => t.kind)).toEqual(['word', 'string', 'word', 'word']);
+    // Trino ends E'\' at the second quote, DuckDB does not: refused
+    expect(tokenize("SELECT E'it\\'s -- a comment?' AS a").error).toMatch(/may not escape a quote/);
+    // a number ends where an exponent has no digits: `1e--x` is 1, e, then a comment (as both engines read it)
+    expect(tokenize('SELECT 1e--x\n, 2').tokens.map((t) => t.text)).toEqual(['SELECT', '1', 'e', ',', '2']);
+    expect(tokenize('SELECT 1.5e+10, 0x1F, 1_000, .5').tokens.filter((t) => t.kind === 'number').map((t) => t.text)).toEqual(['1.5e+10', '0x1F', '1_000', '.5']);
     expect(tokenize('SELECT $$ -- not a comment $$, $q$ x $q$ AS b').tokens.filter((t) => t.kind === 'string').map((t) => t.text)).toEqual(['$$ -- not a comment $$', '$q$ x $q$']);
     expect(tokenize('SELECT $1').tokens.map((t) => t.text)).toEqual(['SELECT', '$', '1']); // a parameter, not a quote
     // DuckDB nests block comments, Trino does not: a comment that opens another is refused

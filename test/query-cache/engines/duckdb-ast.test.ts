@@ -41,6 +41,20 @@ describe('resolveRelations', () => {
     expect(resolveRelations(readAst([select(odd)] as never), catalog, ctx)).toMatchObject({ tables: ['demo.sales.orders'], complete: false });
   });
 
+  it('folds names as DuckDB does, in ASCII only: a CTE named with a Kelvin sign does not hide table kv', () => {
+    const reading = readAst([select(base('', '', 'kv'), [['\u212Av', select({ type: 'EMPTY', alias: '', sample: null }).node]])] as never);
+    expect(reading.references).toEqual([{ catalog: '', schema: '', table: 'kv' }]);
+  });
+
+  it('a recursive CTE sees itself only in its recursive branch, not in its first', () => {
+    const recursive = {
+      type: 'RECURSIVE_CTE_NODE', modifiers: [], cte_map: { map: [] }, cte_name: 'customers',
+      left: select(base('', '', 'customers')).node, right: select(base('', '', 'customers')).node,
+    };
+    const reading = readAst([select(base('', '', 'customers'), [['customers', recursive]])] as never);
+    expect(reading.references).toEqual([{ catalog: '', schema: '', table: 'customers' }]); // the first branch's read only
+  });
+
   it('scopes CTE names: the body, not the CTE itself or earlier ones, sees a CTE', () => {
     // WITH orders AS (SELECT * FROM orders) SELECT * FROM orders: the body's `orders` is the CTE, the CTE's is the table
     const reading = readAst([select(base('', '', 'orders'), [['orders', select(base('', '', 'orders')).node]])] as never);
