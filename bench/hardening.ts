@@ -9,6 +9,8 @@
 //     bounds refuse the rest), read from its own /metrics (a fresh server process, auth none).
 //  3. How long a replica whose invalidation subscriber froze (a TCP proxy holds the connection open and
 //     silent) keeps serving an invalidated L1 entry, against the configured bound (in-process apps).
+// With `--baseline DIR` (a checkout of another version, e.g. `git worktree add /tmp/old <rev>` with its
+// node_modules), 1 and 2 also run against that version's server, in the same run, for a before/after.
 // Speed numbers never fail it; it exits non-zero only when it cannot measure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,7 +26,7 @@ import { hasRedisServer, startRedisServer, type StartedRedis } from '../src/shar
 import { hashPassword } from '../src/shared/passwords.ts';
 import { freePort } from '../test/helpers/redis.ts';
 
-const USAGE = 'npm run bench:hardening -- [--quick] [--rounds N] [--seconds S] [--statements N]';
+const USAGE = 'npm run bench:hardening -- [--quick] [--rounds N] [--seconds S] [--statements N] [--baseline DIR]';
 const PASSWORD = 'bench-password';
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
 const STREAM_SQL = 'SELECT order_id, customer_id, total_amount, status FROM demo.sales.orders';
@@ -77,22 +79,22 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 /** The real server process. `password`: HTTP Basic against scrypt hashes, behind a (loopback) proxy; else auth none. */
-async function startServer(redisUrl: string, auth: 'password' | 'none'): Promise<{ url: string; child: ChildProcess }> {
-  const dir = mkdtempSync(join(tmpdir(), 'hotpath-bench-hardening-'));
-  const passwords = join(dir, 'passwords.json');
+async function startServer(redisUrl: string, auth: 'password' | 'none', checkout = '.'): Promise<{ url: string; child: ChildProcess }> {
+  const passwords = join(mkdtempSync(join(tmpdir(), 'hotpath-bench-hardening-')), 'passwords.json');
   if (auth === 'password') {
     progress(`hashing ${USERS.length} passwords …`);
     writeFileSync(passwords, JSON.stringify(USERS.map((user) => ({ user, password: hashPassword(PASSWORD) }))));
   }
   const port = await freePort();
   const child = spawn(process.execPath, ['src/server.ts'], {
+    cwd: checkout,
     env: {
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',
       REDIS_URL: redisUrl,
       HOTPATH_REDIS_AUTOSTART: 'false',
-      HOTPATH_REDIS_PREFIX: `bench-${auth}:`,
+      HOTPATH_REDIS_PREFIX: `bench-${auth}-${port}:`,
       ...(auth === 'password' ? { HOTPATH_AUTH: 'password', HOTPATH_AUTH_PASSWORDS_FILE: passwords, HOTPATH_TRUST_PROXY: 'loopback' } : { HOTPATH_AUTH: 'none' }),
       HOTPATH_GPU_ENABLED: 'false',
       LOG_LEVEL: 'warn',
@@ -102,7 +104,7 @@ async function startServer(redisUrl: string, auth: 'password' | 'none'): Promise
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
-  progress(`starting hotpath (src/server.ts, 1M demo orders, auth ${auth}) …`);
+  progress(`starting hotpath (${checkout}/src/server.ts, 1M demo orders, auth ${auth}) …`);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`hotpath exited ${child.exitCode} at start`);
     const ok = await request(`${url}/readyz`).then((r) => (r.body.dump(), r.statusCode === 200), () => false);
@@ -152,6 +154,8 @@ interface MemoryResult {
   accepted: number;
   refused: number;
   other: number;
+  /** Requests that got no answer (the server died). */
+  failed: number;
   otherSamples: string[];
   rssBeforeMiB: number;
   rssAfterMiB: number;
@@ -173,19 +177,29 @@ async function abandonedStatements(url: string, total: number): Promise<MemoryRe
   let accepted = 0;
   let refused = 0;
   let other = 0;
+  let failed = 0;
   const otherSamples: string[] = [];
   const started = performance.now();
   progress(`posting ${total} statements of ${STATEMENT_BYTES / 1024} KB that nobody polls …`);
   const worker = async () => {
     while (sent < total) {
       const i = sent++;
-      const res = await pool.request({
-        path: '/v1/statement',
-        method: 'POST',
-        headers: { 'x-trino-user': USERS[i % USERS.length]!, 'content-type': 'text/plain' },
-        body: `SELECT ${i} -- ${filler}`,
-      });
-      const text = await res.body.text();
+      let res: Awaited<ReturnType<Pool['request']>>;
+      let text: string;
+      try {
+        res = await pool.request({
+          path: '/v1/statement',
+          method: 'POST',
+          headers: { 'x-trino-user': USERS[i % USERS.length]!, 'content-type': 'text/plain' },
+          body: `SELECT ${i} -- ${filler}`,
+        });
+        text = await res.body.text();
+      } catch (err) {
+        // the server is gone (a version without bounds runs out of memory): say so, stop sending
+        if (failed++ === 0) otherSamples.push(`request failed: ${(err as Error).message}`);
+        sent = total;
+        break;
+      }
       if (res.statusCode === 200 && text.includes('"QUEUED"')) accepted++;
       else if (res.statusCode === 200 && text.includes('QUERY_QUEUE_FULL')) refused++;
       else {
@@ -196,9 +210,10 @@ async function abandonedStatements(url: string, total: number): Promise<MemoryRe
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
-  await pool.close();
+  await pool.close().catch(() => {});
   const seconds = (performance.now() - started) / 1000;
-  const healthz = await request(`${url}/healthz`).then((r) => (r.body.dump(), r.statusCode));
+  const healthz = await request(`${url}/healthz`).then((r) => (r.body.dump(), r.statusCode), () => 0);
+  const after = (name: string) => metric(url, name).catch(() => NaN);
   return {
     sent: total,
     accepted,
@@ -206,17 +221,18 @@ async function abandonedStatements(url: string, total: number): Promise<MemoryRe
     other,
     otherSamples,
     rssBeforeMiB: mib(rssBefore),
-    rssAfterMiB: mib(await metric(url, 'hotpath_process_resident_memory_bytes')),
+    failed,
+    rssAfterMiB: mib(await after('hotpath_process_resident_memory_bytes')),
     heapBeforeMiB: mib(heapBefore),
-    heapAfterMiB: mib(await metric(url, 'hotpath_nodejs_heap_size_used_bytes')),
-    heldStatements: await metric(url, 'hotpath_trino_statements'),
-    heldMiB: mib(await metric(url, 'hotpath_trino_statement_bytes')),
+    heapAfterMiB: mib(await after('hotpath_nodejs_heap_size_used_bytes')),
+    heldStatements: await after('hotpath_trino_statements'),
+    heldMiB: mib(await after('hotpath_trino_statement_bytes')),
     healthzAfter: healthz,
     seconds,
   };
 }
 
-function printHealthz(rounds: HealthzRound[]): Record<string, unknown>[] {
+function printHealthz(rounds: HealthzRound[], label: string): Record<string, unknown>[] {
   const row = (name: string, probes: Probe[], idle: Probe[], note: string) => {
     const ratios = probes.map((p, i) => p.p99Ms / idle[i]!.p99Ms);
     return {
@@ -241,7 +257,7 @@ function printHealthz(rounds: HealthzRound[]): Record<string, unknown>[] {
     row('wrong passwords, one address', rounds.map((r) => r.flood), idle, rate(lastFlood)),
     row('wrong passwords, new address+user', rounds.map((r) => r.distributed), idle, rate(lastDistributed)),
   ];
-  console.log('\n== /healthz latency (one keep-alive connection, sequential probes) ==');
+  console.log(`\n== /healthz latency, ${label} (one keep-alive connection, sequential probes) ==`);
   console.log('scenario                          probes  p50 ms  p99 ms  max ms  p99 / idle p99 (median; per round)  load');
   for (const r of rows) {
     console.log(
@@ -253,9 +269,9 @@ function printHealthz(rounds: HealthzRound[]): Record<string, unknown>[] {
   return rows;
 }
 
-function printMemory(m: MemoryResult): void {
-  console.log(`\n== ${m.sent} Trino-door statements of ${STATEMENT_BYTES / 1024} KB, never polled (${m.seconds.toFixed(1)} s) ==`);
-  console.log(`held ${m.accepted}, refused with QUERY_QUEUE_FULL ${m.refused}, other answers ${m.other}${m.other ? ` (e.g. ${m.otherSamples.join(' | ')})` : ''}; /healthz after: ${m.healthzAfter}`);
+function printMemory(m: MemoryResult, label: string): void {
+  console.log(`\n== ${m.sent} Trino-door statements of ${STATEMENT_BYTES / 1024} KB, never polled, ${label} (${m.seconds.toFixed(1)} s) ==`);
+  console.log(`held ${m.accepted}, refused with QUERY_QUEUE_FULL ${m.refused}, other answers ${m.other}, no answer ${m.failed}${m.otherSamples.length ? ` (e.g. ${m.otherSamples.join(' | ')})` : ''}; /healthz after: ${m.healthzAfter || 'no answer'}`);
   console.log(`registry: ${m.heldStatements} statements holding ${m.heldMiB.toFixed(0)} MiB (bound HOTPATH_TRINO_DOOR_MAX_HELD_BYTES, default 256 MiB)`);
   console.log(`process RSS ${m.rssBeforeMiB.toFixed(0)} -> ${m.rssAfterMiB.toFixed(0)} MiB; JS heap used ${m.heapBeforeMiB.toFixed(0)} -> ${m.heapAfterMiB.toFixed(0)} MiB`);
 }
@@ -273,6 +289,7 @@ cli.run(async () => {
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     statements: { type: 'string' },
+    baseline: { type: 'string' },
   });
   const quick = flags.quick === true;
   const rounds = numberFlag('rounds', flags.rounds, quick ? 1 : 3, 1, 20);
@@ -282,20 +299,25 @@ cli.run(async () => {
   if (!hasRedisServer()) throw new Error('redis-server is not on PATH');
   redis = await startRedisServer(await freePort());
   const redisUrl = `redis://127.0.0.1:${redis.port}`;
-  const server = await startServer(redisUrl, 'password');
-  const healthz = await healthzRounds(server.url, rounds, seconds);
-  await stopChild(server.child);
-  const plain = await startServer(redisUrl, 'none');
-  const memory = await abandonedStatements(plain.url, statements);
-  await stopChild(plain.child);
+  const builds: [string, string][] = [['this build', '.'], ...(flags.baseline ? [[`baseline ${flags.baseline}`, flags.baseline] as [string, string]] : [])];
+  const measured: { label: string; healthz: HealthzRound[]; memory: MemoryResult }[] = [];
+  for (const [label, dir] of builds) {
+    const server = await startServer(redisUrl, 'password', dir);
+    const healthz = await healthzRounds(server.url, rounds, seconds);
+    await stopChild(server.child);
+    const plain = await startServer(redisUrl, 'none', dir);
+    const memory = await abandonedStatements(plain.url, statements);
+    await stopChild(plain.child);
+    measured.push({ label, healthz, memory });
+  }
   progress('measuring staleness under a frozen subscriber (in-process replicas) …');
   const staleness = await measureStaleness(redisUrl, quick ? 1 : 3);
-  const rows = printHealthz(healthz);
-  printMemory(memory);
+  const results = measured.map((m) => ({ label: m.label, healthz: { rows: printHealthz(m.healthz, m.label), raw: m.healthz }, memory: m.memory }));
+  for (const m of measured) printMemory(m.memory, m.label);
   printStaleness(staleness);
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/hardening-${new Date().toISOString().replaceAll(':', '-')}.json`;
-  writeFileSync(file, JSON.stringify({ rounds, seconds, healthz: { rows, raw: healthz }, memory, staleness }, null, 2));
+  writeFileSync(file, JSON.stringify({ rounds, seconds, results, staleness }, null, 2));
   console.log(`\nraw results: ${file}`);
   await stopChild(redis.process);
   return 0;

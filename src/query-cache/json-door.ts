@@ -41,6 +41,8 @@ const Answer = Type.Object({
 
 /** A poll of the answer stream wakes at least this often (its producer has its own time limits). */
 const PAGE_WAIT_MS = 1000;
+/** Answers at least this large are watched for a client that stops reading (smaller ones fit in socket buffers). */
+const WATCHED_BYTES = 256 * 1024;
 
 export function wantsNoCache(headers: Record<string, string | string[] | undefined>): boolean {
   const cc = [headers['cache-control'], headers['pragma']].flat().filter(Boolean).join(',').toLowerCase();
@@ -134,6 +136,13 @@ export interface SendOptions {
  * are (no copy into one buffer).
  */
 export async function sendStream(reply: FastifyReply, s: PageStream, opts: SendOptions): Promise<FastifyReply> {
+  // The hit path: a stored answer, complete in one piece. Nothing to hold; a small one needs no watch.
+  if (s.done && s.error === undefined && s.pageCount === 1) {
+    const page = s.page(0)!;
+    s.consumed(0);
+    if (page.length >= WATCHED_BYTES) dropSlowReader(reply, opts.clientReadTimeoutMs);
+    return answerHeaders(reply, s).send(page);
+  }
   const held: Buffer[] = [];
   let heldBytes = 0;
   let reserved = 0;
@@ -160,7 +169,7 @@ export async function sendStream(reply: FastifyReply, s: PageStream, opts: SendO
     }
     await s.waitFor(next, PAGE_WAIT_MS);
   }
-  dropSlowReader(reply, opts.clientReadTimeoutMs);
+  if (heldBytes >= WATCHED_BYTES) dropSlowReader(reply, opts.clientReadTimeoutMs);
   if (held.length === 1) return answerHeaders(reply, s).send(held[0]);
   void reply.header('content-length', String(heldBytes));
   return answerHeaders(reply, s).send(Readable.from(held, { objectMode: false }));
@@ -186,14 +195,12 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
       },
     },
     async (request, reply) => {
-      // The client going away stops the engine run (a finished response also closes: not an abort).
-      // Listened for first: the client may leave while its credentials are still being checked.
+      // The client going away stops the engine run. Watched only once there is a run to stop (a hit has
+      // none, and pays for no listener); before that, a client that left is noticed when it matters.
       const gone = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) gone.abort(new AppError('QUERY_CANCELLED', 'the client went away'));
-      });
+      const left = () => request.raw.socket?.destroyed === true;
       const principal = await deps.auth.authenticate(request.headers, request.ip);
-      if (gone.signal.aborted) throw gone.signal.reason;
+      if (left()) throw new AppError('QUERY_CANCELLED', 'the client went away while it was being authenticated');
       const { sql, catalog, schema, session } = request.body;
       if (Buffer.byteLength(sql) > deps.maxSqlBytes) {
         throw new AppError('SQL_TOO_LARGE', `sql is ${Buffer.byteLength(sql)} bytes; the limit is ${deps.maxSqlBytes} (HOTPATH_MAX_SQL_BYTES)`);
@@ -204,6 +211,11 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
         'json',
         gone.signal,
       );
+      if (!stream.done) {
+        const cancel = () => gone.abort(new AppError('QUERY_CANCELLED', 'the client went away'));
+        if (left()) cancel();
+        else reply.raw.once('close', () => reply.raw.writableFinished || cancel()); // a finished response closes too
+      }
       return sendStream(reply, stream, deps.send);
     },
   );
