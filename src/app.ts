@@ -117,7 +117,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Two requests Node answers itself, never reaching fastify: CONNECT (no tunnel here) and an Expect
   // other than 100-continue. Both get the catalogue's shape too.
   app.server.on('connect', (_request, socket: Socket) => {
+    socket.on('error', () => {}); // handed over without a listener: a reset would crash the process
     socket.end(rawErrorResponse(new AppError('BAD_REQUEST', 'CONNECT is not served here')));
+    setTimeout(() => socket.destroy(), 1000).unref(); // half-open: do not wait for the client's FIN
   });
   app.server.on('checkExpectation', (_request, response: ServerResponse) => {
     const e = new AppError('EXPECTATION_FAILED', 'only Expect: 100-continue is understood');

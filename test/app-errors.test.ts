@@ -75,6 +75,18 @@ describe('what Node\'s HTTP parser refuses answers in the catalogue shape, then 
     expect(r.headers.connection).toBe('close');
   });
 
+  it('a CONNECT whose client resets at once does not take the process down', async () => {
+    for (let i = 0; i < 5; i++) {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n');
+      socket.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+  });
+
   it('the app still answers afterwards', async () => {
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
   });

@@ -18,10 +18,11 @@ import type { FlightDone, FlightError } from './store/redis-store.ts';
 
 const SKIPPED = new Error('background refresh skipped: another replica holds the lock');
 /**
- * Errors of the holder's own making, not of the query: its client cancelled, or its user's admission
- * limits refused it. A waiter then tries to lead instead of inheriting them.
+ * Errors of the holder's own making, not of the query: its client cancelled, or read its answer too
+ * slowly. A waiter then tries to lead instead of inheriting them. (A full admission queue is the
+ * server's state, not the holder's: it is passed on.)
  */
-export const HOLDER_ERRORS: ReadonlySet<string> = new Set(['QUERY_CANCELLED', 'QUEUE_FULL', 'QUEUE_TIMEOUT']);
+export const HOLDER_ERRORS: ReadonlySet<string> = new Set(['QUERY_CANCELLED', 'CLIENT_TOO_SLOW']);
 /** While the event channel is silent no "done" may arrive: look in Redis this often instead. */
 const SILENT_CHANNEL_POLL_MS = 250;
 

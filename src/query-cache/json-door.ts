@@ -106,12 +106,14 @@ function dropSlowReader(reply: FastifyReply, timeoutMs: number): void {
   const res = reply.raw;
   const socket = res.socket;
   if (!socket || timeoutMs <= 0) return;
-  let written = socket.bytesWritten;
+  // Bytes the kernel took (bytesWritten also counts what still waits in the socket's own buffer).
+  const delivered = () => socket.bytesWritten - socket.writableLength;
+  let seen = delivered();
   let quietSinceMs = Date.now();
   const timer = setInterval(() => {
     if (res.writableFinished || socket.destroyed) return clearInterval(timer);
-    if (socket.bytesWritten !== written) {
-      written = socket.bytesWritten;
+    if (delivered() !== seen) {
+      seen = delivered();
       quietSinceMs = Date.now();
     } else if (Date.now() - quietSinceMs >= timeoutMs) {
       clearInterval(timer);
@@ -148,8 +150,14 @@ export async function sendStream(reply: FastifyReply, s: PageStream, opts: SendO
   let reserved = 0;
   let next = 0;
   let streaming = false;
-  reply.raw.once('close', () => opts.budget.give(reserved));
+  let closed = false;
+  reply.raw.once('close', () => {
+    closed = true;
+    opts.budget.give(reserved);
+    reserved = 0;
+  });
   for (;;) {
+    if (closed) return reply; // the client left: reserve nothing more (the run is being stopped)
     while (next < s.pageCount && !streaming) {
       const page = s.page(next)!;
       if (!s.done && !opts.budget.take(page.length)) {

@@ -74,6 +74,7 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     maxQueriesPerUser: config.trinoDoorMaxQueriesPerUser,
     maxBytes: config.trinoDoorMaxHeldBytes,
     maxBytesPerUser: config.trinoDoorMaxHeldBytesPerUser,
+    perQueryAllowanceBytes: config.cacheMaxEntryBytes,
     clientTimeoutMs: config.trinoDoorClientTimeoutSeconds * 1000,
     busyClientTimeoutMs: config.trinoDoorBusyClientTimeoutSeconds * 1000,
   });

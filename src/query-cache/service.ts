@@ -317,6 +317,7 @@ export class QueryCacheService {
     let release: (() => void) | undefined;
     let started: number | undefined;
     let outcome = 'ok';
+    let waitedOnClientMs = 0;
     try {
       release = await admission.acquire(req.principal, signal);
       started = performance.now();
@@ -338,7 +339,9 @@ export class QueryCacheService {
         }
         // While the pages may still be stored the fill does not wait for its own client: a slow reader
         // must not hold the flight (and every request waiting on it). Past the cap, backpressure.
+        const waitFrom = performance.now();
         await stream.push(page, limit, kept !== undefined);
+        waitedOnClientMs += performance.now() - waitFrom;
       };
       const onBatch = async (batch: EngineBatch) => {
         if (!columns) {
@@ -365,7 +368,7 @@ export class QueryCacheService {
       }
       for (const page of pager.end(rowCount)) await emit(page);
       if (signal.aborted) throw new AppError('QUERY_CANCELLED');
-      if (limit.aborted) throw new AppError('ENGINE_TIMEOUT', `the answer was not read to its end within HOTPATH_STATEMENT_TIMEOUT_MS (${config.statementTimeoutMs} ms)`);
+      if (limit.aborted) throw new AppError('CLIENT_TOO_SLOW', `the answer was not read to its end within HOTPATH_STATEMENT_TIMEOUT_MS (${config.statementTimeoutMs} ms)`);
       stream.sessionHeaders = sessionChanges;
       if (end) {
         stream.finish(end.status);
@@ -374,7 +377,11 @@ export class QueryCacheService {
       return { columns, kept, sessionChanges, rowCount };
     } catch (err) {
       outcome = err instanceof EngineError ? err.kind : 'internal';
-      const e = signal.aborted ? new AppError('QUERY_CANCELLED') : toAppError(err);
+      let e = signal.aborted ? new AppError('QUERY_CANCELLED') : toAppError(err);
+      // Out of time mostly waiting for this client to read: its fault, not the query's (waiters re-lead).
+      if (e.code === 'ENGINE_TIMEOUT' && waitedOnClientMs > config.statementTimeoutMs / 2) {
+        e = new AppError('CLIENT_TOO_SLOW', `the answer was not read within HOTPATH_STATEMENT_TIMEOUT_MS (${config.statementTimeoutMs} ms)`);
+      }
       if (end) this.failStream(stream, end.door, e);
       throw e;
     } finally {

@@ -25,6 +25,7 @@ export const ERRORS = {
   GONE: { status: 410, message: 'gone' },
   QUEUE_FULL: { status: 429, message: 'too many queries are waiting; retry later' },
   QUEUE_TIMEOUT: { status: 429, message: 'the query waited too long for an execution slot; retry later' },
+  CLIENT_TOO_SLOW: { status: 408, message: 'the client did not read the answer within the statement timeout' },
   HELD_BYTES_EXCEEDED: { status: 429, message: 'the answers held for this user, or for all users, are over their bound; fetch or cancel running queries' },
   EXPECTATION_FAILED: { status: 417, message: 'the Expect header asks for something this server does not do' },
   CACHE_UNAVAILABLE: { status: 503, message: 'the cache store (Redis) is unavailable' },

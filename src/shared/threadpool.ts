@@ -6,5 +6,6 @@
 // room for the rest. An operator's own UV_THREADPOOL_SIZE wins.
 
 const executions = Number(process.env.HOTPATH_MAX_CONCURRENT_EXECUTIONS);
-const engineThreads = (Number.isSafeInteger(executions) && executions > 0 ? executions : 16) + 2;
-process.env.UV_THREADPOOL_SIZE ||= String(Math.min(1024, engineThreads + 6));
+// The engine opens at most 64 connections (engines/create-engine.ts), plus its two own.
+const engineThreads = Math.min(64, Number.isSafeInteger(executions) && executions > 0 ? executions : 16) + 2;
+process.env.UV_THREADPOOL_SIZE ||= String(engineThreads + 6);

@@ -10,6 +10,18 @@ import { EngineError, type Cell, type Column } from '../engines/engine.ts';
  */
 export const MAX_ROW_BYTES = 16 * 1024 * 1024;
 
+/** A string's JSON size (at most; escapes counted for long strings, where they could add up). */
+function stringBytes(s: string): number {
+  let bytes = s.length + 2;
+  if (s.length <= 4096) return bytes + (s.length >> 2); // short: a generous allowance, no scan
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20) bytes += 5; // \u00XX
+    else if (c === 0x22 || c === 0x5c) bytes += 1;
+  }
+  return bytes;
+}
+
 /**
  * About the JSON size of a row; refuses one whose values add up to more than `maxBytes` (stops counting
  * early, so a huge value costs no more than a small one).
@@ -19,13 +31,13 @@ export function checkRowSize(row: readonly Cell[], maxBytes = MAX_ROW_BYTES): nu
   let nested: Cell[] | undefined;
   // Flat rows (the common case) are summed without allocating; nested values are walked after.
   for (const v of row) {
-    if (typeof v === 'string') bytes += v.length + 2;
+    if (typeof v === 'string') bytes += stringBytes(v);
     else if (v !== null && typeof v === 'object') (nested ??= []).push(v);
     else bytes += 8;
   }
   while (nested !== undefined && nested.length > 0 && bytes <= maxBytes) {
     const v = nested.pop()!;
-    if (typeof v === 'string') bytes += v.length + 2;
+    if (typeof v === 'string') bytes += stringBytes(v);
     else if (Array.isArray(v)) {
       bytes += v.length + 2;
       for (const x of v) nested.push(x);

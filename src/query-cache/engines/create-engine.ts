@@ -5,6 +5,9 @@ import type { Engine } from './engine.ts';
 import { createDuckDbEngine } from './duckdb-engine.ts';
 import { createTrinoEngine } from './trino-engine.ts';
 
+/** Connections opened at start at most (each holds a libuv thread while it runs; see shared/threadpool.ts). */
+export const MAX_ENGINE_CONNECTIONS = 64;
+
 export async function createEngine(config: Config): Promise<Engine> {
   switch (config.engine) {
     case 'duckdb':
@@ -15,7 +18,7 @@ export async function createEngine(config: Config): Promise<Engine> {
         memoryLimitMiB: config.duckdbMemoryLimitMib,
         // As many connections as executions may run: admission is then the one limit, and one user's
         // share (HOTPATH_MAX_CONCURRENT_PER_USER) can never take every connection.
-        maxConnections: config.maxConcurrentExecutions,
+        maxConnections: Math.min(MAX_ENGINE_CONNECTIONS, config.maxConcurrentExecutions),
         threads: config.duckdbThreads,
       });
     case 'trino':

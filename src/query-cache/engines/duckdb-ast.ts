@@ -178,7 +178,8 @@ export function resolveRelations(reading: AstReading, catalog: readonly CatalogR
     for (const r of bound) {
       if (SYSTEM_CATALOGS.has(r.catalog) || SYSTEM_SCHEMAS.has(r.schema)) readsSystem = true;
       if (r.kind === 'view') incomplete.push(`view ${key(r.catalog, r.schema, r.name)}`);
-      else tables.add(key(r.catalog, r.schema, r.name));
+      // Found as DuckDB binds (ASCII case only); named as rules and invalidations name tables (lower case).
+      else tables.add(key(r.catalog, r.schema, r.name).toLowerCase());
     }
   }
   for (const fn of reading.functions) {
@@ -211,7 +212,8 @@ export function sameStatement(a: string, b: string): boolean {
  */
 export function relationsFromSerialized(serialized: string, sql: string, catalog: readonly CatalogRelation[], ctx: ResolveContext): Relations {
   const unknown = (why: string): Relations => ({ kind: 'parsed', tables: [], complete: false, incompleteReason: why, readsSystem: false, nondeterministic: false });
-  // Reading the AST runs on the event loop: past this size it is not read (incomplete, per-user).
+  // Reading the AST runs on the event loop: past this size it is not read (the engine adapter already
+  // answers such a statement as not cacheable; this is the pure reader's own guard).
   if (serialized.length > MAX_AST_CHARS) return unknown(`parsed statement larger than ${MAX_AST_CHARS} characters`);
   let answer: Json;
   try {

@@ -57,6 +57,12 @@ export interface RegistryOptions {
   /** Bytes they hold (statement text, kept pages), all users / one user. */
   maxBytes: number;
   maxBytesPerUser: number;
+  /**
+   * Pages each query may hold without counting against its user's bound (one stored answer: the entry
+   * cap), so a user's concurrent large answers that are being fetched never fail; the overall bound
+   * counts everything.
+   */
+  perQueryAllowanceBytes?: number;
   /** A query not polled for this long is abandoned (Trino's query.client.timeout). */
   clientTimeoutMs: number;
   /** Sooner for a query whose answer is being produced (it holds an engine slot) while nobody polls. */
@@ -78,7 +84,8 @@ export class StatementRegistry {
   private readonly queries = new Map<string, StatementQuery>();
   /** Ids removed recently: their URIs answer 410 Gone rather than 404. */
   private readonly gone: LRUCache<string, true>;
-  private readonly bytesOf = new Map<string, number>();
+  /** Per query: bytes counted overall, bytes charged to its user, and bytes of its stream's pages. */
+  private readonly bytesOf = new Map<string, { total: number; user: number; stream: number }>();
   private readonly byUser = new Map<string, Usage>();
   private readonly total: Usage = { count: 0, bytes: 0 };
   private sequence = 0;
@@ -100,19 +107,33 @@ export class StatementRegistry {
     return { ...this.total };
   }
 
-  private account(q: StatementQuery, delta: number): void {
-    if (!this.queries.has(q.id) || delta === 0) return;
-    this.bytesOf.set(q.id, (this.bytesOf.get(q.id) ?? 0) + delta);
-    this.total.bytes += delta;
-    const u = this.byUser.get(q.user);
-    if (u) u.bytes += delta;
+  /** What `delta` more bytes (of its stream's pages, or of anything else) add overall and to the user's charge. */
+  private charge(q: StatementQuery, delta: number, stream: boolean): { total: number; user: number } {
+    if (!stream) return { total: delta, user: delta };
+    const allowance = this.opts.perQueryAllowanceBytes ?? 0;
+    const before = this.bytesOf.get(q.id)?.stream ?? 0;
+    const over = (n: number) => Math.max(0, n - allowance);
+    return { total: delta, user: over(before + delta) - over(before) };
   }
 
-  /** Which bound `extra` more bytes for `user` would pass, if any. */
-  private overBy(user: string, extra: number): string | undefined {
-    const u = this.byUser.get(user);
-    if ((u?.bytes ?? 0) + extra > this.opts.maxBytesPerUser) return `user ${user}'s answers passed HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER (${this.opts.maxBytesPerUser} bytes)`;
-    if (this.total.bytes + extra > this.opts.maxBytes) return `all answers held passed HOTPATH_TRINO_DOOR_MAX_HELD_BYTES (${this.opts.maxBytes} bytes)`;
+  private account(q: StatementQuery, delta: number, stream = false): void {
+    const b = this.bytesOf.get(q.id);
+    if (!b || !this.queries.has(q.id) || delta === 0) return;
+    const c = this.charge(q, delta, stream);
+    b.total += c.total;
+    b.user += c.user;
+    if (stream) b.stream += delta;
+    this.total.bytes += c.total;
+    const u = this.byUser.get(q.user);
+    if (u) u.bytes += c.user;
+  }
+
+  /** Which bound `delta` more bytes of `q`'s would pass, if any. */
+  private overBy(q: StatementQuery, delta: number, stream: boolean): string | undefined {
+    const c = this.charge(q, delta, stream);
+    const u = this.byUser.get(q.user);
+    if (c.user > 0 && (u?.bytes ?? 0) + c.user > this.opts.maxBytesPerUser) return `user ${q.user}'s answers passed HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER (${this.opts.maxBytesPerUser} bytes)`;
+    if (this.total.bytes + c.total > this.opts.maxBytes) return `all answers held passed HOTPATH_TRINO_DOOR_MAX_HELD_BYTES (${this.opts.maxBytes} bytes)`;
     return undefined;
   }
 
@@ -177,7 +198,7 @@ export class StatementRegistry {
     u.count++;
     this.byUser.set(user, u);
     this.total.count++;
-    this.bytesOf.set(id, 0);
+    this.bytesOf.set(id, { total: 0, user: 0, stream: 0 });
     this.account(q, bytes);
     return q;
   }
@@ -220,17 +241,17 @@ export class StatementRegistry {
             return;
           }
           // Pages produced and not yet fetched count against the bounds while the query is held.
-          const over = this.overBy(q.user, stream.bytesHeld);
+          const over = this.overBy(q, stream.bytesHeld, true);
           if (over) {
             stream.release();
             this.refuseOverflow(q, over);
             return;
           }
           q.stream = stream;
-          this.account(q, stream.bytesHeld);
+          this.account(q, stream.bytesHeld, true);
           stream.onBytes = (delta) => {
-            const grows = delta > 0 ? this.overBy(q.user, delta) : undefined;
-            this.account(q, delta);
+            const grows = delta > 0 ? this.overBy(q, delta, true) : undefined;
+            this.account(q, delta, true);
             if (grows) this.refuseOverflow(q, grows);
           };
         },
@@ -255,7 +276,7 @@ export class StatementRegistry {
   private detach(q: StatementQuery): void {
     if (!q.stream) return;
     q.stream.onBytes = undefined;
-    this.account(q, -q.stream.bytesHeld);
+    this.account(q, -q.stream.bytesHeld, true);
     q.stream.release();
     q.stream = undefined;
   }
@@ -272,12 +293,12 @@ export class StatementRegistry {
     q.stream?.fail(cancelled);
     this.detach(q);
     const u = this.byUser.get(q.user);
-    const bytes = this.bytesOf.get(id) ?? 0;
+    const bytes = this.bytesOf.get(id) ?? { total: 0, user: 0, stream: 0 };
     this.total.count--;
-    this.total.bytes -= bytes;
+    this.total.bytes -= bytes.total;
     if (u) {
       u.count--;
-      u.bytes -= bytes;
+      u.bytes -= bytes.user;
       if (u.count === 0) this.byUser.delete(q.user);
     }
     this.bytesOf.delete(id);

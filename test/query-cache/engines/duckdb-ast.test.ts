@@ -41,6 +41,11 @@ describe('resolveRelations', () => {
     expect(resolveRelations(readAst([select(odd)] as never), catalog, ctx)).toMatchObject({ tables: ['demo.sales.orders'], complete: false });
   });
 
+  it('names the tables it found as rules and invalidations do (lower case), whatever case DuckDB kept', () => {
+    const withUmlaut: CatalogRelation[] = [...catalog, { catalog: 'demo', schema: 'sales', name: 'Ärzte', kind: 'table' }];
+    expect(resolveRelations(readAst([select(base('', '', 'Ärzte'))] as never), withUmlaut, ctx)).toMatchObject({ tables: ['demo.sales.ärzte'], complete: true });
+  });
+
   it('folds names as DuckDB does, in ASCII only: a CTE named with a Kelvin sign does not hide table kv', () => {
     const reading = readAst([select(base('', '', 'kv'), [['\u212Av', select({ type: 'EMPTY', alias: '', sample: null }).node]])] as never);
     expect(reading.references).toEqual([{ catalog: '', schema: '', table: 'kv' }]);
