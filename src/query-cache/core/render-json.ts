@@ -18,19 +18,56 @@ export function stringifyCells(value: Cell[][] | Cell): string {
   return JSON.stringify(value, bigintAware);
 }
 
+/**
+ * Rows rendered to JSON text (each checked against the row limit first) and gathered until they reach
+ * about `limitBytes`; both formats' pagers cut their pages from it.
+ */
+export class RenderedRows {
+  private texts: string[] = [];
+  private size = 0;
+  private readonly limitBytes: number;
+
+  constructor(limitBytes: number) {
+    this.limitBytes = limitBytes;
+  }
+
+  get count(): number {
+    return this.texts.length;
+  }
+
+  /** Adds rows; each time the gathered ones reach the limit, `cut` makes a page of them (taken with `take`). */
+  add(rows: readonly Cell[][], cut: () => Buffer): Buffer[] {
+    const done: Buffer[] = [];
+    for (const row of rows) {
+      checkRowSize(row);
+      const text = stringifyCells(row);
+      this.texts.push(text);
+      this.size += text.length + 1;
+      if (this.size >= this.limitBytes) done.push(cut());
+    }
+    return done;
+  }
+
+  /** The gathered rows, comma-joined, and a fresh start. */
+  take(): string {
+    const text = this.texts.join(',');
+    this.texts = [];
+    this.size = 0;
+    return text;
+  }
+}
+
 /** Pieces of the document are cut at about this many bytes: small enough to stream, large enough to be cheap. */
 export const JSON_PIECE_BYTES = 64 * 1024;
 
 /** Pieces of one JSON answer: the first opens the document, the last closes it with the row count. */
 class JsonPager implements AnswerPager {
   private head = '';
-  private rows: string[] = [];
-  private size = 0;
   private opened = false;
-  private readonly pieceBytes: number;
+  private readonly rows: RenderedRows;
 
   constructor(pieceBytes: number) {
-    this.pieceBytes = pieceBytes;
+    this.rows = new RenderedRows(pieceBytes);
   }
 
   /** The columns open the document (they are in its first piece), so no separate bytes are kept. */
@@ -40,15 +77,7 @@ class JsonPager implements AnswerPager {
   }
 
   add(rows: readonly Cell[][]): Buffer[] {
-    const done: Buffer[] = [];
-    for (const row of rows) {
-      checkRowSize(row);
-      const text = stringifyCells(row);
-      this.rows.push(text);
-      this.size += text.length + 1;
-      if (this.size >= this.pieceBytes) done.push(this.flush(''));
-    }
-    return done;
+    return this.rows.add(rows, () => this.flush(''));
   }
 
   end(rowCount: number): Buffer[] {
@@ -56,11 +85,9 @@ class JsonPager implements AnswerPager {
   }
 
   private flush(tail: string): Buffer {
-    let text = this.opened ? (this.rows.length > 0 ? ',' : '') : this.head;
-    text += this.rows.join(',') + tail;
+    let text = this.opened ? (this.rows.count > 0 ? ',' : '') : this.head;
+    text += this.rows.take() + tail;
     this.opened = true;
-    this.rows = [];
-    this.size = 0;
     return Buffer.from(text);
   }
 }

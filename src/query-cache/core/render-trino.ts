@@ -6,8 +6,8 @@
 // Layout: u32 pageCount | u32 columnsBytes | pageCount × u32 pageBytes | columns JSON | page JSON …
 
 import type { EngineResult } from '../engines/engine.ts';
-import { checkRowSize, renderWhole, type AnswerFormat } from './answer-format.ts';
-import { stringifyCells } from './render-json.ts';
+import { renderWhole, type AnswerFormat } from './answer-format.ts';
+import { RenderedRows } from './render-json.ts';
 
 /** Trino's default target page size is 1 MB; pages here are cut at about this many bytes of rows. */
 export const DEFAULT_PAGE_BYTES = 1024 * 1024;
@@ -22,35 +22,22 @@ export interface PagedAnswer {
  * these rows, `end` the last partial one. Both the whole-result renderer and streaming use it.
  */
 export class Pager {
-  private rows: string[] = [];
-  private size = 0;
-  private readonly pageBytes: number;
+  private readonly rows: RenderedRows;
 
   constructor(pageBytes = DEFAULT_PAGE_BYTES) {
-    this.pageBytes = pageBytes;
+    this.rows = new RenderedRows(pageBytes);
   }
 
   add(rows: readonly EngineResult['rows'][number][]): Buffer[] {
-    const done: Buffer[] = [];
-    for (const row of rows) {
-      checkRowSize(row);
-      const text = stringifyCells(row);
-      this.rows.push(text);
-      this.size += text.length + 1;
-      if (this.size >= this.pageBytes) done.push(this.flush());
-    }
-    return done;
+    return this.rows.add(rows, () => this.flush());
   }
 
   end(): Buffer[] {
-    return this.rows.length > 0 ? [this.flush()] : [];
+    return this.rows.count > 0 ? [this.flush()] : [];
   }
 
   private flush(): Buffer {
-    const page = Buffer.from(`[${this.rows.join(',')}]`);
-    this.rows = [];
-    this.size = 0;
-    return page;
+    return Buffer.from(`[${this.rows.take()}]`);
   }
 }
 
