@@ -123,6 +123,45 @@ describe('Trino door: what statements hold is bounded', () => {
     expect(page.stats.state).toBe('QUEUED');
     while (page.nextUri) page = (await (await fetch(page.nextUri)).json()) as Page;
     expect(page.stats.state).toBe('FINISHED');
+    // its last page is out: it holds no place any more
+    expect(bounded.app.queryCache.statements.usage.count).toBe(before.count - 2);
+  });
+
+  it('lets one user run many more statements one after another than the per-user bound (finished ones do not count)', async () => {
+    const before = bounded.app.queryCache.statements.usage.count;
+    const last: { uri: string; body: string }[] = [];
+    for (let i = 0; i < 30; i++) {
+      // every fifth fails in the engine: a FAILED last page gives the place back too
+      const sql = i % 5 === 4 ? `SELECT * FROM no_such_table_${i}` : `SELECT ${i} AS n`;
+      let page = await post(bounded, sql, 'serial');
+      expect(page.stats.state, page.error?.message).toBe('QUEUED');
+      let uri = '';
+      let body = '';
+      const rows: unknown[][] = [];
+      while (page.nextUri) {
+        uri = page.nextUri;
+        body = await (await fetch(uri)).text();
+        page = JSON.parse(body) as Page;
+        rows.push(...(page.data ?? []));
+      }
+      expect(page.stats.state).toBe(i % 5 === 4 ? 'FAILED' : 'FINISHED');
+      expect(rows).toEqual(i % 5 === 4 ? [] : [[i]]);
+      last.push({ uri, body });
+      expect(bounded.app.queryCache.statements.usage.count).toBe(before);
+    }
+    // a retried last poll gets the same page again; the query's info says how it ended
+    const retry = await fetch(last[3]!.uri);
+    expect(retry.status).toBe(200);
+    expect(await retry.text()).toBe(last[3]!.body);
+    const failed = JSON.parse(last[4]!.body) as Page;
+    const info = (await (await fetch(`${bounded.url}/v1/query/${failed.id}`, { headers: { 'x-trino-user': 'serial' } })).json()) as { state: string };
+    expect(info.state).toBe('FAILED');
+    const done = JSON.parse(last[3]!.body) as Page;
+    const doneInfo = (await (await fetch(`${bounded.url}/v1/query/${done.id}`, { headers: { 'x-trino-user': 'serial' } })).json()) as { state: string };
+    expect(doneInfo.state).toBe('FINISHED');
+    // cancelling a finished query is harmless and leaves it gone
+    expect((await fetch(last[3]!.uri, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(last[3]!.uri)).status).toBe(410);
   });
 });
 
@@ -168,18 +207,27 @@ describe('JSON door: large answers stream', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    const r = await query(json.url, 'SELECT range AS n, range * 2 AS twice FROM range(1000000)', { user: 'bulk' });
+    // The answer's bytes are collected while measuring, and parsed after: this process is the client too,
+    // and parsing 30 MB of JSON would hold its loop (not the service's) for a few hundred ms.
+    const res = await fetch(`${json.url}/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-trino-user': 'bulk' },
+      body: JSON.stringify({ sql: 'SELECT range AS n, range * 2 AS twice FROM range(1000000)' }),
+    });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of res.body!) chunks.push(chunk);
     sending = false;
     await probe;
     delay.disable();
-    expect(r.status).toBe(200);
-    expect(r.headers.get('cache-status')).toBe('hotpath; fwd=miss; detail=too-large');
-    expect(r.body.rowCount).toBe(1_000_000);
-    expect(r.body.rows[999_999]).toEqual([999_999, 1_999_998]);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-status')).toBe('hotpath; fwd=miss; detail=too-large');
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { rowCount: number; rows: number[][] };
+    expect(body.rowCount).toBe(1_000_000);
+    expect(body.rows[999_999]).toEqual([999_999, 1_999_998]);
     const maxDelayMs = delay.max / 1e6;
     healthz.sort((a, b) => a - b);
     console.log(`1M-row JSON answer: longest event-loop delay ${maxDelayMs.toFixed(0)} ms; /healthz during it: ${healthz.length} probes, p50 ${healthz[Math.floor(healthz.length / 2)]?.toFixed(1)} ms, max ${healthz.at(-1)?.toFixed(1)} ms`);
-    expect(maxDelayMs).toBeLessThan(1000);
+    expect(maxDelayMs).toBeLessThan(500); // the build before this one held it ~1.2 s
     expect(healthz.length).toBeGreaterThan(2);
   });
 

@@ -46,6 +46,10 @@ export interface StatementQuery {
   error: AppError | undefined;
   /** Aborted on cancel or abandonment: the engine execution stops. */
   abort: AbortController;
+  /** Its last page (FINISHED or FAILED) was served: it no longer counts against the bounds. */
+  completed: boolean;
+  /** What its answer's headers were, kept when its stream is let go at completion (a retried last page). */
+  finalHeaders?: { cacheStatus: string; sessionHeaders: Record<string, string[]> | undefined };
 }
 
 export type Open = (q: StatementQuery) => Promise<PageStream>;
@@ -72,6 +76,8 @@ export interface RegistryOptions {
 
 /** What one query costs beyond its text: the object, its context and bookkeeping (an estimate). */
 const QUERY_OVERHEAD_BYTES = 2048;
+/** Bytes of finished queries kept for a retried last poll (a retry after that answers 410, as Trino's would). */
+const FINISHED_MAX_BYTES = 32 * 1024 * 1024;
 /** Ids of removed queries remembered (their URIs answer 410); bounded so a flood cannot grow it. */
 const GONE_MAX = 100_000;
 
@@ -84,6 +90,8 @@ export class StatementRegistry {
   private readonly queries = new Map<string, StatementQuery>();
   /** Ids removed recently: their URIs answer 410 Gone rather than 404. */
   private readonly gone: LRUCache<string, true>;
+  /** Queries whose last page was served, kept (bounded by their kept page's bytes) for retries and info. */
+  private readonly finished: LRUCache<string, StatementQuery>;
   /** Per query: bytes counted overall, bytes charged to its user, and bytes of its stream's pages. */
   private readonly bytesOf = new Map<string, { total: number; user: number; stream: number }>();
   private readonly byUser = new Map<string, Usage>();
@@ -97,6 +105,14 @@ export class StatementRegistry {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
     this.gone = new LRUCache({ max: GONE_MAX, ttl: 4 * opts.clientTimeoutMs });
+    this.finished = new LRUCache({
+      maxSize: FINISHED_MAX_BYTES,
+      sizeCalculation: (q) => QUERY_OVERHEAD_BYTES + Buffer.byteLength(q.sql) + (q.last?.body.length ?? 0),
+      ttl: opts.clientTimeoutMs,
+      dispose: (_q, id, reason) => {
+        if (reason !== 'delete') this.gone.set(id, true);
+      },
+    });
     const everyMs = Math.max(250, Math.min(10_000, Math.floor(Math.min(opts.clientTimeoutMs, opts.busyClientTimeoutMs) / 3)));
     this.sweeper = setInterval(() => this.sweep(), everyMs);
     this.sweeper.unref();
@@ -192,6 +208,7 @@ export class StatementRegistry {
       stream: undefined,
       error: undefined,
       abort: new AbortController(),
+      completed: false,
     };
     this.queries.set(id, q);
     const u = this.byUser.get(user) ?? { count: 0, bytes: 0 };
@@ -220,7 +237,7 @@ export class StatementRegistry {
 
   /** The query for a page URI: 404 unknown id or slug, 410 for one that was cancelled or abandoned. */
   lookup(id: string, slug?: string): StatementQuery {
-    const q = this.queries.get(id);
+    const q = this.queries.get(id) ?? this.finished.get(id);
     if (!q) {
       if (this.gone.has(id)) throw new AppError('GONE', `query ${id} is gone (finished, cancelled or abandoned)`);
       throw new AppError('NOT_FOUND', `unknown query ${id}`);
@@ -282,18 +299,29 @@ export class StatementRegistry {
   }
 
   has(id: string): boolean {
-    return this.queries.has(id) || this.gone.has(id);
+    return this.queries.has(id) || this.finished.has(id) || this.gone.has(id);
   }
 
-  remove(id: string): boolean {
-    const q = this.queries.get(id);
-    if (!q) return false;
-    const cancelled = new AppError('QUERY_CANCELLED', `query ${id} was cancelled`);
-    q.abort.abort(cancelled);
-    q.stream?.fail(cancelled);
+  /**
+   * The client has the query's last page: it stops counting against the bounds (a finished query holds
+   * no engine slot and no pages), and is kept a while, bounded, for a retried last poll and its info.
+   */
+  complete(q: StatementQuery): void {
+    if (q.completed || !this.queries.has(q.id)) return;
+    if (q.stream) {
+      q.finalHeaders = { cacheStatus: q.stream.cacheStatus, sessionHeaders: q.stream.sessionHeaders };
+      q.error ??= q.stream.error;
+    }
     this.detach(q);
+    this.forget(q);
+    q.completed = true;
+    this.finished.set(q.id, q);
+  }
+
+  /** Takes `q` out of the live queries and their counts. */
+  private forget(q: StatementQuery): void {
     const u = this.byUser.get(q.user);
-    const bytes = this.bytesOf.get(id) ?? { total: 0, user: 0, stream: 0 };
+    const bytes = this.bytesOf.get(q.id) ?? { total: 0, user: 0, stream: 0 };
     this.total.count--;
     this.total.bytes -= bytes.total;
     if (u) {
@@ -301,8 +329,22 @@ export class StatementRegistry {
       u.bytes -= bytes.user;
       if (u.count === 0) this.byUser.delete(q.user);
     }
-    this.bytesOf.delete(id);
-    this.queries.delete(id);
+    this.bytesOf.delete(q.id);
+    this.queries.delete(q.id);
+  }
+
+  remove(id: string): boolean {
+    if (this.finished.delete(id)) {
+      this.gone.set(id, true);
+      return true;
+    }
+    const q = this.queries.get(id);
+    if (!q) return false;
+    const cancelled = new AppError('QUERY_CANCELLED', `query ${id} was cancelled`);
+    q.abort.abort(cancelled);
+    q.stream?.fail(cancelled);
+    this.detach(q);
+    this.forget(q);
     q.last = undefined;
     this.gone.set(id, true);
     return true;
@@ -328,5 +370,6 @@ export class StatementRegistry {
   close(): void {
     clearInterval(this.sweeper);
     for (const id of [...this.queries.keys()]) this.remove(id);
+    this.finished.clear();
   }
 }

@@ -80,9 +80,10 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
   };
 
   const send = (reply: FastifyReply, q: StatementQuery, body: Buffer) => {
-    if (q.stream) void reply.header('cache-status', q.stream.cacheStatus);
+    const headers = q.stream ?? q.finalHeaders;
+    if (headers) void reply.header('cache-status', headers.cacheStatus);
     // Session changes travel like cookies: the client applies them to its next statements.
-    for (const [name, values] of Object.entries(q.stream?.sessionHeaders ?? {})) {
+    for (const [name, values] of Object.entries(headers?.sessionHeaders ?? {})) {
       void reply.header(q.context.family === 'x-presto-' ? name.replace(/^x-trino-/, 'x-presto-') : name, values);
     }
     return reply.type('application/json').send(body);
@@ -188,7 +189,10 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
     registry.remember(q, { kind, token, body });
     if (kind === 'queued') q.queuedToken = token;
     else q.executingToken = token;
-    return send(reply, q, body);
+    const sent = send(reply, q, body);
+    // The last page (FINISHED or FAILED) is out: the query stops counting against the bounds.
+    if (q.finishedAtMs !== undefined || failure(q) !== undefined) registry.complete(q);
+    return sent;
   };
 
   /** The next executing response: the next data page if there is one, FINISHED after the last, else an empty RUNNING page. */
@@ -221,6 +225,8 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
   ): Promise<{ q: StatementQuery; token: number } | undefined> => {
     const q = registry.lookup(request.params.id, request.params.slug);
     if (resendOrCheck(reply, q, kind, request.params.token, kind === 'queued' ? q.queuedToken : q.executingToken)) return undefined;
+    // Its last page is out: only a retry of that page (answered above) is left to ask for.
+    if (q.completed) throw new AppError('GONE', `query ${q.id} has finished; its last page was token ${q.last?.token ?? '-'}`);
     const waitMs = parseMaxWaitMs(request.query.maxWait, kind === 'queued' ? MAX_QUEUED_WAIT_MS : MAX_EXECUTING_WAIT_MS);
     const deadline = Date.now() + waitMs;
     await waitFor(registry.start(q, open), waitMs);
@@ -306,7 +312,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
       throw err;
     }
     const failed = failure(q);
-    const state: QueryState = failed ? 'FAILED' : q.stream?.done ? 'FINISHED' : q.run ? 'RUNNING' : 'QUEUED';
+    const state: QueryState = failed ? 'FAILED' : q.completed || q.stream?.done ? 'FINISHED' : q.run ? 'RUNNING' : 'QUEUED';
     return { queryId: q.id, state, query: q.sql, session: { user: q.user }, ...(failed ? { failureInfo: toTrinoError(failed).failureInfo } : {}) };
   });
 
