@@ -272,6 +272,11 @@ function printHealthz(rounds: HealthzRound[], label: string): Record<string, unk
 function printMemory(m: MemoryResult, label: string): void {
   console.log(`\n== ${m.sent} Trino-door statements of ${STATEMENT_BYTES / 1024} KB, never polled, ${label} (${m.seconds.toFixed(1)} s) ==`);
   console.log(`held ${m.accepted}, refused with QUERY_QUEUE_FULL ${m.refused}, other answers ${m.other}, no answer ${m.failed}${m.otherSamples.length ? ` (e.g. ${m.otherSamples.join(' | ')})` : ''}; /healthz after: ${m.healthzAfter || 'no answer'}`);
+  if (!Number.isFinite(m.rssAfterMiB)) {
+    // its /metrics did not answer after the flood: the process is gone (the old build died of a heap OOM)
+    console.log(`registry and process after: no answer from /metrics (process gone); RSS before ${m.rssBeforeMiB.toFixed(0)} MiB`);
+    return;
+  }
   console.log(`registry: ${m.heldStatements} statements holding ${m.heldMiB.toFixed(0)} MiB (bound HOTPATH_TRINO_DOOR_MAX_HELD_BYTES, default 256 MiB)`);
   console.log(`process RSS ${m.rssBeforeMiB.toFixed(0)} -> ${m.rssAfterMiB.toFixed(0)} MiB; JS heap used ${m.heapBeforeMiB.toFixed(0)} -> ${m.heapAfterMiB.toFixed(0)} MiB`);
 }
