@@ -37,7 +37,7 @@ export function createQueryCacheMetrics(registry: Registry) {
     invalidations: new Counter({ name: 'hotpath_cache_invalidations_total', help: 'Invalidation requests, by kind', labelNames: ['kind'] as const, registers }),
     queueDepth: new Gauge({ name: 'hotpath_admission_queue_depth', help: 'Queries waiting for an engine execution slot', registers }),
     running: new Gauge({ name: 'hotpath_admission_running', help: 'Engine executions running now', registers }),
-    trinoStatements: new Gauge({ name: 'hotpath_trino_statements', help: 'Trino-door statements held (submitted, running, or finished and not yet fetched)', registers }),
+    trinoStatements: new Gauge({ name: 'hotpath_trino_statements', help: 'Trino-door statements held (submitted, running, or finished with the last page not yet fetched)', registers }),
     trinoStatementBytes: new Gauge({ name: 'hotpath_trino_statement_bytes', help: 'Bytes held by Trino-door statements (text, kept pages), bounded by HOTPATH_TRINO_DOOR_MAX_HELD_BYTES', registers }),
     redisAvailable: new Gauge({ name: 'hotpath_cache_redis_available', help: '1 when Redis is reachable and the cache is on', registers }),
     invalidationChannelUp: new Gauge({

@@ -107,8 +107,7 @@ export class Planner {
       swrSeconds: config.cacheSwrSeconds,
       staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
     });
-    const final = relations !== undefined || this.d.relations === undefined;
-    if (!decision.cache) return { plan: { kind: 'bypass', reason: decision.reason }, final };
+    if (!decision.cache) return done({ kind: 'bypass', reason: decision.reason });
     const principal = decision.shared ? undefined : req.principal;
     const hash = deriveKey({
       ...req.keyExtras,
@@ -123,7 +122,7 @@ export class Planner {
     if (!set.complete) {
       this.d.onIncomplete(req.sql, relations?.kind === 'parsed' ? (relations.incompleteReason ?? 'incomplete') : this.d.relations ? 'the engine could not parse it now' : 'the engine has no parser');
     }
-    return { plan: { kind: 'cache', decision, principal, hash }, final };
+    return done({ kind: 'cache', decision, principal, hash });
   }
 
   /** The engine's reading of the statement, remembered per statement and context; undefined when it failed. */

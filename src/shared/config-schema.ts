@@ -30,6 +30,12 @@ const bool: VarType = { kind: 'bool' };
 const str: VarType = { kind: 'string' };
 const MiB = 1024 * 1024;
 
+/**
+ * Connections the embedded engine opens at most: min(this, HOTPATH_MAX_CONCURRENT_EXECUTIONS). Each holds
+ * a libuv thread while it runs, so the threadpool is sized from the same figure (shared/threadpool.ts).
+ */
+export const MAX_ENGINE_CONNECTIONS = 64;
+
 export const CONFIG_VARS = [
   { env: 'PORT', type: int(0, 65535), default: '8080', doc: 'HTTP port.' },
   { env: 'HOST', type: str, default: '127.0.0.1', doc: 'Listen address. Anything but a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z, or the name localhost; checked as an address, so 127.0.0.1.nip.io is not loopback) requires HOTPATH_AUTH other than none (or HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE=true).' },
@@ -78,7 +84,7 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_AUTH_PASSWORDS_FILE', type: str, doc: 'JSON list `[{"user","password":"scrypt$…","admin"?}]` for HOTPATH_AUTH=password; make entries with `npm run hash-password -- USER`.' },
   { env: 'HOTPATH_AUTH_FAILURES_PER_USER_PER_MINUTE', type: int(1, 1_000_000), default: '20', doc: 'HOTPATH_AUTH=password: wrong passwords per user name (known or not) per minute, a token bucket (a burst of N, then one more every 60/N s); beyond it 429 TOO_MANY_FAILURES with Retry-After, and no scrypt runs. A right password used in the last 5 minutes still passes. Keep it above the per-address limit, so one address cannot hold off a user\'s new sign-ins alone (README: Identity).' },
   { env: 'HOTPATH_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE', type: int(1, 1_000_000), default: '10', doc: 'HOTPATH_AUTH=password: wrong passwords allowed per client address (see HOTPATH_TRUST_PROXY) per minute, a token bucket like the per-user one. Without HOTPATH_TRUST_PROXY behind an ingress, every client shares the ingress\'s address and so this budget.' },
-  { env: 'HOTPATH_AUTH_MAX_CONCURRENT_VERIFICATIONS', type: int(1, 64), default: '2', doc: 'HOTPATH_AUTH=password: scrypt checks running at once, off the event loop on libuv\'s threadpool (4 threads unless UV_THREADPOOL_SIZE says otherwise, shared with DNS lookups, fs and zlib). Each takes about 16 MiB and tens of ms of one core.' },
+  { env: 'HOTPATH_AUTH_MAX_CONCURRENT_VERIFICATIONS', type: int(1, 64), default: '2', doc: 'HOTPATH_AUTH=password: scrypt checks running at once, off the event loop on libuv\'s threadpool (hotpath sizes it to the engine\'s connections plus 6 unless UV_THREADPOOL_SIZE is set; shared with the embedded engine, DNS lookups, fs and zlib). Each takes about 16 MiB and tens of ms of one core.' },
   { env: 'HOTPATH_AUTH_MAX_QUEUED_VERIFICATIONS', type: int(0, 100_000), default: '32', doc: 'HOTPATH_AUTH=password: scrypt checks waiting for a slot; beyond it 503 AUTH_BUSY with Retry-After (Trino clients retry 503).' },
   { env: 'HOTPATH_AUTH_TOKENS_FILE', type: str, doc: 'JSON list `[{"user","tokenSha256","admin"?}]` for HOTPATH_AUTH=token.' },
   { env: 'HOTPATH_JWT_SECRET', type: str, secret: true, doc: 'HMAC secret for HOTPATH_AUTH=jwt (or HOTPATH_JWT_SECRET_FILE): at least 32 bytes (HS256); HS384 is accepted only with 48 bytes or more, HS512 with 64 or more.' },

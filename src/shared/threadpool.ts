@@ -5,7 +5,10 @@
 // One thread per engine connection (HOTPATH_MAX_CONCURRENT_EXECUTIONS, and the engine's two own), plus
 // room for the rest. An operator's own UV_THREADPOOL_SIZE wins.
 
-const executions = Number(process.env.HOTPATH_MAX_CONCURRENT_EXECUTIONS);
-// The engine opens at most 64 connections (engines/create-engine.ts), plus its two own.
-const engineThreads = Math.min(64, Number.isSafeInteger(executions) && executions > 0 ? executions : 16) + 2;
+import { CONFIG_VARS, MAX_ENGINE_CONNECTIONS } from './config-schema.ts';
+
+const fromEnv = Number(process.env.HOTPATH_MAX_CONCURRENT_EXECUTIONS);
+const executions = Number.isSafeInteger(fromEnv) && fromEnv > 0 ? fromEnv : Number(CONFIG_VARS.find((v) => v.env === 'HOTPATH_MAX_CONCURRENT_EXECUTIONS')!.default);
+// The engine's pool (create-engine.ts), plus its two own connections (pings, parses).
+const engineThreads = Math.min(MAX_ENGINE_CONNECTIONS, executions) + 2;
 process.env.UV_THREADPOOL_SIZE ||= String(engineThreads + 6);

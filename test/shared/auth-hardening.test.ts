@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/shared/auth.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import { hashPassword, PasswordStore } from '../../src/shared/passwords.ts';
-import { testConfig, type TestApp, type TestStack, useTestStack } from '../helpers/app.ts';
+import { query, testConfig, type TestApp, type TestStack, useTestStack } from '../helpers/app.ts';
 
 let stack: TestStack;
 let passwordsFile: string;
@@ -34,19 +34,8 @@ const NO_LIMITS = { HOTPATH_AUTH_FAILURES_PER_USER_PER_MINUTE: '1000000', HOTPAT
 
 async function ask(url: string, authorization: string | undefined, forwardedFor?: string) {
   const started = performance.now();
-  const res = await fetch(`${url}/v1/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}), ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) },
-    body: JSON.stringify({ sql: 'SELECT 1 AS one' }),
-  });
-  const text = await res.text();
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, body, ms: performance.now() - started };
+  const r = await query(url, 'SELECT 1 AS one', { headers: { ...(authorization ? { authorization } : {}), ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) } });
+  return { ...r, ms: performance.now() - started };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

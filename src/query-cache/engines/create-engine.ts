@@ -1,12 +1,10 @@
 // Why: the one place that picks the Engine adapter named by HOTPATH_ENGINE.
 
 import type { Config } from '../../shared/config.ts';
+import { MAX_ENGINE_CONNECTIONS } from '../../shared/config-schema.ts';
 import type { Engine } from './engine.ts';
 import { createDuckDbEngine } from './duckdb-engine.ts';
 import { createTrinoEngine } from './trino-engine.ts';
-
-/** Connections opened at start at most (each holds a libuv thread while it runs; see shared/threadpool.ts). */
-export const MAX_ENGINE_CONNECTIONS = 64;
 
 export async function createEngine(config: Config): Promise<Engine> {
   switch (config.engine) {

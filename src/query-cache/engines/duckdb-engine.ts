@@ -180,6 +180,7 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     }
     await setup.run('SET lock_configuration = true');
     for (let i = 0; i < poolSize; i++) all.push(await instance.connect());
+    all.push(await instance.connect()); // the parse connection, last
   } catch (err) {
     for (const c of all) c.disconnectSync();
     instance.closeSync();
@@ -189,13 +190,7 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
   // Two connections stay out of the pool, so a pool full of long queries never delays /readyz or the
   // planning of a new statement: pings run on the setup connection, parses on their own, one at a time.
   const pingConnection = all[0]!;
-  const parseConnection = await instance.connect().catch((err: unknown) => {
-    for (const c of all) c.disconnectSync();
-    instance.closeSync();
-    rmSync(privateDir, { recursive: true, force: true });
-    throw toEngineError(err);
-  });
-  all.push(parseConnection);
+  const parseConnection = all.at(-1)!;
   const idle = all.slice(1, -1);
   const waiters: Array<{ resolve: (c: DuckDBConnection) => void; reject: (e: unknown) => void }> = [];
   const inflight = new Set<AbortController>();
@@ -255,11 +250,23 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     return { catalog: defaultCatalog, schema: foldName(query.schema || defaultSchema) };
   }
 
-  /** Read once: the function catalog does not change (no statement may create functions). */
-  let volatileFunctions: Set<string> | undefined;
-  async function volatileFunctionsOf(conn: DuckDBConnection): Promise<Set<string>> {
-    volatileFunctions ??= new Set((await conn.runAndReadAll(VOLATILE_FUNCTIONS_SQL)).getRows().map(([f]) => foldName(String(f))));
-    return volatileFunctions;
+  /**
+   * Read once, on first use: the catalog and its functions do not change once the demo data is built (only
+   * read statements run, and the configuration is locked), so a parse does not list them again.
+   */
+  let catalogOnce: { relations: CatalogRelation[]; volatileFunctions: Set<string> } | undefined;
+  async function catalogOf(conn: DuckDBConnection): Promise<NonNullable<typeof catalogOnce>> {
+    if (catalogOnce) return catalogOnce;
+    const listing = await conn.runAndReadAll(CATALOG_LISTING_SQL);
+    const relations: CatalogRelation[] = listing.getRows().map(([c, s, n, kind]) => ({
+      catalog: foldName(String(c)),
+      schema: foldName(String(s)),
+      name: foldName(String(n)),
+      kind: kind === 'view' ? 'view' : 'table',
+    }));
+    const volatileFunctions = new Set((await conn.runAndReadAll(VOLATILE_FUNCTIONS_SQL)).getRows().map(([f]) => foldName(String(f))));
+    catalogOnce = { relations, volatileFunctions };
+    return catalogOnce;
   }
 
   async function useCatalog(conn: DuckDBConnection, query: EngineQuery, aborted: AbortSignal): Promise<void> {
@@ -373,15 +380,9 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
           return { kind: 'key-mismatch' };
         }
         aborted.throwIfAborted();
-        const listing = await conn.runAndReadAll(CATALOG_LISTING_SQL);
-        const catalog: CatalogRelation[] = listing.getRows().map(([c, s, n, kind]) => ({
-          catalog: foldName(String(c)),
-          schema: foldName(String(s)),
-          name: foldName(String(n)),
-          kind: kind === 'view' ? 'view' : 'table',
-        }));
-        const ctx = { ...contextOf(query), volatileFunctions: await volatileFunctionsOf(conn) };
-        const relations = relationsFromSerialized(serialized, query.sql, catalog, ctx);
+        const catalog = await catalogOf(conn);
+        const ctx = { ...contextOf(query), volatileFunctions: catalog.volatileFunctions };
+        const relations = relationsFromSerialized(serialized, query.sql, catalog.relations, ctx);
         return relations.kind === 'syntax-error' ? { ...relations, message: scrubPaths(relations.message) } : relations;
       });
     },

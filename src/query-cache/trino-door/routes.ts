@@ -35,17 +35,17 @@ function parseMaxWaitMs(value: unknown, capMs: number): number {
 /** A host[:port] fit for a URI (a name, IPv4 or [IPv6], an optional port): nothing else goes into nextUri. */
 const URI_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 
-/**
- * The base of the absolute URIs a client follows (with its credentials): X-Forwarded-Proto/-Host only
- * from a trusted proxy (fastify applies HOTPATH_TRUST_PROXY), else the Host header and the socket; a
- * value that is no valid scheme or host falls back to the address the request arrived at.
- */
 /** `http(s)://host[:port]` and nothing more. */
 function isUriBase(base: string): boolean {
   const m = /^(https?):\/\/(.+)$/.exec(base);
   return m !== null && URI_HOST.test(m[2]!);
 }
 
+/**
+ * The base of the absolute URIs a client follows (with its credentials): X-Forwarded-Proto/-Host only
+ * from a trusted proxy (fastify applies HOTPATH_TRUST_PROXY), else the Host header and the socket; a
+ * value that is no valid scheme or host falls back to the address the request arrived at.
+ */
 export function externalBase(request: FastifyRequest): string {
   const proto = String(request.protocol ?? 'http').split(',')[0]!.trim().toLowerCase();
   const host = String(request.host ?? '').split(',')[0]!.trim();
