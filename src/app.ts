@@ -18,10 +18,8 @@ import type { Engine } from './query-cache/engines/engine.ts';
 import { registerQueryCache } from './query-cache/plugin.ts';
 import { registerGpuJobs } from './gpu/jobs/plugin.ts';
 import { JOB_ID_MAX_LENGTH } from './gpu/jobs/routes.ts';
-import { tenantPolicies } from './gpu/jobs/scheduler.ts';
 import { loadInventory } from './gpu/inventory.ts';
 import type { ClusterSpec } from './gpu/placement/model.ts';
-import type { TenantPolicy } from './gpu/scheduling/pass.ts';
 
 /** Deepest `{`/`[` nesting a JSON body may have: far above any real payload, far below what JSON.stringify (BullMQ) survives. */
 export const MAX_JSON_DEPTH = 64;
@@ -47,22 +45,20 @@ export interface AppDeps {
   now?: () => number;
   /** The authenticator (server.ts loads it before starting anything); default: built from the config. */
   auth?: Authenticator;
-  /** Tenant weights and quotas (server.ts parses them first); default: from the config. */
-  tenantPolicy?: (tenant: string) => TenantPolicy;
   /** Sees every route as it is registered, fastify's and plugins' included (the fuzz test walks them all). */
   onRoute?: (route: RouteOptions) => void;
 }
 
 /**
  * What buildApp would otherwise read from files or parse from config strings (auth tokens, passwords
- * or JWT key; the GPU inventory; tenant weights and quotas), read and checked now: server.ts calls this
+ * or JWT key; the GPU inventory), read and checked now: server.ts calls this
  * right after loadConfig, so a bad one stops the process (a ConfigError naming its variable) before
  * Redis or the engine is started, and hands the results to buildApp so nothing is read twice.
  */
-export async function loadConfiguredDeps(config: Config): Promise<Pick<AppDeps, 'auth' | 'gpuCluster' | 'tenantPolicy'>> {
+export async function loadConfiguredDeps(config: Config): Promise<Pick<AppDeps, 'auth' | 'gpuCluster'>> {
   const auth = await createAuthenticator(config);
   if (!config.gpuEnabled) return { auth };
-  return { auth, gpuCluster: loadInventory(config.gpuClusterFile), tenantPolicy: tenantPolicies(config.gpuTenantWeights, config.gpuTenantQuotas) };
+  return { auth, gpuCluster: loadInventory(config.gpuClusterFile) };
 }
 
 /** True when `text` nests `{`/`[` deeper than `limit` (outside strings). One pass, no recursion. */
@@ -162,7 +158,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         auth,
         registry,
         ...(deps.gpuCluster !== undefined ? { cluster: deps.gpuCluster } : {}),
-        ...(deps.tenantPolicy !== undefined ? { tenantPolicy: deps.tenantPolicy } : {}),
         ...(deps.now !== undefined ? { now: deps.now } : {}),
       })
     : undefined;

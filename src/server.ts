@@ -10,7 +10,7 @@ import { createEngine } from './query-cache/engines/create-engine.ts';
 
 async function main(): Promise<void> {
   let config: Config;
-  let configured: Pick<AppDeps, 'auth' | 'gpuCluster' | 'tenantPolicy'>;
+  let configured: Pick<AppDeps, 'auth' | 'gpuCluster'>;
   try {
     config = loadConfig();
     configured = await loadConfiguredDeps(config);

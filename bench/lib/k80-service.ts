@@ -3,6 +3,7 @@
 // loop: Lua place scripts with fencing and capacity checks), and finished through the service, on a
 // virtual clock the driver advances from event to event. The driver plays the workers: a job runs for
 // its duration from its (last) placement and is then completed; a preempted job starts over.
+import { localTenants } from '../../src/shared/tenants.ts';
 import { randomUUID } from 'node:crypto';
 import type { ClusterSpec } from '../../src/gpu/placement/model.ts';
 import { gpuMilliOf } from '../../src/gpu/placement/demand.ts';
@@ -60,7 +61,8 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
     starvationMs: config.starvationMin * MS_PER_MIN, preemption: config.preemption === true,
     backfill: config.backfill, order: config.backfill ? 'fair' : 'arrival', now,
   });
-  const service = new GpuJobService({ store, intake, events, cluster: spec, leaseTtlMs, now });
+  // One admin submits the whole stream: no tenant rights or per-user bound apply.
+  const service = new GpuJobService({ store, intake, events, cluster: spec, leaseTtlMs, tenants: localTenants(), maxOpenJobsPerUser: Number.MAX_SAFE_INTEGER, now });
 
   const idOf = new Map<string, K80Job>(); // service id -> job
   const running = new Map<string, { endMin: number; gpuMilli: number }>();

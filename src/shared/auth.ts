@@ -11,12 +11,14 @@ import type { Config } from './config.ts';
 import { ConfigError, HMAC_MIN_SECRET_BYTES } from './config.ts';
 import { AppError } from './errors.ts';
 import { FailureBudget, GATE_FULL, VerificationGate } from './auth-limits.ts';
-import { PasswordStore } from './passwords.ts';
+import { PasswordStore, validGroups } from './passwords.ts';
 
 export interface Principal {
   user: string;
-  /** May invalidate the cache and use other admin endpoints. */
+  /** May invalidate the cache, act on any GPU job and use other admin endpoints. */
   admin: boolean;
+  /** Groups (JWT groups claim, or the token/password file), matched against tenants' `groups`. */
+  groups?: readonly string[];
 }
 
 export type Headers = Record<string, string | string[] | undefined>;
@@ -82,6 +84,7 @@ interface TokenRecord {
   user: string;
   tokenSha256: string;
   admin?: boolean;
+  groups?: string[];
 }
 
 function loadTokens(file: string): Map<string, Principal> {
@@ -94,10 +97,10 @@ function loadTokens(file: string): Map<string, Principal> {
   if (!Array.isArray(records)) throw new ConfigError('HOTPATH_AUTH_TOKENS_FILE: expected a JSON list of {user, tokenSha256, admin?}');
   const map = new Map<string, Principal>();
   for (const [i, r] of (records as TokenRecord[]).entries()) {
-    if (typeof r?.user !== 'string' || !validUserName(r.user) || typeof r.tokenSha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(r.tokenSha256)) {
-      throw new ConfigError(`HOTPATH_AUTH_TOKENS_FILE[${i}]: expected {"user": string, "tokenSha256": 64 hex chars, "admin"?: boolean}`);
+    if (typeof r?.user !== 'string' || !validUserName(r.user) || typeof r.tokenSha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(r.tokenSha256) || !validGroups(r.groups)) {
+      throw new ConfigError(`HOTPATH_AUTH_TOKENS_FILE[${i}]: expected {"user": string, "tokenSha256": 64 hex chars, "admin"?: boolean, "groups"?: [string]}`);
     }
-    map.set(r.tokenSha256.toLowerCase(), { user: r.user, admin: r.admin === true });
+    map.set(r.tokenSha256.toLowerCase(), { user: r.user, admin: r.admin === true, groups: r.groups ?? [] });
   }
   return map;
 }
@@ -119,16 +122,16 @@ function passwordAuthenticator(config: Config, passwords: PasswordStore, admins:
   const perUser = new FailureBudget({ failuresPerMinute: config.authFailuresPerUserPerMinute, maxKeys: FAILURE_BUDGET_MAX_KEYS });
   const perAddress = new FailureBudget({ failuresPerMinute: config.authFailuresPerAddressPerMinute, maxKeys: FAILURE_BUDGET_MAX_KEYS });
   const gate = new VerificationGate({ maxRunning: config.authMaxConcurrentVerifications, maxQueued: config.authMaxQueuedVerifications });
-  const principal = (headers: Headers, user: string, admin: boolean | undefined): Principal => {
+  const principal = (headers: Headers, user: string, record: { admin?: boolean; groups?: string[] }): Principal => {
     checkImpersonation(headers, user);
-    return { user, admin: admin === true || admins.has(user) };
+    return { user, admin: record.admin === true || admins.has(user), groups: record.groups ?? [] };
   };
   return {
     mode: 'password',
     authenticate: async (headers, clientAddress = 'unknown') => {
       const { user, password } = basic(headers);
       const memo = passwords.memoised(user, password);
-      if (memo) return principal(headers, user, memo.admin);
+      if (memo) return principal(headers, user, memo);
 
       const startedMs = performance.now();
       const waitMs = Math.max(perUser.waitMs(user, startedMs), perAddress.waitMs(clientAddress, startedMs));
@@ -155,9 +158,19 @@ function passwordAuthenticator(config: Config, passwords: PasswordStore, admins:
       }
       if (!record) throw new AppError('UNAUTHENTICATED', 'wrong user or password', { headers: { 'www-authenticate': 'Basic realm="hotpath"' } });
       refund();
-      return principal(headers, user, record.admin);
+      return principal(headers, user, record);
     },
   };
+}
+
+/** Groups a token may name at most (more are ignored), and the longest group name taken. */
+const MAX_GROUPS = 256;
+const MAX_GROUP_LENGTH = 256;
+
+/** A JWT groups claim: a list of strings (Keycloak, Okta, Entra ID) or one space-separated string. */
+function groupsClaim(value: unknown): string[] {
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/\s+/) : [];
+  return items.filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= MAX_GROUP_LENGTH).slice(0, MAX_GROUPS);
 }
 
 /** HS algorithms whose hash the secret is at least as long as (RFC 7518 3.2). */
@@ -173,8 +186,9 @@ export function createAuthenticator(config: Config, deps: { passwords?: Password
       return {
         mode: 'none',
         authenticate: async (headers) => {
+          // Local mode trusts the named user; an admin is only a user HOTPATH_ADMIN_USERS lists.
           const user = namedUser(headers) ?? 'anonymous';
-          return { user, admin: admins.size === 0 || admins.has(user) };
+          return { user, admin: admins.has(user), groups: [] };
         },
       };
     case 'token': {
@@ -185,7 +199,7 @@ export function createAuthenticator(config: Config, deps: { passwords?: Password
           const found = tokens.get(sha256Hex(bearer(headers)));
           if (!found) throw new AppError('UNAUTHENTICATED', 'unknown bearer token', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
           checkImpersonation(headers, found.user);
-          return { user: found.user, admin: found.admin || admins.has(found.user) };
+          return { user: found.user, admin: found.admin || admins.has(found.user), groups: found.groups ?? [] };
         },
       };
     }
@@ -233,7 +247,7 @@ export function createAuthenticator(config: Config, deps: { passwords?: Password
           }
           checkImpersonation(headers, user);
           const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-          return { user, admin: scope.includes('hotpath:admin') || admins.has(user) };
+          return { user, admin: scope.includes('hotpath:admin') || admins.has(user), groups: groupsClaim(payload[config.jwtGroupsClaim]) };
         },
       };
     }

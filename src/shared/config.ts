@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { CONFIG_VARS, type VarSpec } from './config-schema.ts';
+import { ConfigError } from './config-error.ts';
+import { legacyTenants, localTenants, parseTenants, type Tenants } from './tenants.ts';
 
 export interface CacheRule {
   /** Table patterns `catalog.schema.table`, `*` matches one whole part. */
@@ -78,6 +80,7 @@ export interface Config {
   jwtAudience: string | undefined;
   jwtRequireExp: boolean;
   jwtUserClaim: string;
+  jwtGroupsClaim: string;
   adminUsers: string[];
   allowUnauthenticatedRemote: boolean;
   advertiseUrl: string | undefined;
@@ -89,19 +92,17 @@ export interface Config {
   gpuTickMs: number;
   gpuStarvationSeconds: number;
   gpuPreemption: boolean;
+  /** HOTPATH_TENANTS parsed (or the local defaults, or the deprecated weights/quotas on them). */
+  tenants: Tenants;
   gpuTenantWeights: string[] | undefined;
   gpuTenantQuotas: string[] | undefined;
+  gpuMaxOpenJobsPerUser: number;
   gpuExecutor: 'simulated' | 'none';
   gpuDemoLoad: boolean;
   gpuRetentionSeconds: number;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 type Env = Record<string, string | undefined>;
 
@@ -223,6 +224,18 @@ export function parseCacheRules(text: string, source: string): CacheRule[] {
   });
 }
 
+/** HOTPATH_TENANTS (or its file), else the deprecated weights/quotas on the local defaults, else those defaults. */
+function tenantsFrom(env: Env, out: Record<string, unknown>): Tenants {
+  const text = out.tenants as string | undefined;
+  const legacy = ['HOTPATH_GPU_TENANT_WEIGHTS', 'HOTPATH_GPU_TENANT_QUOTAS'].filter((v) => (out[camel(v)] as string[] | undefined)?.length);
+  if (text !== undefined && legacy.length > 0) {
+    throw new ConfigError(`${legacy.join(' and ')}: replaced by HOTPATH_TENANTS ("weight" and "quotaGpuMilli" per tenant); set only HOTPATH_TENANTS`);
+  }
+  if (text !== undefined) return parseTenants(text, env.HOTPATH_TENANTS_FILE ? 'HOTPATH_TENANTS_FILE' : 'HOTPATH_TENANTS');
+  if (legacy.length > 0) return legacyTenants(out.gpuTenantWeights as string[] | undefined, out.gpuTenantQuotas as string[] | undefined);
+  return localTenants();
+}
+
 const camel = (env: string) =>
   env
     .replace(/^HOTPATH_/, '')
@@ -239,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
   const rulesFile = env.HOTPATH_CACHE_RULES_FILE;
   const rulesText = rulesFile ? rawValue(CONFIG_VARS.find((v) => v.env === 'HOTPATH_CACHE_RULES')!, env) : env.HOTPATH_CACHE_RULES;
   out.cacheRules = rulesText ? parseCacheRules(rulesText, rulesFile ? 'HOTPATH_CACHE_RULES_FILE' : 'HOTPATH_CACHE_RULES') : [];
+  out.tenants = tenantsFrom(env, out);
   const config = out as unknown as Config;
 
   if (config.engine === 'trino' && !config.trinoUrl) throw new ConfigError('TRINO_URL: required when HOTPATH_ENGINE=trino');
@@ -285,5 +299,8 @@ export function isLoopback(host: string): boolean {
 /** Secrets removed, for a start-up log line. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const hidden = new Set((CONFIG_VARS as readonly VarSpec[]).filter((v) => v.secret).map((v) => camel(v.env)));
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, hidden.has(k) && v !== undefined ? '(hidden)' : v]));
+  const shown = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, hidden.has(k) && v !== undefined ? '(hidden)' : v]));
+  // A Map logs as {}: say where the tenants came from and which are named instead.
+  shown.tenants = { source: config.tenants.source, named: [...config.tenants.named.keys()], otherNames: config.tenants.other !== undefined };
+  return shown;
 }

@@ -32,6 +32,7 @@ export const ERRORS = {
   ENGINE_UNAVAILABLE: { status: 502, message: 'the query engine is unreachable' },
   ENGINE_TIMEOUT: { status: 504, message: 'the query engine did not answer in time' },
   QUERY_CANCELLED: { status: 499, message: 'the query was cancelled' },
+  TOO_MANY_JOBS: { status: 429, message: 'this user has as many GPU jobs open (queued, placed or running) as allowed; wait for some to finish' },
   UNSCHEDULABLE: { status: 422, message: 'no node of the cluster could ever hold this request' },
   CONFLICT: { status: 409, message: 'the job is not in a state that allows this' },
   LEASE_LOST: { status: 409, message: 'the job no longer holds its GPUs' },

@@ -15,6 +15,13 @@ export interface PasswordRecord {
   /** `scrypt$N$r$p$<salt base64>$<hash base64>` */
   password: string;
   admin?: boolean;
+  /** Groups the user is in (matched against tenants' `groups`). */
+  groups?: string[];
+}
+
+/** An optional list of group names, as the token and password files may give. */
+export function validGroups(groups: unknown): boolean {
+  return groups === undefined || (Array.isArray(groups) && groups.length <= 256 && groups.every((g) => typeof g === 'string' && g.length > 0 && g.length <= 256));
 }
 
 /** The cost of new hashes, and of the dummy hash unknown users are checked against. */
@@ -89,8 +96,8 @@ export class PasswordStore {
     }
     if (!Array.isArray(records)) throw new ConfigError('HOTPATH_AUTH_PASSWORDS_FILE: expected a JSON list of {user, password, admin?}');
     for (const [i, r] of (records as PasswordRecord[]).entries()) {
-      if (typeof r?.user !== 'string' || typeof r.password !== 'string' || !r.password.startsWith('scrypt$')) {
-        throw new ConfigError(`HOTPATH_AUTH_PASSWORDS_FILE[${i}]: expected {"user": string, "password": "scrypt$…" (from npm run hash-password), "admin"?: boolean}`);
+      if (typeof r?.user !== 'string' || typeof r.password !== 'string' || !r.password.startsWith('scrypt$') || !validGroups(r.groups)) {
+        throw new ConfigError(`HOTPATH_AUTH_PASSWORDS_FILE[${i}]: expected {"user": string, "password": "scrypt$…" (from npm run hash-password), "admin"?: boolean, "groups"?: [string]}`);
       }
     }
     return new PasswordStore(records as PasswordRecord[]);

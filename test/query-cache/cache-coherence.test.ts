@@ -5,12 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/query-cache/engines/engine.ts';
 import { ControlledEngine, query, testConfig, type TestApp, useTestStack } from '../helpers/app.ts';
 
+/** The admin these tests invalidate as (HOTPATH_ADMIN_USERS=ops: with HOTPATH_AUTH=none only listed users are admins). */
+const OPS = { 'x-trino-user': 'ops' };
+
 let engine: ControlledEngine;
 let a: TestApp;
 let b: TestApp;
 useTestStack(async (s) => {
   engine = s.engine;
-  const config = testConfig(s.redis.url, { HOTPATH_MAX_CONCURRENT_PER_USER: '64', HOTPATH_MAX_CONCURRENT_EXECUTIONS: '64' });
+  const config = testConfig(s.redis.url, { HOTPATH_ADMIN_USERS: 'ops', HOTPATH_MAX_CONCURRENT_PER_USER: '64', HOTPATH_MAX_CONCURRENT_EXECUTIONS: '64' });
   a = await s.app(config); // same prefix: two replicas of one deployment
   b = await s.app(config);
 });
@@ -67,7 +70,7 @@ describe('invalidation', () => {
     const before = (await (await fetch(`${b.url}/metrics`)).text()).match(/^hotpath_cache_tier_hits_total\{tier="l1"\} (\d+)/m);
     expect(Number(before?.[1])).toBeGreaterThanOrEqual(1);
 
-    const res = await fetch(`${a.url}/v1/cache?table=demo.sales.orders`, { method: 'DELETE' });
+    const res = await fetch(`${a.url}/v1/cache?table=demo.sales.orders`, { method: 'DELETE', headers: OPS });
     expect(res.status).toBe(200);
     expect((await res.json()).invalidated).toBeGreaterThanOrEqual(1);
 
@@ -84,12 +87,12 @@ describe('invalidation', () => {
     await query(a.url, sql, { user: 'dave' });
     await query(a.url, sql, { user: 'erin' });
     await query(b.url, sql, { user: 'dave' }); // into b's L1
-    const byUser = await (await fetch(`${a.url}/v1/cache?user=dave`, { method: 'DELETE' })).json();
+    const byUser = await (await fetch(`${a.url}/v1/cache?user=dave`, { method: 'DELETE', headers: OPS })).json();
     expect(byUser.invalidated).toBeGreaterThanOrEqual(1);
     expect((await query(b.url, sql, { user: 'dave' })).headers.get('cache-status')).toBe('hotpath; fwd=miss; stored');
     expect((await query(b.url, sql, { user: 'erin' })).headers.get('cache-status')).toMatch(/hit/);
 
-    const all = await (await fetch(`${b.url}/v1/cache?all=true`, { method: 'DELETE' })).json();
+    const all = await (await fetch(`${b.url}/v1/cache?all=true`, { method: 'DELETE', headers: OPS })).json();
     expect(all.invalidated).toBeGreaterThanOrEqual(2);
     expect((await query(a.url, sql, { user: 'erin' })).headers.get('cache-status')).toBe('hotpath; fwd=miss; stored');
     expect((await query(b.url, sql, { user: 'dave' })).headers.get('cache-status')).toBe('hotpath; fwd=miss; stored');
@@ -101,7 +104,7 @@ describe('invalidation', () => {
     try {
       const pending = query(a.url, sql, { user: 'frank' });
       await new Promise((r) => setTimeout(r, 100)); // the query is now executing
-      await fetch(`${b.url}/v1/cache?table=demo.sales.orders`, { method: 'DELETE' });
+      await fetch(`${b.url}/v1/cache?table=demo.sales.orders`, { method: 'DELETE', headers: OPS });
       const r = await pending;
       expect(r.status).toBe(200);
       expect(r.headers.get('cache-status')).toBe('hotpath; fwd=miss; detail=invalidated');
@@ -113,7 +116,7 @@ describe('invalidation', () => {
 
   it('rejects a request naming no target, or two', async () => {
     for (const qs of ['', '?table=demo.sales.orders&user=x', '?table=orders', '?all=maybe']) {
-      const res = await fetch(`${a.url}/v1/cache${qs}`, { method: 'DELETE' });
+      const res = await fetch(`${a.url}/v1/cache${qs}`, { method: 'DELETE', headers: OPS });
       expect(res.status).toBe(400);
       expect((await res.json()).error.code).toBe('BAD_REQUEST');
     }

@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlledEngine, query, startApp, testConfig, unreachable, type TestApp, useTestStack } from '../helpers/app.ts';
 import type { TestRedis } from '../helpers/redis.ts';
 
+/** The admin these tests invalidate as (HOTPATH_ADMIN_USERS=ops: with HOTPATH_AUTH=none only listed users are admins). */
+const OPS = { 'x-trino-user': 'ops' };
+
 let redis: TestRedis;
 let engine: ControlledEngine;
 
@@ -21,7 +24,7 @@ useTestStack(async (s) => void ({ redis, engine } = s));
 describe('Redis down', () => {
   let h: TestApp;
   beforeAll(async () => {
-    h = await startApp(testConfig(redis.url), engine);
+    h = await startApp(testConfig(redis.url, { HOTPATH_ADMIN_USERS: 'ops' }), engine);
   });
   afterAll(async () => h?.close());
 
@@ -40,7 +43,7 @@ describe('Redis down', () => {
     const ready = await fetch(`${h.url}/readyz`);
     expect(ready.status).toBe(503);
     expect((await ready.json()).checks.redis).toMatch(/failed/);
-    const inv = await fetch(`${h.url}/v1/cache?all=true`, { method: 'DELETE' });
+    const inv = await fetch(`${h.url}/v1/cache?all=true`, { method: 'DELETE', headers: OPS });
     expect(inv.status).toBe(503);
     expect((await inv.json()).error.code).toBe('CACHE_UNAVAILABLE');
 

@@ -15,7 +15,7 @@ export interface AuditReport {
 
 export async function auditStore(store: JobStore, cluster: ClusterSpec): Promise<AuditReport> {
   // One atomic snapshot: the scheduler keeps placing while we look.
-  const { pending, live, usage } = await store.snapshot();
+  const { pending, live, usage, users, open } = await store.snapshot();
   const problems: string[] = [];
   const liveIds = new Set(live.map((j) => j.id));
   const both = pending.filter((j) => liveIds.has(j.id)).map((j) => j.id);
@@ -48,6 +48,14 @@ export async function auditStore(store: JobStore, cluster: ClusterSpec): Promise
     const want = expected.get(field) ?? 0;
     const have = usage.get(field) ?? 0;
     if (want !== have) problems.push(`usage ${field} is ${have}, the live placements sum to ${want}`);
+  }
+  // Each user's open-jobs count must be the number of their pending and live jobs.
+  const openByUser = new Map<string, number>();
+  for (const user of users) if (user !== '') openByUser.set(user, (openByUser.get(user) ?? 0) + 1);
+  for (const user of new Set([...openByUser.keys(), ...open.keys()])) {
+    const want = openByUser.get(user) ?? 0;
+    const have = open.get(user) ?? 0;
+    if (want !== have) problems.push(`open jobs of ${user}: the count is ${have}, the queue and live jobs hold ${want}`);
   }
   return { ok: problems.length === 0, live: live.length, pending: pending.length, problems };
 }

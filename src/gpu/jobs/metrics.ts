@@ -1,7 +1,8 @@
 // Why: every GPU scheduling metric in one file, on the app's registry. Gauges describe the cluster as
 // Redis holds it (refreshed on scrape, so any replica reports the same); counters and histograms are
-// fed by the scheduler's ticks on the leader. Labels come from the inventory and job specs (node, gpu,
-// tenant, priority), never from free text.
+// fed by the scheduler's ticks on the leader. Label sets are closed: node, gpu and board from the
+// inventory; tenant from the configured named tenants (any other counts as `other`); priority as one of
+// five documented buckets (shared/tenants.ts). 3,000 invented tenants make no new series.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ClusterSpec } from '../placement/model.ts';
 import { nodeFragMilli } from '../placement/frag.ts';
@@ -11,6 +12,7 @@ import type { JobRecord } from './model.ts';
 import { livePlacements, requestOf } from './model.ts';
 import { clusterViewOf } from './service.ts';
 import type { TickStats } from './scheduler.ts';
+import { priorityBucket, tenantLabel, type Tenants } from '../../shared/tenants.ts';
 
 export function createGpuMetrics(registry: Registry) {
   const registers = [registry];
@@ -19,10 +21,10 @@ export function createGpuMetrics(registry: Registry) {
     deviceMemory: new Gauge({ name: 'hotpath_gpu_device_allocated_memory_mib', help: 'GPU memory allocated on each device', labelNames: ['node', 'gpu', 'board'] as const, registers }),
     allocationRatio: new Gauge({ name: 'hotpath_gpu_allocation_ratio', help: 'Allocated GPU milli / total GPU milli (0..1)', registers }),
     fragmentationRatio: new Gauge({ name: 'hotpath_gpu_fragmentation_ratio', help: 'Idle GPU milli that the current request mix could not use (FGD fragment measure) / total', registers }),
-    queueDepth: new Gauge({ name: 'hotpath_gpu_queue_depth', help: 'Jobs waiting, by tenant and priority', labelNames: ['tenant', 'priority'] as const, registers }),
+    queueDepth: new Gauge({ name: 'hotpath_gpu_queue_depth', help: 'Jobs waiting, by tenant (configured name or other) and priority bucket (negative, 0, 1-9, 10-99, 100+)', labelNames: ['tenant', 'priority'] as const, registers }),
     liveJobs: new Gauge({ name: 'hotpath_gpu_live_jobs', help: 'Jobs holding GPUs (placed or running)', registers }),
     leader: new Gauge({ name: 'hotpath_gpu_scheduler_leader', help: '1 on the replica that schedules now', registers }),
-    waitSeconds: new Histogram({ name: 'hotpath_gpu_wait_seconds', help: 'Queue wait of placed jobs, by priority', labelNames: ['priority'] as const, buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600], registers }),
+    waitSeconds: new Histogram({ name: 'hotpath_gpu_wait_seconds', help: 'Queue wait of placed jobs, by priority bucket (negative, 0, 1-9, 10-99, 100+)', labelNames: ['priority'] as const, buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600], registers }),
     attemptSeconds: new Histogram({ name: 'hotpath_gpu_schedule_attempt_seconds', help: 'One scheduling round on the leader (read state, pass, apply)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     placements: new Counter({ name: 'hotpath_gpu_placements_total', help: 'Jobs placed', registers }),
     preemptions: new Counter({ name: 'hotpath_gpu_preemptions_total', help: 'Jobs preempted for higher-priority work', registers }),
@@ -37,7 +39,7 @@ export function recordTick(m: GpuMetrics, s: TickStats): void {
   m.leader.set(s.leader ? 1 : 0);
   if (!s.leader) return;
   m.attemptSeconds.observe(s.durationMs / 1000);
-  for (const p of s.placed) m.waitSeconds.observe({ priority: String(p.priority) }, p.waitMs / 1000);
+  for (const p of s.placed) m.waitSeconds.observe({ priority: priorityBucket(p.priority) }, p.waitMs / 1000);
   m.placements.inc(s.placed.length);
   m.preemptions.inc(s.preempted.length);
   if (s.expired.queued > 0) m.leaseExpirations.inc({ outcome: 'queued' }, s.expired.queued);
@@ -46,7 +48,7 @@ export function recordTick(m: GpuMetrics, s: TickStats): void {
 }
 
 /** Sets the cluster gauges from the jobs Redis holds now. */
-export function recordCluster(m: GpuMetrics, cluster: ClusterSpec, live: readonly JobRecord[], pending: readonly JobRecord[]): void {
+export function recordCluster(m: GpuMetrics, cluster: ClusterSpec, tenants: Tenants, live: readonly JobRecord[], pending: readonly JobRecord[]): void {
   // The same sums as /v1/gpu/cluster (an over-commit, should Redis ever hold one, shows in both).
   const placements = livePlacements(live);
   const view = clusterViewOf(cluster, placements, pending.length);
@@ -73,8 +75,10 @@ export function recordCluster(m: GpuMetrics, cluster: ClusterSpec, live: readonl
   m.queueDepth.reset();
   const depth = new Map<string, { tenant: string; priority: string; n: number }>();
   for (const j of pending) {
-    const key = `${j.spec.tenant}\u0000${j.spec.priority}`;
-    const e = depth.get(key) ?? { tenant: j.spec.tenant, priority: String(j.spec.priority), n: 0 };
+    const tenant = tenantLabel(tenants, j.spec.tenant);
+    const priority = priorityBucket(j.spec.priority);
+    const key = `${tenant}\u0000${priority}`;
+    const e = depth.get(key) ?? { tenant, priority, n: 0 };
     e.n++;
     depth.set(key, e);
   }

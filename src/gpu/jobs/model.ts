@@ -62,10 +62,13 @@ export function livePlacements(records: readonly JobRecord[]): Placement[] {
 export const DEFAULT_CPU_MILLI = 1000;
 export const DEFAULT_MEMORY_MIB = 4096;
 
-/** A fresh id, or one derived from (tenant, idempotencyKey) so the same key always names the same job. */
-export function jobIdFor(tenant: string, idempotencyKey: string | undefined, random: () => string): string {
+/**
+ * A fresh id, or one derived from (user, tenant, idempotencyKey) so the same key always names the same
+ * job of the same submitter: another user's key names another job. (User and tenant names hold no NUL.)
+ */
+export function jobIdFor(user: string, tenant: string, idempotencyKey: string | undefined, random: () => string): string {
   if (idempotencyKey === undefined) return `j-${random()}`;
-  return `j-${createHash('sha256').update(tenant).update('\0').update(idempotencyKey).digest('hex').slice(0, 32)}`;
+  return `j-${createHash('sha256').update(user).update('\0').update(tenant).update('\0').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 }
 
 export function requestOf(id: string, spec: JobSpec): PlacementRequest {
@@ -116,7 +119,11 @@ export function apiPlacement(placement: Placement, cluster: ClusterSpec): ApiPla
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-export function toApiJob(job: JobRecord, cluster: ClusterSpec): ApiJob {
+/**
+ * The API's view of a record. `full` false (a tenant member who did not submit it) leaves out what only
+ * its submitter and admins see: the metadata and the idempotency key.
+ */
+export function toApiJob(job: JobRecord, cluster: ClusterSpec, full = true): ApiJob {
   const { tenant, priority, idempotencyKey, metadata, submittedBy, ...request } = job.spec;
   const out: ApiJob = {
     id: job.id,
@@ -141,7 +148,7 @@ export function toApiJob(job: JobRecord, cluster: ClusterSpec): ApiJob {
   const lease = LIVE_STATES.has(job.state) ? iso(job.leaseExpiresAtMs) : undefined;
   if (lease !== undefined) out.leaseExpiresAt = lease;
   if (job.reason !== undefined) out.reason = job.reason;
-  if (idempotencyKey !== undefined) out.idempotencyKey = idempotencyKey;
-  if (metadata !== undefined) out.metadata = metadata;
+  if (full && idempotencyKey !== undefined) out.idempotencyKey = idempotencyKey;
+  if (full && metadata !== undefined) out.metadata = metadata;
   return out;
 }

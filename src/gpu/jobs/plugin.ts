@@ -9,7 +9,7 @@ import type { Config } from '../../shared/config.ts';
 import type { Authenticator } from '../../shared/auth.ts';
 import { closeRedis, createRedis, waitReady } from '../../shared/redis.ts';
 import type { ClusterSpec } from '../placement/model.ts';
-import type { TenantPolicy } from '../scheduling/pass.ts';
+import { tenantPolicyOf } from '../../shared/tenants.ts';
 import { loadInventory } from '../inventory.ts';
 import { JobEvents } from './events.ts';
 import { SimulatedExecutor } from './executor.ts';
@@ -17,7 +17,7 @@ import { Intake } from './intake.ts';
 import { LeaderElector } from './leader.ts';
 import { createGpuMetrics, recordCluster, recordTick } from './metrics.ts';
 import { registerGpuRoutes } from './routes.ts';
-import { GpuScheduler, tenantPolicies } from './scheduler.ts';
+import { GpuScheduler } from './scheduler.ts';
 import { GpuJobService } from './service.ts';
 import { JobStore } from './store.ts';
 import { startDemoLoad } from './demo-load.ts';
@@ -45,8 +45,6 @@ export interface GpuJobsDeps {
   registry: Registry;
   /** Default: loadInventory(HOTPATH_GPU_CLUSTER_FILE). */
   cluster?: ClusterSpec;
-  /** Default: parsed from HOTPATH_GPU_TENANT_WEIGHTS / _QUOTAS. */
-  tenantPolicy?: (tenant: string) => TenantPolicy;
   now?: () => number;
 }
 
@@ -79,11 +77,11 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     leaseTtlMs,
     starvationMs: config.gpuStarvationSeconds * 1000,
     preemption: config.gpuPreemption,
-    tenantPolicy: deps.tenantPolicy ?? tenantPolicies(config.gpuTenantWeights, config.gpuTenantQuotas),
+    tenantPolicy: tenantPolicyOf(config.tenants),
     now,
     onTick: (s) => recordTick(metrics, s),
   });
-  const service = new GpuJobService({ store, intake, events, cluster, leaseTtlMs, now });
+  const service = new GpuJobService({ store, intake, events, cluster, leaseTtlMs, tenants: config.tenants, maxOpenJobsPerUser: config.gpuMaxOpenJobsPerUser, now });
   const executor = config.gpuExecutor === 'simulated' ? new SimulatedExecutor({ store, events, redis, prefix: config.redisPrefix, owner, leaseTtlMs, now }) : undefined;
   let stopDemo: (() => void) | undefined;
 
@@ -100,7 +98,7 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
       try {
         const [liveIds, pendingIds] = await Promise.all([store.liveIds(), store.pendingIds()]);
         const [live, pending] = await Promise.all([store.getMany(liveIds), store.getMany(pendingIds)]);
-        recordCluster(metrics, cluster, live, pending);
+        recordCluster(metrics, cluster, config.tenants, live, pending);
       } catch {
         // Redis down: keep the last values; hotpath_cache_redis_available says why.
       }

@@ -1,8 +1,10 @@
 // Why: the GPU job API over HTTP (/v1/gpu/*): TypeBox schemas (which also feed /docs) validate every
-// body and query, the caller is authenticated like everywhere else, and the answers are the service's.
+// body and query, the caller is authenticated like everywhere else and handed to the service, which
+// decides what they may see and do (tenants); the answers are the service's.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../../shared/auth.ts';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../../shared/tenants.ts';
 import { JOB_STATES } from './model.ts';
 import type { GpuJobService } from './service.ts';
 
@@ -11,7 +13,7 @@ const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\
 export const SubmitBodySchema = Type.Object(
   {
     tenant: Name,
-    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher runs first (default 0).' })),
+    priority: Type.Optional(Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX, description: "Higher runs first (default 0); at most the tenant's maxPriority unless you are an admin." })),
     gpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Whole devices, all on one node.' })),
     gpuMilli: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'A share of one device (1000 = a whole one).' })),
     gpuMemoryMiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_048_576, description: 'GPU memory on the shared device.' })),
@@ -22,8 +24,8 @@ export const SubmitBodySchema = Type.Object(
     maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Re-queues after an expired lease before failing (default 1).' })),
     requeueOnPreempt: Type.Optional(Type.Boolean({ description: 'Preempted: back to the queue (default) or end as preempted.' })),
     preemptible: Type.Optional(Type.Boolean({ description: 'May higher-priority work preempt it (default true).' })),
-    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The same key (per tenant) returns the same job.' })),
-    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Kept with the job, returned as given.' })),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The same key (per user and tenant) returns the same job; another user\'s key names another job.' })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Kept with the job, returned as given to its submitter and admins only.' })),
   },
   { additionalProperties: false },
 );
@@ -74,10 +76,10 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs/:id',
     { schema: { summary: 'A GPU job; waitSeconds long-polls until its state changes', tags, params: Id, querystring: WaitQuery, response: errors } },
     async (request) => {
-      await auth.authenticate(request.headers, request.ip);
+      const principal = await auth.authenticate(request.headers, request.ip);
       const gone = new AbortController();
       request.raw.once('close', () => gone.abort());
-      return service.get(request.params.id, Number(request.query.waitSeconds ?? 0), gone.signal, request.query.whileState);
+      return service.get(request.params.id, principal, Number(request.query.waitSeconds ?? 0), gone.signal, request.query.whileState);
     },
   );
 
@@ -85,14 +87,14 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs',
     { schema: { summary: 'GPU jobs, newest first, with paging', tags, querystring: ListQuery, response: errors } },
     async (request) => {
-      await auth.authenticate(request.headers, request.ip);
+      const principal = await auth.authenticate(request.headers, request.ip);
       const q = request.query;
       return service.list({
         ...(q.state !== undefined ? { state: q.state } : {}),
         ...(q.tenant !== undefined ? { tenant: q.tenant } : {}),
         limit: Math.min(500, Math.max(1, Number(q.limit ?? 50))),
         cursor: Number(q.cursor ?? 0),
-      });
+      }, principal);
     },
   );
 

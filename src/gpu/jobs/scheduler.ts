@@ -3,7 +3,6 @@
 // decisions one by one through the fenced place script. The script re-checks capacity, so a view
 // made stale by a racing cancel or completion can only be refused, never over-commit; a refusal just
 // ends the tick and the next one starts from fresh state. Ticks run on a timer and at once on events.
-import { ConfigError } from '../../shared/config.ts';
 import type { ClusterSpec } from '../placement/model.ts';
 import { createPolicy } from '../placement/policies/registry.ts';
 import type { Prng } from '../placement/prng.ts';
@@ -188,29 +187,4 @@ export function liveOf(j: JobRecord): LiveJob {
   const live: LiveJob = { id: j.id, request: requestOf(j.id, j.spec), placement: j.placement!, startedAtMs: j.startedAtMs ?? j.placedAtMs ?? j.queuedAtMs };
   if (!j.spec.preemptible) live.preemptible = false;
   return live;
-}
-
-/** `tenant=number,…` lists from the config as a lookup with defaults; a bad item is a ConfigError naming its variable. */
-export function tenantPolicies(weights: readonly string[] | undefined, quotas: readonly string[] | undefined): (tenant: string) => TenantPolicy {
-  const parse = (list: readonly string[] | undefined, what: string, min: number): Map<string, number> => {
-    const out = new Map<string, number>();
-    for (const item of list ?? []) {
-      const eq = item.lastIndexOf('=');
-      const text = item.slice(eq + 1).trim();
-      const value = Number(text);
-      if (eq <= 0 || !/^[0-9]+(\.[0-9]+)?$/.test(text) || value < min) {
-        throw new ConfigError(`${what}: expected tenant=number (${min === 0 ? '≥ 0' : '> 0'}), got ${JSON.stringify(item)}`);
-      }
-      out.set(item.slice(0, eq), value);
-    }
-    return out;
-  };
-  const w = parse(weights, 'HOTPATH_GPU_TENANT_WEIGHTS', Number.MIN_VALUE);
-  const q = parse(quotas, 'HOTPATH_GPU_TENANT_QUOTAS', 0);
-  return (tenant) => {
-    const policy: TenantPolicy = { weight: w.get(tenant) ?? 1 };
-    const quota = q.get(tenant);
-    if (quota !== undefined) policy.quotaGpuMilli = quota;
-    return policy;
-  };
 }

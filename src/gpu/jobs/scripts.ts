@@ -5,7 +5,10 @@
 //
 // Job hash fields: spec (JSON), tenant, priority, state, queuedAt, placedAt, startedAt, endedAt,
 // reason, placement (JSON), attempt, retries, preemptions, lease, maxRetries, requeue (0/1),
-// preemptible (0/1). Usage hash fields: n|NODE|cpu, n|NODE|mem, d|NODE|IDX|{milli,mem,holders,excl}.
+// preemptible (0/1), user (the submitter). Usage hash fields: n|NODE|cpu, n|NODE|mem,
+// d|NODE|IDX|{milli,mem,holders,excl}. Open hash: user -> jobs of theirs queued, placed or running
+// (+1 at create, -1 when a job ends; records from before the field existed carry no user and are not
+// counted).
 
 /** Helpers shared by the scripts (prepended to each). */
 const PRELUDE = `
@@ -42,6 +45,12 @@ local function release(usage, live, leases, key, id)
   redis.call('ZREM', live, id)
   redis.call('ZREM', leases, id)
 end
+-- A job ended: one less open job for its submitter (the field goes when it reaches 0).
+local function closed(open, key)
+  local user = redis.call('HGET', key, 'user')
+  if not user then return end
+  if redis.call('HINCRBY', open, user, -1) <= 0 then redis.call('HDEL', open, user) end
+end
 -- Back to the queue (keeps the original queue time, so it does not lose its place by age).
 local function requeue(pending, key, id, reason)
   redis.call('HSET', key, 'state', 'queued', 'reason', reason)
@@ -51,29 +60,30 @@ end
 `;
 
 /**
- * create: KEYS job, pending, all; ARGV id, spec, tenant, priority, queuedAt, maxRetries, requeue,
- * preemptible, channel, retentionSeconds(unused here). Returns 1 when created, 0 when it existed.
+ * create: KEYS job, pending, all, open; ARGV id, spec, tenant, priority, queuedAt, maxRetries, requeue,
+ * preemptible, channel, user. Returns 1 when created, 0 when it existed.
  */
 export const CREATE_JOB = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'spec', ARGV[2], 'tenant', ARGV[3], 'priority', ARGV[4], 'state', 'queued',
   'queuedAt', ARGV[5], 'attempt', 0, 'retries', 0, 'preemptions', 0, 'maxRetries', ARGV[6],
-  'requeue', ARGV[7], 'preemptible', ARGV[8])
+  'requeue', ARGV[7], 'preemptible', ARGV[8], 'user', ARGV[10])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+redis.call('HINCRBY', KEYS[4], ARGV[10], 1)
 event(ARGV[9], ARGV[1], 'queued')
 return 1
 `;
 
 /**
- * place (leader only): KEYS leader, epoch, usage, pending, live, leases, job, victim jobs...;
+ * place (leader only): KEYS leader, epoch, usage, pending, live, leases, open, job, victim jobs...;
  * ARGV owner, token, id, placement JSON, now, leaseTtlMs, channel, node caps JSON [cpu, mem],
  * device caps JSON [[milli, mem], ...] (aligned with placement.devices), victim ids...
  * Returns 'ok', 'fenced', 'stale' (job not queued, or a victim not live / not lower priority), or
  * 'nofit: ...' (the placement would over-commit; nothing was written).
  */
 export const PLACE_JOB = `${PRELUDE}
-local leader, epoch, usage, pending, live, leases, key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local leader, epoch, usage, pending, live, leases, open, key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local owner, token, id, now, ttl, channel = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 if fenced(leader, epoch, owner, token) then return 'fenced' end
 if redis.call('HGET', key, 'state') ~= 'queued' or not redis.call('ZSCORE', pending, id) then return 'stale' end
@@ -84,8 +94,8 @@ local devCaps = cjson.decode(ARGV[9])
 -- Victims first, into a delta table only: nothing is written unless the whole placement fits.
 local delta = {}
 local victims = {}
-for i = 8, #KEYS do
-  local vkey, vid = KEYS[i], ARGV[i + 2]
+for i = 9, #KEYS do
+  local vkey, vid = KEYS[i], ARGV[i + 1]
   local vstate = redis.call('HGET', vkey, 'state')
   if not is_live(vstate) then return 'stale' end
   if tonumber(redis.call('HGET', vkey, 'priority')) >= priority then return 'stale' end
@@ -118,6 +128,7 @@ for _, v in ipairs(victims) do
     event(channel, vid, 'queued')
   else
     redis.call('HSET', vkey, 'state', 'preempted', 'reason', reason, 'endedAt', now)
+    closed(open, vkey)
     event(channel, vid, 'preempted')
   end
 end
@@ -156,12 +167,12 @@ return { state, tostring(now + ttl), reason }
 `;
 
 /**
- * finish: KEYS job, usage, pending, live, leases; ARGV id, action (completed|failed|cancelled), now,
+ * finish: KEYS job, usage, pending, live, leases, open; ARGV id, action (completed|failed|cancelled), now,
  * message, attempt ('' = any), channel, retentionSeconds.
  * Returns {'ok'|'conflict'|'missing', state}. Repeating the same finish is 'ok' (idempotent).
  */
 export const FINISH_JOB = `${PRELUDE}
-local key, usage, pending, live, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local key, usage, pending, live, leases, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, action, now, message, attempt, channel, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
 local state = redis.call('HGET', key, 'state')
 if not state then return { 'missing', '' } end
@@ -174,6 +185,7 @@ end
 if is_live(state) then release(usage, live, leases, key, id) end
 redis.call('ZREM', pending, id)
 redis.call('HSET', key, 'state', action, 'endedAt', now)
+closed(open, key)
 if message ~= '' then redis.call('HSET', key, 'reason', message) end
 if retention > 0 then redis.call('EXPIRE', key, retention) end
 event(channel, id, action)
@@ -181,12 +193,12 @@ return { 'ok', action }
 `;
 
 /**
- * expire (leader only): KEYS leader, epoch, job, usage, pending, live, leases; ARGV owner, token, id,
+ * expire (leader only): KEYS leader, epoch, job, usage, pending, live, leases, open; ARGV owner, token, id,
  * now, channel, retentionSeconds. A live job whose lease is past goes back to the queue while it has
  * retries left, else fails. Returns 'queued', 'failed', 'fenced' or 'alive' (heartbeat came in / gone).
  */
 export const EXPIRE_JOB = `${PRELUDE}
-local leader, epoch, key, usage, pending, live, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local leader, epoch, key, usage, pending, live, leases, open = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local owner, token, id, now, channel, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 if fenced(leader, epoch, owner, token) then return 'fenced' end
 local state = redis.call('HGET', key, 'state')
@@ -215,6 +227,7 @@ if retries < maxRetries then
   return 'queued'
 end
 redis.call('HSET', key, 'state', 'failed', 'reason', why, 'endedAt', now)
+closed(open, key)
 if retention > 0 then redis.call('EXPIRE', key, retention) end
 event(channel, id, 'failed')
 return 'failed'
@@ -246,17 +259,22 @@ return 0
 `;
 
 /**
- * snapshot (read-only): KEYS pending, live, usage; ARGV job key prefix. One consistent view for the
- * audit: {pending ids, their states, live ids, their states, their placements, usage as a flat list}.
+ * snapshot (read-only): KEYS pending, live, usage, open; ARGV job key prefix. One consistent view for
+ * the audit: {pending ids, their states, live ids, their states, their placements, usage as a flat
+ * list, the submitters of pending then live jobs ('' when not recorded), the open hash as a flat list}.
  */
 export const SNAPSHOT = `
 local pending = redis.call('ZRANGE', KEYS[1], 0, -1)
 local live = redis.call('ZRANGE', KEYS[2], 0, -1)
-local pstates, lstates, lplacements = {}, {}, {}
-for i, id in ipairs(pending) do pstates[i] = redis.call('HGET', ARGV[1] .. id, 'state') or '' end
+local pstates, lstates, lplacements, users = {}, {}, {}, {}
+for i, id in ipairs(pending) do
+  pstates[i] = redis.call('HGET', ARGV[1] .. id, 'state') or ''
+  users[#users + 1] = redis.call('HGET', ARGV[1] .. id, 'user') or ''
+end
 for i, id in ipairs(live) do
   lstates[i] = redis.call('HGET', ARGV[1] .. id, 'state') or ''
   lplacements[i] = redis.call('HGET', ARGV[1] .. id, 'placement') or ''
+  users[#users + 1] = redis.call('HGET', ARGV[1] .. id, 'user') or ''
 end
-return { pending, pstates, live, lstates, lplacements, redis.call('HGETALL', KEYS[3]) }
+return { pending, pstates, live, lstates, lplacements, redis.call('HGETALL', KEYS[3]), users, redis.call('HGETALL', KEYS[4]) }
 `;

@@ -1,9 +1,13 @@
 // Why: what the GPU job API does, apart from HTTP: validate and submit (durably, via the intake),
-// read with long-poll, heartbeat, complete, cancel, list, and the cluster view. Errors are AppErrors
-// with stable codes; a Redis failure becomes GPU_UNAVAILABLE (503), never a 500 or a lost job.
+// read with long-poll, heartbeat, complete, cancel, list, and the cluster view. Who may do what is the
+// tenants' rules (shared/tenants.ts): a submission outside its tenant's rights is 403 with the reason;
+// a job is read and acted on only by its submitter, its tenant's members and admins, and only its
+// submitter and admins see its metadata. Errors are AppErrors with stable codes; a Redis failure
+// becomes GPU_UNAVAILABLE (503), never a 500 or a lost job.
 import { randomUUID } from 'node:crypto';
 import { AppError, isAppError } from '../../shared/errors.ts';
 import type { Principal } from '../../shared/auth.ts';
+import { mayAccess, submitRefusal, type Tenants } from '../../shared/tenants.ts';
 import type { ClusterSpec, Placement } from '../placement/model.ts';
 import { demandOf } from '../placement/demand.ts';
 import { neverFits } from '../placement/select.ts';
@@ -49,6 +53,9 @@ export interface GpuJobServiceOptions {
   events: JobEvents;
   cluster: ClusterSpec;
   leaseTtlMs: number;
+  tenants: Tenants;
+  /** Jobs one user may have queued, placed or running at once (TOO_MANY_JOBS beyond). */
+  maxOpenJobsPerUser: number;
   now?: () => number;
   /** Longest long-poll a client may ask for. */
   maxWaitSeconds?: number;
@@ -109,14 +116,25 @@ export class GpuJobService {
     return spec;
   }
 
-  /** 201 with a new job, or 200 with the job an earlier submission of the same idempotency key made. */
+  /**
+   * 201 with a new job, or 200 with the job an earlier submission of the same idempotency key by the
+   * same user made. 403 when the tenant's rights do not allow it, 429 TOO_MANY_JOBS at the user's bound.
+   */
   async submit(body: SubmitBody, principal: Principal): Promise<{ created: boolean; job: ApiJob }> {
     const spec = this.specOf(body, principal);
-    const id = jobIdFor(spec.tenant, spec.idempotencyKey, randomUUID);
+    const refusal = submitRefusal(this.o.tenants, principal, spec.tenant, spec.priority);
+    if (refusal !== undefined) throw new AppError('FORBIDDEN', refusal, { details: { tenant: spec.tenant } });
+    const id = jobIdFor(principal.user, spec.tenant, spec.idempotencyKey, randomUUID);
     return guarded(async () => {
       if (spec.idempotencyKey !== undefined) {
         const existing = await this.read(id);
         if (existing !== undefined) return { created: false, job: existing };
+      }
+      const open = await this.o.store.openCount(principal.user);
+      if (open >= this.o.maxOpenJobsPerUser) {
+        throw new AppError('TOO_MANY_JOBS', `${principal.user} has ${open} GPU jobs queued, placed or running; at most ${this.o.maxOpenJobsPerUser} (HOTPATH_GPU_MAX_OPEN_JOBS_PER_USER)`, {
+          headers: { 'retry-after': '10' },
+        });
       }
       const queuedAtMs = this.now();
       await this.o.intake.submit(id, { spec, queuedAtMs });
@@ -124,23 +142,41 @@ export class GpuJobService {
     });
   }
 
-  /** The record, or a submission the intake has not recorded yet (shown as queued). */
-  private async read(id: string): Promise<ApiJob | undefined> {
+  /** The record, or a submission the intake has not recorded yet (as a queued record). */
+  private async record(id: string): Promise<JobRecord | undefined> {
     const job = await this.o.store.get(id);
-    if (job !== undefined) return toApiJob(job, this.o.cluster);
+    if (job !== undefined) return job;
     const pending = await this.o.intake.pending(id);
     if (pending === undefined) return undefined;
-    return toApiJob({ id, spec: pending.spec, state: 'queued', queuedAtMs: pending.queuedAtMs, attempt: 0, retries: 0, preemptions: 0 }, this.o.cluster);
+    return { id, spec: pending.spec, state: 'queued', queuedAtMs: pending.queuedAtMs, attempt: 0, retries: 0, preemptions: 0 };
+  }
+
+  /** The job as `principal` may see it; FORBIDDEN when they may not see it at all. */
+  private viewOf(job: JobRecord, principal: Principal): ApiJob {
+    if (!mayAccess(this.o.tenants, principal, { tenant: job.spec.tenant, submittedBy: job.spec.submittedBy })) throw notYours(job.id);
+    return toApiJob(job, this.o.cluster, principal.admin || job.spec.submittedBy === principal.user);
+  }
+
+  /** The job's API view (a submitter reading their own job). */
+  private async read(id: string): Promise<ApiJob | undefined> {
+    const job = await this.record(id);
+    return job === undefined ? undefined : toApiJob(job, this.o.cluster);
   }
 
   /**
    * A job; with waitSeconds > 0, answers when its state differs from `whileState` (default: its state
    * now) or the time is up (long-poll).
    */
-  async get(id: string, waitSeconds = 0, signal?: AbortSignal, whileState?: JobState): Promise<ApiJob> {
+  async get(id: string, principal: Principal, waitSeconds = 0, signal?: AbortSignal, whileState?: JobState): Promise<ApiJob> {
     return guarded(async () => {
-      let job = await this.read(id);
-      if (job === undefined) throw new AppError('NOT_FOUND', `no GPU job ${id}`);
+      const first = await this.record(id);
+      if (first === undefined) throw new AppError('NOT_FOUND', `no GPU job ${id}`);
+      // Rights are checked once: a job's tenant and submitter never change.
+      let job = this.viewOf(first, principal);
+      const reread = async (): Promise<ApiJob | undefined> => {
+        const r = await this.record(id);
+        return r === undefined ? undefined : this.viewOf(r, principal);
+      };
       const initial = whileState ?? job.state;
       const deadline = this.now() + Math.min(waitSeconds, this.o.maxWaitSeconds ?? 60) * 1000;
       while (!TERMINAL_STATES.has(job.state) && job.state === initial && !signal?.aborted) {
@@ -151,32 +187,39 @@ export class GpuJobService {
         const onAbort = (): void => stop.abort();
         signal?.addEventListener('abort', onAbort, { once: true });
         const next = this.o.events.next(id, left, stop.signal);
-        job = (await this.read(id)) ?? job;
+        job = (await reread()) ?? job;
         if (job.state !== initial) stop.abort();
         await next;
         signal?.removeEventListener('abort', onAbort);
-        job = (await this.read(id)) ?? job;
+        job = (await reread()) ?? job;
       }
       return job;
     });
   }
 
-  async list(opts: { state?: JobState; tenant?: string; limit: number; cursor: number }): Promise<{ jobs: ApiJob[]; nextCursor?: string }> {
+  /** Newest first; a non-admin sees only the jobs they may access (their own, their tenants'). */
+  async list(opts: { state?: JobState; tenant?: string; limit: number; cursor: number }, principal: Principal): Promise<{ jobs: ApiJob[]; nextCursor?: string }> {
     return guarded(async () => {
-      const page = await this.o.store.list(opts);
-      const out: { jobs: ApiJob[]; nextCursor?: string } = { jobs: page.jobs.map((j) => toApiJob(j, this.o.cluster)) };
+      const visible = principal.admin ? undefined : (j: JobRecord) => mayAccess(this.o.tenants, principal, { tenant: j.spec.tenant, submittedBy: j.spec.submittedBy });
+      const page = await this.o.store.list({ ...opts, ...(visible !== undefined ? { visible } : {}) });
+      const out: { jobs: ApiJob[]; nextCursor?: string } = { jobs: page.jobs.map((j) => this.viewOf(j, principal)) };
       if (page.nextCursor !== undefined) out.nextCursor = String(page.nextCursor);
       return out;
     });
   }
 
+  /** The record of a job `principal` may act on: its submitter, a member of its tenant, or an admin. */
   private async owned(id: string, principal: Principal): Promise<JobRecord> {
     const job = await this.o.store.get(id);
     if (job === undefined) {
-      if ((await this.o.intake.pending(id)) !== undefined) throw new AppError('CONFLICT', `GPU job ${id} is still being queued; retry in a moment`);
+      const pending = await this.o.intake.pending(id);
+      if (pending !== undefined) {
+        if (!mayAccess(this.o.tenants, principal, pending.spec)) throw notYours(id);
+        throw new AppError('CONFLICT', `GPU job ${id} is still being queued; retry in a moment`);
+      }
       throw new AppError('NOT_FOUND', `no GPU job ${id}`);
     }
-    if (!principal.admin && job.spec.submittedBy !== principal.user) throw new AppError('FORBIDDEN', `GPU job ${id} belongs to another user`);
+    if (!mayAccess(this.o.tenants, principal, job.spec)) throw notYours(id);
     return job;
   }
 
@@ -209,7 +252,7 @@ export class GpuJobService {
       if (r.result === 'conflict') throw new AppError('CONFLICT', `GPU job ${id} is ${r.state}; it cannot become ${action}`, { details: { state: r.state } });
       const job = await this.o.store.get(id);
       if (job === undefined) throw new AppError('NOT_FOUND', `no GPU job ${id}`);
-      return toApiJob(job, this.o.cluster);
+      return this.viewOf(job, principal);
     });
   }
 
@@ -227,6 +270,9 @@ export class GpuJobService {
     });
   }
 }
+
+const notYours = (id: string): AppError =>
+  new AppError('FORBIDDEN', `GPU job ${id} is not yours: only its submitter, members of its tenant and admins may read or act on it`);
 
 export function clusterViewOf(cluster: ClusterSpec, placements: readonly Placement[], queueDepth: number): ClusterView {
   let total = 0;

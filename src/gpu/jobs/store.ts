@@ -16,7 +16,7 @@ interface ScriptCommands {
   hpGpuExpire(...args: (string | number)[]): Promise<string>;
   hpGpuAcquire(...args: (string | number)[]): Promise<number>;
   hpGpuResign(...args: (string | number)[]): Promise<number>;
-  hpGpuSnapshot(...args: (string | number)[]): Promise<[string[], string[], string[], string[], string[], string[]]>;
+  hpGpuSnapshot(...args: (string | number)[]): Promise<[string[], string[], string[], string[], string[], string[], string[], string[]]>;
 }
 
 /** One atomic view of the indexes, the live placements and the usage hash (for the audit). */
@@ -24,6 +24,10 @@ export interface StoreSnapshot {
   pending: { id: string; state: string }[];
   live: { id: string; state: string; placement: Placement | undefined }[];
   usage: Map<string, number>;
+  /** Submitter of each pending, then each live job ('' when the record carries none). */
+  users: string[];
+  /** The open-jobs-per-user hash. */
+  open: Map<string, number>;
 }
 
 /** The leader's fencing token: who it is and the epoch it won. */
@@ -47,14 +51,14 @@ export class JobStore {
     this.channel = `${this.p}events`;
     this.cluster = cluster;
     this.retentionSeconds = retentionSeconds;
-    redis.defineCommand('hpGpuCreate', { numberOfKeys: 3, lua: CREATE_JOB });
+    redis.defineCommand('hpGpuCreate', { numberOfKeys: 4, lua: CREATE_JOB });
     redis.defineCommand('hpGpuPlace', { lua: PLACE_JOB });
     redis.defineCommand('hpGpuHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT_JOB });
-    redis.defineCommand('hpGpuFinish', { numberOfKeys: 5, lua: FINISH_JOB });
-    redis.defineCommand('hpGpuExpire', { numberOfKeys: 7, lua: EXPIRE_JOB });
+    redis.defineCommand('hpGpuFinish', { numberOfKeys: 6, lua: FINISH_JOB });
+    redis.defineCommand('hpGpuExpire', { numberOfKeys: 8, lua: EXPIRE_JOB });
     redis.defineCommand('hpGpuAcquire', { numberOfKeys: 2, lua: ACQUIRE_LEADER });
     redis.defineCommand('hpGpuResign', { numberOfKeys: 1, lua: RESIGN_LEADER });
-    redis.defineCommand('hpGpuSnapshot', { numberOfKeys: 3, lua: SNAPSHOT });
+    redis.defineCommand('hpGpuSnapshot', { numberOfKeys: 4, lua: SNAPSHOT });
     this.redis = redis as Redis & ScriptCommands;
   }
 
@@ -63,15 +67,15 @@ export class JobStore {
   }
   private get k() {
     const p = this.p;
-    return { pending: `${p}pending`, live: `${p}live`, leases: `${p}leases`, all: `${p}all`, usage: `${p}usage`, leader: `${p}leader`, epoch: `${p}epoch` };
+    return { pending: `${p}pending`, live: `${p}live`, leases: `${p}leases`, all: `${p}all`, usage: `${p}usage`, open: `${p}open`, leader: `${p}leader`, epoch: `${p}epoch` };
   }
 
   /** Records a submitted job (idempotent: false when it already existed). */
   async create(id: string, spec: JobSpec, queuedAtMs: number): Promise<boolean> {
-    const { pending, all } = this.k;
+    const { pending, all, open } = this.k;
     const created = await this.redis.hpGpuCreate(
-      this.key(id), pending, all,
-      id, JSON.stringify(spec), spec.tenant, spec.priority, queuedAtMs, spec.maxRetries, spec.requeueOnPreempt ? 1 : 0, spec.preemptible ? 1 : 0, this.channel,
+      this.key(id), pending, all, open,
+      id, JSON.stringify(spec), spec.tenant, spec.priority, queuedAtMs, spec.maxRetries, spec.requeueOnPreempt ? 1 : 0, spec.preemptible ? 1 : 0, this.channel, spec.submittedBy,
     );
     return created === 1;
   }
@@ -103,6 +107,10 @@ export class JobStore {
   pendingCount(): Promise<number> {
     return this.redis.zcard(this.k.pending);
   }
+  /** Jobs of `user` queued, placed or running now. */
+  async openCount(user: string): Promise<number> {
+    return Number((await this.redis.hget(this.k.open, user)) ?? 0);
+  }
   /** Live jobs whose lease deadline is at or before `nowMs`. */
   expiredIds(nowMs: number, limit = 100): Promise<string[]> {
     return this.redis.zrangebyscore(this.k.leases, '-inf', nowMs, 'LIMIT', 0, limit);
@@ -113,7 +121,7 @@ export class JobStore {
    * `scanLimit` records and says where to go on. Index entries whose record expired are skipped
    * (tidyIndex removes them).
    */
-  async list(opts: { state?: JobState; tenant?: string; limit: number; cursor: number; scanLimit?: number }): Promise<{ jobs: JobRecord[]; nextCursor?: number }> {
+  async list(opts: { state?: JobState; tenant?: string; visible?: (job: JobRecord) => boolean; limit: number; cursor: number; scanLimit?: number }): Promise<{ jobs: JobRecord[]; nextCursor?: number }> {
     const scanLimit = opts.scanLimit ?? 2000;
     const jobs: JobRecord[] = [];
     let offset = opts.cursor;
@@ -127,6 +135,7 @@ export class JobStore {
         if (job === undefined) continue;
         if (opts.state !== undefined && job.state !== opts.state) continue;
         if (opts.tenant !== undefined && job.spec.tenant !== opts.tenant) continue;
+        if (opts.visible !== undefined && !opts.visible(job)) continue;
         jobs.push(job);
         if (jobs.length === opts.limit) return { jobs, nextCursor: offset };
       }
@@ -151,8 +160,8 @@ export class JobStore {
     const node = this.cluster.nodes.find((n) => n.name === placement.node);
     if (node === undefined) return `nofit: unknown node ${placement.node}`;
     const devCaps = placement.devices.map((d) => [node.gpus[d.gpuIndex]?.milli ?? 0, node.gpus[d.gpuIndex]?.memoryMiB ?? 0]);
-    const { leader, epoch, usage, pending, live, leases } = this.k;
-    const keys = [leader, epoch, usage, pending, live, leases, this.key(id), ...victims.map((v) => this.key(v))];
+    const { leader, epoch, usage, pending, live, leases, open } = this.k;
+    const keys = [leader, epoch, usage, pending, live, leases, open, this.key(id), ...victims.map((v) => this.key(v))];
     const args = [fence.owner, String(fence.epoch), id, JSON.stringify(placement), nowMs, leaseTtlMs, this.channel, JSON.stringify([node.cpuMilli, node.memoryMiB]), JSON.stringify(devCaps), ...victims];
     return (await this.redis.hpGpuPlace(keys.length, ...keys, ...args)) as PlaceResult;
   }
@@ -166,15 +175,15 @@ export class JobStore {
   }
 
   async finish(id: string, action: FinishAction, nowMs: number, message = '', attempt?: number): Promise<{ result: 'ok' | 'conflict' | 'missing'; state: string }> {
-    const { usage, pending, live, leases } = this.k;
-    const [result, state] = await this.redis.hpGpuFinish(this.key(id), usage, pending, live, leases, id, action, nowMs, message, attempt === undefined ? '' : String(attempt), this.channel, this.retentionSeconds);
+    const { usage, pending, live, leases, open } = this.k;
+    const [result, state] = await this.redis.hpGpuFinish(this.key(id), usage, pending, live, leases, open, id, action, nowMs, message, attempt === undefined ? '' : String(attempt), this.channel, this.retentionSeconds);
     return { result: result as 'ok' | 'conflict' | 'missing', state };
   }
 
   /** Leader only: ends or re-queues a job whose lease ran out. */
   async expire(fence: Fence, id: string, nowMs: number): Promise<string> {
-    const { leader, epoch, usage, pending, live, leases } = this.k;
-    return this.redis.hpGpuExpire(leader, epoch, this.key(id), usage, pending, live, leases, fence.owner, String(fence.epoch), id, nowMs, this.channel, this.retentionSeconds);
+    const { leader, epoch, usage, pending, live, leases, open } = this.k;
+    return this.redis.hpGpuExpire(leader, epoch, this.key(id), usage, pending, live, leases, open, fence.owner, String(fence.epoch), id, nowMs, this.channel, this.retentionSeconds);
   }
 
   /** Acquires or renews leadership; the epoch (fencing token) or 0 when another owner leads. */
@@ -186,13 +195,18 @@ export class JobStore {
   }
 
   async snapshot(): Promise<StoreSnapshot> {
-    const [pending, pstates, live, lstates, lplacements, usage] = await this.redis.hpGpuSnapshot(this.k.pending, this.k.live, this.k.usage, `${this.p}job:`);
-    const pairs = new Map<string, number>();
-    for (let i = 0; i + 1 < usage.length; i += 2) pairs.set(usage[i] ?? '', Number(usage[i + 1]));
+    const [pending, pstates, live, lstates, lplacements, usage, users, open] = await this.redis.hpGpuSnapshot(this.k.pending, this.k.live, this.k.usage, this.k.open, `${this.p}job:`);
+    const pairs = (flat: string[]): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i] ?? '', Number(flat[i + 1]));
+      return out;
+    };
     return {
       pending: pending.map((id, i) => ({ id, state: pstates[i] ?? '' })),
       live: live.map((id, i) => ({ id, state: lstates[i] ?? '', placement: lplacements[i] ? (JSON.parse(lplacements[i] ?? '') as Placement) : undefined })),
-      usage: pairs,
+      usage: pairs(usage),
+      users,
+      open: pairs(open),
     };
   }
 

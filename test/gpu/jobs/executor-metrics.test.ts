@@ -43,7 +43,8 @@ describe('simulated executor and GPU metrics', () => {
   });
 
   it('the demo load submits a mix of tenants and sizes that the simulated executor runs', async () => {
-    const a = await startGpuApp(gpuConfig(redis.url, 'ex2:', { HOTPATH_GPU_EXECUTOR: 'simulated' }), k80Cluster(4));
+    // The demo load submits as its own user: an admin lists its jobs.
+    const a = await startGpuApp(gpuConfig(redis.url, 'ex2:', { HOTPATH_GPU_EXECUTOR: 'simulated', HOTPATH_ADMIN_USERS: 'alice' }), k80Cluster(4));
     const stop = startDemoLoad(a.app.gpuJobs.service, { intervalMs: 20 });
     try {
       const jobs = await eventually(async () => {
@@ -70,7 +71,7 @@ describe('simulated executor and GPU metrics', () => {
       expect(text).toContain('hotpath_gpu_device_allocated_milli{node="k80-0",gpu="0",board="0"} 1000');
       expect(text).toContain('hotpath_gpu_device_allocated_memory_mib{node="k80-0",gpu="0",board="0"} 11441');
       expect(text).toContain('hotpath_gpu_device_allocated_milli{node="k80-0",gpu="3",board="1"} 0');
-      expect(text).toContain('hotpath_gpu_queue_depth{tenant="ml",priority="2"} 1');
+      expect(text).toContain('hotpath_gpu_queue_depth{tenant="ml",priority="1-9"} 1');
       expect(metric(text, 'hotpath_gpu_scheduler_leader')).toBe(1);
       expect(metric(text, 'hotpath_gpu_placements_total')).toBeGreaterThanOrEqual(1);
       expect(text).toMatch(/hotpath_gpu_wait_seconds_count\{priority="0"\} 1/);

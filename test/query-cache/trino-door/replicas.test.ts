@@ -15,6 +15,8 @@ useTestStack(async (s) => {
 });
 
 const viaB = (uri: string) => uri.replace(a.url, b.url);
+/** Trino clients name their user on every request; only that user (or an admin) sees the query. */
+const ALICE = { 'x-trino-user': 'alice' };
 
 describe('Trino door across replicas', () => {
   it('pages of a query submitted to replica A are served through replica B', async () => {
@@ -24,7 +26,7 @@ describe('Trino door across replicas', () => {
     const rows: unknown[][] = [];
     let pagesWithData = 0;
     while (page.nextUri) {
-      const res = await fetch(viaB(page.nextUri));
+      const res = await fetch(viaB(page.nextUri), { headers: ALICE });
       expect(res.status).toBe(200);
       page = (await res.json()) as QueryResult;
       // B answers with URIs of the address the client used: B itself
@@ -36,7 +38,7 @@ describe('Trino door across replicas', () => {
     expect(rows).toHaveLength(100_000);
     expect(pagesWithData).toBeGreaterThan(1);
 
-    const info = await fetch(`${b.url}/v1/query/${page.id}`);
+    const info = await fetch(`${b.url}/v1/query/${page.id}`, { headers: ALICE });
     expect(info.status).toBe(200);
     expect(((await info.json()) as { state: string }).state).toBe('FINISHED');
   });
@@ -53,8 +55,8 @@ describe('Trino door across replicas', () => {
   it('a cancel sent to replica B reaches the owner A', async () => {
     const post = await fetch(`${a.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: 'SELECT 1 AS one' });
     const { id, nextUri } = (await post.json()) as QueryResult;
-    expect((await fetch(`${b.url}/v1/query/${id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await fetch(nextUri!)).status).toBe(410);
+    expect((await fetch(`${b.url}/v1/query/${id}`, { method: 'DELETE', headers: ALICE })).status).toBe(204);
+    expect((await fetch(nextUri!, { headers: ALICE })).status).toBe(410);
   });
 
   it('trino-client pointed at B reads what A cached', async () => {
