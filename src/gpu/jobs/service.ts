@@ -153,7 +153,7 @@ export class GpuJobService {
 
   /** The job as `principal` may see it; FORBIDDEN when they may not see it at all. */
   private viewOf(job: JobRecord, principal: Principal): ApiJob {
-    if (!mayAccess(this.o.tenants, principal, { tenant: job.spec.tenant, submittedBy: job.spec.submittedBy })) throw notYours(job.id);
+    if (!mayAccess(this.o.tenants, principal, job.spec)) throw notYours(job.id);
     return toApiJob(job, this.o.cluster, principal.admin || job.spec.submittedBy === principal.user);
   }
 
@@ -200,7 +200,7 @@ export class GpuJobService {
   /** Newest first; a non-admin sees only the jobs they may access (their own, their tenants'). */
   async list(opts: { state?: JobState; tenant?: string; limit: number; cursor: number }, principal: Principal): Promise<{ jobs: ApiJob[]; nextCursor?: string }> {
     return guarded(async () => {
-      const visible = principal.admin ? undefined : (j: JobRecord) => mayAccess(this.o.tenants, principal, { tenant: j.spec.tenant, submittedBy: j.spec.submittedBy });
+      const visible = principal.admin ? undefined : (j: JobRecord) => mayAccess(this.o.tenants, principal, j.spec);
       const page = await this.o.store.list({ ...opts, ...(visible !== undefined ? { visible } : {}) });
       const out: { jobs: ApiJob[]; nextCursor?: string } = { jobs: page.jobs.map((j) => this.viewOf(j, principal)) };
       if (page.nextCursor !== undefined) out.nextCursor = String(page.nextCursor);

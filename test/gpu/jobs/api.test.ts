@@ -2,30 +2,10 @@
 // in a real Redis — for the behaviours the issue names: the lifecycle with long-poll, bad input,
 // idempotency, leases, cancel, priority, preemption and fair share. The audit (placement invariants
 // plus the usage hash re-summed) runs after every scenario.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
-import { k80Cluster } from '../../../src/gpu/inventory.ts';
-import { eventually, gpuConfig, startGpuApp, testClock, type GpuApp } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { eventually, useGpuApps, type GpuApp } from './helpers.ts';
 
-let redis: TestRedis;
-let n = 0;
-const open: GpuApp[] = [];
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterEach(async () => {
-  for (const a of open.splice(0)) {
-    expect(await a.audit()).toMatchObject({ ok: true, problems: [] });
-    await a.close();
-  }
-});
-afterAll(async () => redis.stop());
-
-async function app(env: Record<string, string> = {}, nodes = 1, clock = testClock()): Promise<GpuApp & { clock: typeof clock }> {
-  const a = await startGpuApp(gpuConfig(redis.url, `api${n++}:`, env), k80Cluster(nodes), clock);
-  open.push(a);
-  return Object.assign(a, { clock });
-}
+const { app } = useGpuApps('api');
 const state = async (a: GpuApp, id: string): Promise<string> => (await a.call('GET', `/v1/gpu/jobs/${id}`)).body.state;
 async function submit(a: GpuApp, body: Record<string, unknown>, headers?: Record<string, string>): Promise<string> {
   const r = await a.call('POST', '/v1/gpu/jobs', { tenant: 't', ...body }, headers);

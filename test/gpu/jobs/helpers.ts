@@ -8,6 +8,9 @@ import { createDuckDbEngine } from '../../../src/query-cache/engines/duckdb-engi
 import type { Engine } from '../../../src/query-cache/engines/engine.ts';
 import type { ClusterSpec } from '../../../src/gpu/placement/model.ts';
 import { auditStore, type AuditReport } from '../../../src/gpu/jobs/audit.ts';
+import { k80Cluster } from '../../../src/gpu/inventory.ts';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
 
 export interface TestClock {
   now: () => number;
@@ -86,4 +89,33 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, wh
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * One private Redis for a test file, and an `app(env, nodes, clock)` that starts a GPU app on a K80
+ * inventory with a fresh prefix. After every test each app started is audited (placement invariants,
+ * usage and open-job counts re-summed) and closed.
+ */
+export function useGpuApps(prefix: string): { app(env?: Record<string, string>, nodes?: number, clock?: TestClock): Promise<GpuApp & { clock: TestClock }>; redisUrl(): string } {
+  let redis: TestRedis;
+  let n = 0;
+  const open: GpuApp[] = [];
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterEach(async () => {
+    for (const a of open.splice(0)) {
+      expect(await a.audit()).toMatchObject({ ok: true, problems: [] });
+      await a.close();
+    }
+  });
+  afterAll(async () => redis.stop());
+  return {
+    async app(env = {}, nodes = 1, clock = testClock()) {
+      const a = await startGpuApp(gpuConfig(redis.url, `${prefix}${n++}:`, env), k80Cluster(nodes), clock);
+      open.push(a);
+      return Object.assign(a, { clock });
+    },
+    redisUrl: () => redis.url,
+  };
 }

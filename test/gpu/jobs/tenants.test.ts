@@ -7,31 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../src/shared/hash.ts';
-import { k80Cluster } from '../../../src/gpu/inventory.ts';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
-import { eventually, gpuConfig, startGpuApp, type GpuApp } from './helpers.ts';
+import { eventually, useGpuApps, type GpuApp } from './helpers.ts';
 
-let redis: TestRedis;
-let n = 0;
-const open: GpuApp[] = [];
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterEach(async () => {
-  for (const a of open.splice(0)) {
-    expect(await a.audit()).toMatchObject({ ok: true, problems: [] });
-    await a.close();
-  }
-});
-afterAll(async () => redis.stop());
-
-async function app(env: Record<string, string>, nodes = 1): Promise<GpuApp> {
-  const a = await startGpuApp(gpuConfig(redis.url, `ten${n++}:`, env), k80Cluster(nodes));
-  open.push(a);
-  return a;
-}
+const { app } = useGpuApps('ten');
 
 const TENANTS = JSON.stringify({
   ml: { users: ['alice'], groups: ['ml-team'], maxPriority: 10 },
