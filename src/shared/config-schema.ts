@@ -110,7 +110,7 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_GPU_TENANT_QUOTAS', type: { kind: 'list' }, doc: 'Deprecated (use `quotaGpuMilli` in HOTPATH_TENANTS; both set is an error): GPU quotas in milli `tenant=milli,…` on top of the local defaults.' },
   { env: 'HOTPATH_GPU_MAX_OPEN_JOBS_PER_USER', type: int(1, 1_000_000), default: '1000', doc: 'Jobs one user may have queued, placed or running at once; beyond it a submission answers 429 TOO_MANY_JOBS. Checked at submit, so a burst faster than the intake records jobs may pass it by that burst.' },
   { env: 'HOTPATH_GPU_EXECUTOR', type: { kind: 'enum', values: ['simulated', 'none'] }, default: 'simulated', doc: 'simulated: jobs that give durationSeconds are "run" here (heartbeats, then complete) so the embedded cluster is live; none: workers (Ray) run jobs.' },
-  { env: 'HOTPATH_GPU_DEMO_LOAD', type: bool, default: 'false', doc: 'Submit a steady demo stream of simulated jobs (two tenants, mixed sizes) so dashboards show a busy cluster.' },
+  { env: 'HOTPATH_GPU_DEMO_LOAD', type: bool, default: 'false', doc: 'Submit a steady demo stream of simulated jobs (three tenants: ml, serve, research; mixed sizes) so dashboards show a busy cluster.' },
   { env: 'HOTPATH_GPU_RETENTION_SECONDS', type: int(60, 86_400 * 90), default: String(7 * 86_400), doc: 'Finished jobs stay readable this long.' },
 ] as const satisfies readonly VarSpec[];
 

@@ -1,5 +1,5 @@
 // Why: HOTPATH_GPU_DEMO_LOAD=true turns the embedded cluster into a busy one for dashboards and demos:
-// a steady stream of simulated jobs from two tenants (training on whole K80 devices, inference on
+// a steady stream of simulated jobs from three tenants (training on whole K80 devices, inference on
 // shares, now and then a high-priority job), each with a duration so the simulated executor runs it.
 import type { Principal } from '../../shared/auth.ts';
 import type { GpuJobService, SubmitBody } from './service.ts';

@@ -104,8 +104,11 @@ export class Intake {
       clearTimeout(timer);
       return done;
     };
-    // Graceful first (submissions being recorded finish: milliseconds); then force.
-    if (this.worker !== undefined && !(await within(this.worker.close(), 2000))) await within(this.worker.close(true), 1000);
-    await within(this.queue.close(), 1000);
+    // Graceful first (submissions being recorded finish: milliseconds); then force. With Redis down
+    // nothing can finish gracefully: force at once, so a stop is not held for seconds.
+    const client = await Promise.race([this.queue.backend.client.then((c) => c as { status?: string }, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+    const up = client?.status === 'ready';
+    if (this.worker !== undefined && !(up && (await within(this.worker.close(), 2000)))) await within(this.worker.close(true), up ? 1000 : 300);
+    await within(this.queue.close(), up ? 1000 : 300);
   }
 }

@@ -50,7 +50,7 @@ export function demoDataStatements(orderRowCount: number): string[] {
      )`,
     // 4 nodes x 4 GPUs (2 boards of 2 on a K80), one sample per GPU per minute from 2024-01-01.
     `CREATE TABLE ${DEMO_CATALOG}.ops.gpu_usage AS
-     SELECT 'k80-node-' || (i % 4) AS node,
+     SELECT 'k80-' || (i % 4) AS node, -- the scheduler's node names (k80-0 … k80-3)
        ((i // 4) % 4)::INTEGER AS gpu_index,
        ((i // 8) % 2)::INTEGER AS board,
        TIMESTAMP '2024-01-01 00:00:00' + to_minutes(i // 16) AS ts,
