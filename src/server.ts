@@ -26,6 +26,14 @@ async function main(): Promise<void> {
   if (config.redisAutostart) {
     privateRedis = await ensureLocalRedis(config.redisUrl, (msg) => process.stderr.write(`hotpath: ${msg}\n`));
   }
+  // A stop while the engine loads (seconds, for the demo data) must not leave the private Redis behind.
+  const stopEarly = (signal: NodeJS.Signals) => {
+    process.stderr.write(`hotpath: ${signal} while starting; stopping\n`);
+    privateRedis?.stop();
+    process.exit(1);
+  };
+  process.once('SIGTERM', stopEarly);
+  process.once('SIGINT', stopEarly);
   const startedAt = performance.now();
   const engine = await createEngine(config);
   const app = await buildApp(config, { ...configured, engine, ownsEngine: true, logger: loggerOptions(config) });
@@ -61,6 +69,8 @@ async function main(): Promise<void> {
     // keep a stopped process alive. (pino writes synchronously, so the lines above are out.)
     process.exit(exitCode);
   };
+  process.off('SIGTERM', stopEarly);
+  process.off('SIGINT', stopEarly);
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
