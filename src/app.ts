@@ -146,6 +146,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       info: { title: 'hotpath', version: '0.1.0', description: 'Query cache in front of Trino, and GPU scheduling, for the 254Carbon platform.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    // Shared answer schemas (Error, GpuJob, TrinoQueryResults, …) keep their $id as their name under
+    // components.schemas, so a generated client gets those type names.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

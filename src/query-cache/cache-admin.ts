@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../shared/auth.ts';
+import { addSharedSchemas, errorResponses, ErrorBody } from '../shared/api-schemas.ts';
 import { AppError } from '../shared/errors.ts';
 import type { QueryCacheMetrics } from './metrics.ts';
 import type { Invalidation } from './store/redis-store.ts';
@@ -19,15 +20,17 @@ const Query = Type.Object(
 );
 
 export function registerCacheAdmin(app: FastifyInstance, deps: { store: TieredStore; auth: Authenticator; metrics: QueryCacheMetrics }): void {
+  addSharedSchemas(app, ErrorBody);
   app.delete<{ Querystring: Static<typeof Query> }>(
     '/v1/cache',
     {
       schema: {
         summary: 'Invalidate cached results',
+        operationId: 'invalidateCache',
         description: 'Exactly one of `table=catalog.schema.table`, `user=`, `all=true`. Answers the number of entries removed from Redis.',
         tags: ['cache'],
         querystring: Query,
-        response: { 200: Type.Object({ invalidated: Type.Integer() }) },
+        response: { 200: Type.Object({ invalidated: Type.Integer({ minimum: 0, description: 'Entries removed from Redis' }) }), ...errorResponses },
       },
     },
     async (request) => {

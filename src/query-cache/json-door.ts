@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../shared/errors.ts';
+import { addSharedSchemas, errorResponses, ErrorBody, ref } from '../shared/api-schemas.ts';
 import type { Authenticator } from '../shared/auth.ts';
 import { jsonFormat } from './core/render-json.ts';
 import type { PageStream } from './page-stream.ts';
@@ -29,15 +30,15 @@ export const QueryBody = Type.Object(
 );
 export type QueryBodyT = Static<typeof QueryBody>;
 
-const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), errorName: Type.Optional(Type.String()) }),
-});
-
-const Answer = Type.Object({
-  columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String({ description: 'Trino type name, e.g. decimal(12,2)' }) })),
-  rows: Type.Array(Type.Array(Type.Unknown()), { description: 'Positional rows in Trino JSON encoding: bigint as exact numbers, decimal as strings.' }),
-  rowCount: Type.Integer(),
-});
+// Written from stored bytes (render-json.ts), never serialised by fastify: this is its documentation.
+const Answer = Type.Object(
+  {
+    columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String({ description: 'Trino type name, e.g. decimal(12,2)' }) })),
+    rows: Type.Array(Type.Array(Type.Unknown()), { description: 'Positional rows in Trino JSON encoding: bigint as exact numbers, decimal as strings.' }),
+    rowCount: Type.Integer({ minimum: 0 }),
+  },
+  { $id: 'QueryAnswer', description: 'The whole answer; headers Cache-Status (RFC 9211) and, on hits, Age' },
+);
 
 /** A poll of the answer stream wakes at least this often (its producer has its own time limits). */
 const PAGE_WAIT_MS = 1000;
@@ -184,12 +185,14 @@ export async function sendStream(reply: FastifyReply, s: PageStream, opts: SendO
 }
 
 export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCacheService; auth: Authenticator; maxSqlBytes: number; send: SendOptions }): void {
+  addSharedSchemas(app, ErrorBody, Answer);
   app.post<{ Body: QueryBodyT }>(
     '/v1/query',
     {
       bodyLimit: deps.maxSqlBytes * 2 + 64 * 1024,
       schema: {
         summary: 'Run one SQL statement through the cache',
+        operationId: 'query',
         description:
           'Identity: `Authorization: Bearer` when auth is on, else `X-Trino-User` (default anonymous). ' +
           '`Cache-Control: no-cache` forces a refresh. The answer carries `Cache-Status` (RFC 9211) and `Age` on hits.',
@@ -199,7 +202,7 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
           'cache-control': Type.Optional(Type.String()),
         }),
         body: QueryBody,
-        response: { 200: Answer, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: { 200: ref(Answer), ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../../shared/auth.ts';
+import { addSharedSchemas, errorResponses, ErrorBody, ref, StringEnum } from '../../shared/api-schemas.ts';
 import { PRIORITY_MAX, PRIORITY_MIN } from '../../shared/tenants.ts';
 import { JOB_STATES } from './model.ts';
 import type { GpuJobService } from './service.ts';
@@ -30,7 +31,102 @@ export const SubmitBodySchema = Type.Object(
   { additionalProperties: false },
 );
 
-const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }) });
+// ---- answers (fastify serialises them with these schemas: what they do not name is dropped) ----
+
+const State = StringEnum(JOB_STATES);
+const Timestamp = Type.String({ format: 'date-time' });
+/** ApiJob (model.ts). */
+export const GpuJob = Type.Object(
+  {
+    id: Type.String(),
+    tenant: Type.String(),
+    priority: Type.Integer(),
+    state: State,
+    attempt: Type.Integer({ minimum: 0, description: 'Placements so far (0 while queued for the first time); heartbeats and complete may name it.' }),
+    request: Type.Object(
+      {
+        gpus: Type.Optional(Type.Integer()),
+        gpuMilli: Type.Optional(Type.Integer()),
+        gpuMemoryMiB: Type.Optional(Type.Integer()),
+        cpuMilli: Type.Integer(),
+        memoryMiB: Type.Integer(),
+        gpuModels: Type.Optional(Type.Array(Type.String())),
+        durationSeconds: Type.Optional(Type.Number()),
+        maxRetries: Type.Integer(),
+        requeueOnPreempt: Type.Boolean(),
+        preemptible: Type.Boolean(),
+      },
+      { additionalProperties: true, description: 'The submission after defaults, less tenant, priority, idempotencyKey and metadata.' },
+    ),
+    placement: Type.Optional(
+      Type.Object(
+        {
+          node: Type.String(),
+          gpus: Type.Array(
+            Type.Object({
+              index: Type.Integer(),
+              board: Type.Union([Type.Integer(), Type.Null()], { description: 'The board of a multi-GPU card (a K80 has two GPUs on one), else null' }),
+              model: Type.String(),
+              milli: Type.Integer(),
+              memoryMiB: Type.Integer(),
+            }),
+          ),
+        },
+        { description: 'Where it runs (a finished job keeps its last placement for the record).' },
+      ),
+    ),
+    queuedAt: Timestamp,
+    placedAt: Type.Optional(Timestamp),
+    startedAt: Type.Optional(Timestamp),
+    endedAt: Type.Optional(Timestamp),
+    leaseExpiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'While placed or running: heartbeat before then.' })),
+    reason: Type.Optional(Type.String()),
+    retries: Type.Integer({ minimum: 0 }),
+    preemptions: Type.Integer({ minimum: 0 }),
+    idempotencyKey: Type.Optional(Type.String({ description: 'To its submitter and admins only.' })),
+    metadata: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'As submitted; to its submitter and admins only.' })),
+    submittedBy: Type.String(),
+  },
+  { $id: 'GpuJob', description: 'A GPU job' },
+);
+const GpuJobList = Type.Object(
+  { jobs: Type.Array(ref(GpuJob)), nextCursor: Type.Optional(Type.String({ description: 'Pass as cursor for the next page; absent on the last page.' })) },
+  { $id: 'GpuJobList', description: 'A page of GPU jobs, newest first' },
+);
+const Heartbeat = Type.Object(
+  { id: Type.String(), state: State, attempt: Type.Integer({ minimum: 0 }), leaseExpiresAt: Timestamp },
+  { $id: 'GpuHeartbeat', description: 'The lease, extended' },
+);
+const ClusterView = Type.Object(
+  {
+    nodes: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        gpus: Type.Array(
+          Type.Object({
+            index: Type.Integer(),
+            board: Type.Union([Type.Integer(), Type.Null()]),
+            model: Type.String(),
+            memoryMiB: Type.Integer(),
+            allocatedMilli: Type.Integer(),
+            allocatedMemoryMiB: Type.Integer(),
+            jobs: Type.Array(Type.String(), { description: 'Ids of the live jobs on this device' }),
+          }),
+        ),
+      }),
+    ),
+    allocationRatio: Type.Number({ minimum: 0, maximum: 1 }),
+    queueDepth: Type.Integer({ minimum: 0 }),
+    runningJobs: Type.Integer({ minimum: 0, description: 'Jobs holding GPUs (placed or running)' }),
+  },
+  { $id: 'GpuCluster', description: 'Devices and what is allocated on each' },
+);
+const AuditReport = Type.Object(
+  { ok: Type.Boolean(), live: Type.Integer({ minimum: 0 }), pending: Type.Integer({ minimum: 0 }), problems: Type.Array(Type.String()) },
+  { $id: 'GpuAudit', description: 'The store checked against the invariants; ok when there are no problems' },
+);
+
+// ---- requests ---------------------------------------------------------------------------------
 /** Longest job id a path may carry (app.ts sizes the router's parameter limit from it). */
 export const JOB_ID_MAX_LENGTH = 128;
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: JOB_ID_MAX_LENGTH }) });
@@ -60,11 +156,22 @@ const WaitQuery = Type.Object(
 export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobService; auth: Authenticator }): void {
   const { service, auth } = deps;
   const tags = ['gpu'];
-  const errors = { '4xx': ErrorBody, '5xx': ErrorBody };
+  addSharedSchemas(app, ErrorBody, GpuJob, GpuJobList, Heartbeat, ClusterView, AuditReport);
+  const job = { 200: ref(GpuJob), ...errorResponses };
 
   app.post<{ Body: Static<typeof SubmitBodySchema> }>(
     '/v1/gpu/jobs',
-    { bodyLimit: 64 * 1024, schema: { summary: 'Submit a GPU job (queued durably)', tags, body: SubmitBodySchema, response: errors } },
+    {
+      bodyLimit: 64 * 1024,
+      schema: {
+        summary: 'Submit a GPU job (queued durably)',
+        description: '201 with the new job; 200 with the job an earlier submission of the same idempotencyKey (same user) made.',
+        operationId: 'submitGpuJob',
+        tags,
+        body: SubmitBodySchema,
+        response: { 201: ref(GpuJob), 200: ref(GpuJob), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const principal = await auth.authenticate(request.headers, request.ip);
       const { created, job } = await service.submit(request.body, principal);
@@ -74,7 +181,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
 
   app.get<{ Params: Static<typeof Id>; Querystring: Static<typeof WaitQuery> }>(
     '/v1/gpu/jobs/:id',
-    { schema: { summary: 'A GPU job; waitSeconds long-polls until its state changes', tags, params: Id, querystring: WaitQuery, response: errors } },
+    { schema: { summary: 'A GPU job; waitSeconds long-polls until its state changes', operationId: 'getGpuJob', tags, params: Id, querystring: WaitQuery, response: job } },
     async (request) => {
       const principal = await auth.authenticate(request.headers, request.ip);
       const gone = new AbortController();
@@ -85,7 +192,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/gpu/jobs',
-    { schema: { summary: 'GPU jobs, newest first, with paging', tags, querystring: ListQuery, response: errors } },
+    { schema: { summary: 'GPU jobs, newest first, with paging', operationId: 'listGpuJobs', tags, querystring: ListQuery, response: { 200: ref(GpuJobList), ...errorResponses } } },
     async (request) => {
       const principal = await auth.authenticate(request.headers, request.ip);
       const q = request.query;
@@ -100,7 +207,16 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
 
   app.post<{ Params: Static<typeof Id>; Body: Static<typeof HeartbeatBody> }>(
     '/v1/gpu/jobs/:id/heartbeat',
-    { schema: { summary: 'Extend the lease (the first heartbeat marks the job running); 409 LEASE_LOST when preempted, cancelled or expired', tags, params: Id, body: HeartbeatBody, response: errors } },
+    {
+      schema: {
+        summary: 'Extend the lease (the first heartbeat marks the job running); 409 LEASE_LOST when preempted, cancelled or expired',
+        operationId: 'heartbeatGpuJob',
+        tags,
+        params: Id,
+        body: HeartbeatBody,
+        response: { 200: ref(Heartbeat), ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = await auth.authenticate(request.headers, request.ip);
       return service.heartbeat(request.params.id, principal, request.body?.attempt);
@@ -109,7 +225,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
 
   app.post<{ Params: Static<typeof Id>; Body: Static<typeof CompleteBody> }>(
     '/v1/gpu/jobs/:id/complete',
-    { schema: { summary: 'Finish a job (ok: completed, else failed); frees its GPUs', tags, params: Id, body: CompleteBody, response: errors } },
+    { schema: { summary: 'Finish a job (ok: completed, else failed); frees its GPUs', operationId: 'completeGpuJob', tags, params: Id, body: CompleteBody, response: job } },
     async (request) => {
       const principal = await auth.authenticate(request.headers, request.ip);
       return service.complete(request.params.id, principal, request.body.ok, request.body.message, request.body.attempt);
@@ -118,19 +234,19 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
 
   app.delete<{ Params: Static<typeof Id> }>(
     '/v1/gpu/jobs/:id',
-    { schema: { summary: 'Cancel a job; frees its GPUs', tags, params: Id, response: errors } },
+    { schema: { summary: 'Cancel a job; frees its GPUs', operationId: 'cancelGpuJob', tags, params: Id, response: job } },
     async (request) => {
       const principal = await auth.authenticate(request.headers, request.ip);
       return service.cancel(request.params.id, principal);
     },
   );
 
-  app.get('/v1/gpu/cluster', { schema: { summary: 'Devices, what is allocated on each, allocation ratio and queue depth', tags, response: errors } }, async (request) => {
+  app.get('/v1/gpu/cluster', { schema: { summary: 'Devices, what is allocated on each, allocation ratio and queue depth', operationId: 'gpuCluster', tags, response: { 200: ref(ClusterView), ...errorResponses } } }, async (request) => {
     await auth.authenticate(request.headers, request.ip);
     return service.clusterView();
   });
 
-  app.get('/v1/gpu/audit', { schema: { summary: 'Admins: check allocations in Redis against the invariants (no device over-committed, indexes consistent)', tags, response: errors } }, async (request) => {
+  app.get('/v1/gpu/audit', { schema: { summary: 'Admins: check allocations in Redis against the invariants (no device over-committed, indexes consistent)', operationId: 'gpuAudit', tags, response: { 200: ref(AuditReport), ...errorResponses } } }, async (request) => {
     const principal = await auth.authenticate(request.headers, request.ip);
     return service.audit(principal);
   });

@@ -1,9 +1,11 @@
 // Why: hotpath as a Trino endpoint: unmodified Trino clients POST /v1/statement and follow nextUri;
 // answers come from the same cache as the JSON door, and hits are paged out of stored bytes.
 
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../shared/auth.ts';
 import { AppError, isAppError } from '../../shared/errors.ts';
+import { addSharedSchemas, errorResponses, ErrorBody, ref, StringEnum } from '../../shared/api-schemas.ts';
 import { trinoFormat } from '../core/render-trino.ts';
 import type { QueryCacheService } from '../service.ts';
 import type { PageStream } from '../page-stream.ts';
@@ -22,6 +24,100 @@ export interface TrinoDoorDeps {
   registry: StatementRegistry;
   owners: QueryOwners;
 }
+
+// ---- /docs ------------------------------------------------------------------------------------
+// Pages are assembled from stored bytes (protocol.ts buildPage) and written as they are, never
+// serialised by fastify: these schemas document them. Trino's own clients ignore fields they do not
+// know, so the open parts (columns, stats, error) allow more.
+
+const QueryState = StringEnum(['QUEUED', 'RUNNING', 'FINISHED', 'FAILED']);
+const FailureInfo = Type.Object(
+  { type: Type.String({ description: 'hotpath.<catalogue code>' }), message: Type.String(), suppressed: Type.Array(Type.Unknown()), stack: Type.Array(Type.Unknown()) },
+  { additionalProperties: true },
+);
+const TrinoError = Type.Object(
+  {
+    message: Type.String(),
+    errorCode: Type.Integer(),
+    errorName: Type.String({ description: 'Trino StandardErrorCode name, e.g. SYNTAX_ERROR, QUERY_QUEUE_FULL' }),
+    errorType: StringEnum(['USER_ERROR', 'INTERNAL_ERROR', 'INSUFFICIENT_RESOURCES', 'EXTERNAL']),
+    failureInfo: FailureInfo,
+  },
+  { additionalProperties: true },
+);
+const Uri = Type.String({ format: 'uri' });
+export const QueryResults = Type.Object(
+  {
+    id: Type.String(),
+    infoUri: Uri,
+    nextUri: Type.Optional(Type.String({ format: 'uri', description: 'Follow it (GET) for the next page; absent on the last one (FINISHED or FAILED).' })),
+    columns: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { name: Type.String(), type: Type.String(), typeSignature: Type.Object({ rawType: Type.String(), arguments: Type.Array(Type.Unknown()) }, { additionalProperties: true }) },
+          { additionalProperties: true },
+        ),
+        { description: 'Once known (from the first data page on).' },
+      ),
+    ),
+    data: Type.Optional(Type.Array(Type.Array(Type.Unknown()), { description: 'Rows of this page, in Trino JSON encoding.' })),
+    stats: Type.Object(
+      {
+        state: QueryState,
+        queued: Type.Boolean(),
+        scheduled: Type.Boolean(),
+        progressPercentage: Type.Optional(Type.Number()),
+        nodes: Type.Integer(),
+        totalSplits: Type.Integer(),
+        queuedSplits: Type.Integer(),
+        runningSplits: Type.Integer(),
+        completedSplits: Type.Integer(),
+        cpuTimeMillis: Type.Integer(),
+        wallTimeMillis: Type.Integer(),
+        queuedTimeMillis: Type.Integer(),
+        elapsedTimeMillis: Type.Integer(),
+        processedRows: Type.Integer(),
+        processedBytes: Type.Integer(),
+        physicalInputBytes: Type.Integer(),
+        peakMemoryBytes: Type.Integer(),
+        spilledBytes: Type.Integer(),
+      },
+      { additionalProperties: true },
+    ),
+    error: Type.Optional(TrinoError),
+    warnings: Type.Array(Type.Unknown()),
+  },
+  { $id: 'TrinoQueryResults', description: 'A QueryResults page of the Trino client protocol' },
+);
+const QueryInfo = Type.Object(
+  { queryId: Type.String(), state: QueryState, query: Type.String(), session: Type.Object({ user: Type.String() }), failureInfo: Type.Optional(FailureInfo) },
+  { $id: 'TrinoQueryInfo', description: 'What this replica knows of a query' },
+);
+const ServerInfo = Type.Object(
+  {
+    nodeVersion: Type.Object({ version: Type.String() }),
+    environment: Type.String(),
+    coordinator: Type.Boolean(),
+    starting: Type.Boolean(),
+    uptime: Type.String({ description: 'e.g. 12.50m' }),
+  },
+  { $id: 'TrinoServerInfo', description: 'Trino server info (what clients and probes read)' },
+);
+const PageParams = Type.Object({
+  id: Type.String({ description: 'Query id' }),
+  slug: Type.String({ description: 'The secret part of the query\'s URIs' }),
+  token: Type.String({ description: 'Page token' }),
+});
+const PollQuery = Type.Object({ maxWait: Type.Optional(Type.String({ description: 'Longest wait for the next page: 500ms, 1s, bare milliseconds; capped at 1 s (queued) or 10 s (executing)' })) });
+const IdParams = Type.Object({ id: Type.String({ description: 'Query id' }) });
+const Cancelled = { type: 'null', description: 'Cancelled (or already finished)' } as const;
+const tags = ['trino'];
+const trinoHeaders = Type.Object({
+  'x-trino-user': Type.Optional(Type.String({ description: 'The user (when auth is off), as with every door; X-Presto-* spellings work too' })),
+  'x-trino-catalog': Type.Optional(Type.String()),
+  'x-trino-schema': Type.Optional(Type.String()),
+  'x-trino-session': Type.Optional(Type.String({ description: 'name=urlencoded(value), comma-separated' })),
+});
 
 /** `maxWait=500ms` / `1s` / `0.5s` / bare milliseconds -> ms, capped. */
 function parseMaxWaitMs(value: unknown, capMs: number): number {
@@ -64,6 +160,8 @@ async function waitFor(run: Promise<void> | undefined, ms: number): Promise<void
 export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): void {
   const { registry } = deps;
   app.addHook('onClose', async () => registry.close());
+  addSharedSchemas(app, ErrorBody, QueryResults, QueryInfo, ServerInfo);
+  const pageResponses = { 200: ref(QueryResults), ...errorResponses };
 
   /** Where the client came in: the forwarding replica's word for it (tagged), else this request's own. */
   const baseOf = (request: FastifyRequest): string => {
@@ -107,24 +205,38 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.maxSqlBytes }, (_req, body, done) => done(null, body));
 
-    scope.post('/v1/statement', { schema: { summary: 'Submit a statement (Trino client protocol)', tags: ['trino'] } }, async (request, reply) => {
-      const ctx = parseTrinoHeaders(request.headers);
-      const principal = await deps.auth.authenticate(request.headers, request.ip);
-      const sql = typeof request.body === 'string' ? request.body : '';
-      if (sql.trim() === '') throw new AppError('BAD_REQUEST', 'SQL statement is empty');
-      let q: StatementQuery;
-      try {
-        q = registry.create(sql, principal.user, ctx, request.headers.authorization);
-      } catch (err) {
-        // Over the registry's bounds: Trino's answer for a full queue, a FAILED page (clients report it).
-        if (!isAppError(err) || err.code !== 'QUEUE_FULL') throw err;
-        const id = registry.newId();
-        const refused = buildPage({ id, infoUri: `${baseOf(request)}/v1/query/${id}`, nextUri: undefined, state: 'FAILED', elapsedMs: 0, queuedMs: 0, error: toTrinoError(err) });
-        return reply.type('application/json').send(refused);
-      }
-      deps.owners.claim(q.id);
-      return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(1) }));
-    });
+    scope.post(
+      '/v1/statement',
+      {
+        schema: {
+          summary: 'Submit a statement (Trino client protocol)',
+          description: 'The body is the SQL text (sent with any Content-Type). Answers the first page: follow its nextUri.',
+          operationId: 'trinoSubmitStatement',
+          tags,
+          headers: trinoHeaders,
+          body: { content: { 'text/plain': { schema: { type: 'string', description: 'One SQL statement' } } } },
+          response: pageResponses,
+        },
+      },
+      async (request, reply) => {
+        const ctx = parseTrinoHeaders(request.headers);
+        const principal = await deps.auth.authenticate(request.headers, request.ip);
+        const sql = typeof request.body === 'string' ? request.body : '';
+        if (sql.trim() === '') throw new AppError('BAD_REQUEST', 'SQL statement is empty');
+        let q: StatementQuery;
+        try {
+          q = registry.create(sql, principal.user, ctx, request.headers.authorization);
+        } catch (err) {
+          // Over the registry's bounds: Trino's answer for a full queue, a FAILED page (clients report it).
+          if (!isAppError(err) || err.code !== 'QUEUE_FULL') throw err;
+          const id = registry.newId();
+          const refused = buildPage({ id, infoUri: `${baseOf(request)}/v1/query/${id}`, nextUri: undefined, state: 'FAILED', elapsedMs: 0, queuedMs: 0, error: toTrinoError(err) });
+          return reply.type('application/json').send(refused);
+        }
+        deps.owners.claim(q.id);
+        return send(reply, q, page(request, q, 'QUEUED', { nextUri: uris(request, q).queued(1) }));
+      },
+    );
   });
 
   /** Requests for a query this replica does not know go to the replica that owns it. */
@@ -136,7 +248,28 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
     }
     if (await deps.owners.forwardIfForeign(id, request, reply, baseOf(request))) return reply;
   };
-  const idRoute = { schema: { hide: true }, preHandler: forwardForeign };
+  /** A page URI's route: GET polls it (the next page, or the same one again for a retried token), DELETE cancels. */
+  const pageRoute = (kind: 'queued' | 'executing', method: 'GET' | 'DELETE') => ({
+    schema:
+      method === 'GET'
+        ? {
+            summary: `Next page of a ${kind} query (follow nextUri)`,
+            description: 'The same token again answers the same page (a retry). 503 (Retry-After) while the queue is full: retry the same URI.',
+            operationId: kind === 'queued' ? 'trinoQueuedPage' : 'trinoExecutingPage',
+            tags,
+            params: PageParams,
+            querystring: PollQuery,
+            response: pageResponses,
+          }
+        : {
+            summary: `Cancel a ${kind} query`,
+            operationId: kind === 'queued' ? 'trinoCancelQueued' : 'trinoCancelExecuting',
+            tags,
+            params: PageParams,
+            response: { 204: Cancelled, ...errorResponses },
+          },
+    preHandler: forwardForeign,
+  });
 
   const open = (q: StatementQuery) => {
     const ctx = q.context;
@@ -239,7 +372,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
 
   app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
     '/v1/statement/queued/:id/:slug/:token',
-    idRoute,
+    pageRoute('queued', 'GET'),
     async (request, reply) => {
       const polled = await beginPoll(request, reply, 'queued');
       if (!polled) return reply;
@@ -264,7 +397,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
 
   app.get<{ Params: { id: string; slug: string; token: string }; Querystring: { maxWait?: string } }>(
     '/v1/statement/executing/:id/:slug/:token',
-    idRoute,
+    pageRoute('executing', 'GET'),
     async (request, reply) => {
       const polled = await beginPoll(request, reply, 'executing');
       if (!polled) return reply;
@@ -299,25 +432,33 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
     registry.remove(request.params.id);
     return reply.code(204).send();
   };
-  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/queued/:id/:slug/:token', idRoute, cancel);
-  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/executing/:id/:slug/:token', idRoute, cancel);
-  app.delete<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Cancel a query', tags: ['trino'] }, preHandler: forwardForeign }, cancel);
+  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/queued/:id/:slug/:token', pageRoute('queued', 'DELETE'), cancel);
+  app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/executing/:id/:slug/:token', pageRoute('executing', 'DELETE'), cancel);
+  app.delete<{ Params: { id: string } }>(
+    '/v1/query/:id',
+    { schema: { summary: 'Cancel a query (its user or an admin)', operationId: 'trinoCancelQuery', tags, params: IdParams, response: { 204: Cancelled, ...errorResponses } }, preHandler: forwardForeign },
+    cancel,
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/query/:id', { schema: { summary: 'Query info', tags: ['trino'] }, preHandler: forwardForeign }, async (request) => {
-    let q: StatementQuery;
-    try {
-      q = await ownQuery(request, request.params.id);
-    } catch (err) {
-      if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('GONE', `unknown query ${request.params.id}`);
-      throw err;
-    }
-    const failed = failure(q);
-    const state: QueryState = failed ? 'FAILED' : q.completed || q.stream?.done ? 'FINISHED' : q.run ? 'RUNNING' : 'QUEUED';
-    return { queryId: q.id, state, query: q.sql, session: { user: q.user }, ...(failed ? { failureInfo: toTrinoError(failed).failureInfo } : {}) };
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/query/:id',
+    { schema: { summary: 'Query info (its user or an admin); 410 for a query not known', operationId: 'trinoQueryInfo', tags, params: IdParams, response: { 200: ref(QueryInfo), ...errorResponses } }, preHandler: forwardForeign },
+    async (request) => {
+      let q: StatementQuery;
+      try {
+        q = await ownQuery(request, request.params.id);
+      } catch (err) {
+        if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('GONE', `unknown query ${request.params.id}`);
+        throw err;
+      }
+      const failed = failure(q);
+      const state: QueryState = failed ? 'FAILED' : q.completed || q.stream?.done ? 'FINISHED' : q.run ? 'RUNNING' : 'QUEUED';
+      return { queryId: q.id, state, query: q.sql, session: { user: q.user }, ...(failed ? { failureInfo: toTrinoError(failed).failureInfo } : {}) };
+    },
+  );
 
   const startedAt = Date.now();
-  app.get('/v1/info', { schema: { summary: 'Server info (health probes)', tags: ['trino'] } }, async () => ({
+  app.get('/v1/info', { schema: { summary: 'Server info (health probes)', operationId: 'trinoServerInfo', tags, response: { 200: ref(ServerInfo), ...errorResponses } } }, async () => ({
     nodeVersion: { version: 'hotpath-0.1.0' },
     environment: 'hotpath',
     coordinator: true,
