@@ -11,38 +11,46 @@
 //     silent) keeps serving an invalidated L1 entry, against the configured bound (in-process apps).
 // With `--baseline DIR` (a checkout of another version, e.g. `git worktree add /tmp/old <rev>` with its
 // node_modules), 1 and 2 also run against that version's server, in the same run, for a before/after.
-// Speed numbers never fail it; it exits non-zero only when it cannot measure.
+// Speed numbers never fail it; it exits non-zero only when it cannot measure. Results JSON goes to
+// bench/results/hardening-<timestamp>.json (--json FILE); --help lists the options.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool, request } from 'undici';
-import { benchCli, numberFlag, parseFlags, progress, stopChild } from './lib/cli.ts';
+import { benchCli, jsonOption, machine, progress, resultsPath, stopChild, UsageError, writeResults } from './lib/cli.ts';
 import { median } from './lib/report.ts';
 import { runLoad, type LoadResult } from './lib/hardening-load.ts';
 import { measureStaleness, type StalenessResult } from './lib/hardening-staleness.ts';
-import { hasRedisServer, startRedisServer, type StartedRedis } from '../src/shared/redis-autostart.ts';
+import { hasRedisServer, spawnTied, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { hashPassword } from '../src/shared/passwords.ts';
 import { freePort } from '../test/helpers/redis.ts';
 
-const USAGE = 'npm run bench:hardening -- [--quick] [--rounds N] [--seconds S] [--statements N] [--baseline DIR]';
 const PASSWORD = 'bench-password';
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
 const STREAM_SQL = 'SELECT order_id, customer_id, total_amount, status FROM demo.sales.orders';
 const STATEMENT_BYTES = 200 * 1024;
 
-const children: ChildProcess[] = [];
-let redis: StartedRedis | undefined;
+// Whatever happens, Redis and the server processes die with us (tracked; also tied to this process).
 const cli = benchCli({
   name: 'bench:hardening',
-  usage: USAGE,
-  killAll: () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    redis?.process.kill('SIGKILL');
+  about: `Measures the figures the hardening work promises on the real server process (src/server.ts, 1M demo
+orders, password auth) from a separate process: /healthz p50/p99 idle, while a 1M-row JSON answer
+streams and during floods of wrong passwords (one address; ever new addresses and users), as ratios to
+idle; RSS and heap after N Trino-door statements of 200 KB that nobody polls; and how long a replica
+whose invalidation subscriber froze keeps serving an invalidated L1 entry. Starts a private
+redis-server and hotpath server processes.`,
+  options: {
+    quick: { type: 'boolean', help: 'short runs (1 round of 2 s, 3000 statements, 1 staleness trial), as CI runs it' },
+    rounds: { type: 'number', integer: true, min: 1, max: 20, defaultText: '3; 1 with --quick', help: 'rounds of the /healthz scenarios' },
+    seconds: { type: 'number', arg: 'S', min: 1, max: 60, defaultText: '5; 2 with --quick', help: 'length of each /healthz scenario' },
+    statements: { type: 'number', integer: true, min: 1, max: 200_000, defaultText: '30000; 3000 with --quick', help: 'abandoned Trino-door statements posted' },
+    baseline: { type: 'string', arg: 'DIR', help: 'also measure the server of another checkout, with its node_modules, for a before/after' },
+    json: jsonOption('hardening'),
   },
+  notes: 'Exits 1 when it cannot measure (speed never fails it), 2 on a usage error.',
 });
-
 const basic = (user: string): string => `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}`;
 const pct = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -86,7 +94,7 @@ async function startServer(redisUrl: string, auth: 'password' | 'none', checkout
     writeFileSync(passwords, JSON.stringify(USERS.map((user) => ({ user, password: hashPassword(PASSWORD) }))));
   }
   const port = await freePort();
-  const child = spawn(process.execPath, ['src/server.ts'], {
+  const child = spawnTied(process.execPath, ['src/server.ts'], {
     cwd: checkout,
     env: {
       ...process.env,
@@ -101,7 +109,7 @@ async function startServer(redisUrl: string, auth: 'password' | 'none', checkout
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  children.push(child);
+  cli.track(child);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   progress(`starting hotpath (${checkout}/src/server.ts, 1M demo orders, auth ${auth}) …`);
@@ -289,20 +297,19 @@ function printStaleness(s: StalenessResult): void {
 }
 
 cli.run(async () => {
-  const flags = parseFlags(process.argv.slice(2), {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    seconds: { type: 'string' },
-    statements: { type: 'string' },
-    baseline: { type: 'string' },
-  });
-  const quick = flags.quick === true;
-  const rounds = numberFlag('rounds', flags.rounds, quick ? 1 : 3, 1, 20);
-  const seconds = numberFlag('seconds', flags.seconds, quick ? 2 : 5, 1, 60);
-  const statements = numberFlag('statements', flags.statements, quick ? 3000 : 30_000, 1, 200_000);
+  const flags = cli.opts;
+  const startedAt = new Date();
+  const quick = flags.quick;
+  const rounds = flags.rounds ?? (quick ? 1 : 3);
+  const seconds = flags.seconds ?? (quick ? 2 : 5);
+  const statements = flags.statements ?? (quick ? 3000 : 30_000);
+  if (flags.baseline !== undefined && !existsSync(join(flags.baseline, 'src/server.ts'))) {
+    throw new UsageError(`--baseline: ${flags.baseline} is not a hotpath checkout (no src/server.ts)`);
+  }
   cli.watchdog(rounds * (seconds * 3 + 40) + statements / 200 + 120);
   if (!hasRedisServer()) throw new Error('redis-server is not on PATH');
-  redis = await startRedisServer(await freePort());
+  const redis = await startRedisServer(await freePort(), { tiedToParent: true });
+  cli.track(redis.process);
   const redisUrl = `redis://127.0.0.1:${redis.port}`;
   const builds: [string, string][] = [['this build', '.'], ...(flags.baseline ? [[`baseline ${flags.baseline}`, flags.baseline] as [string, string]] : [])];
   const measured: { label: string; healthz: HealthzRound[]; memory: MemoryResult }[] = [];
@@ -320,9 +327,18 @@ cli.run(async () => {
   const results = measured.map((m) => ({ label: m.label, healthz: { rows: printHealthz(m.healthz, m.label), raw: m.healthz }, memory: m.memory }));
   for (const m of measured) printMemory(m.memory, m.label);
   printStaleness(staleness);
-  mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/hardening-${new Date().toISOString().replaceAll(':', '-')}.json`;
-  writeFileSync(file, JSON.stringify({ rounds, seconds, results, staleness }, null, 2));
+  const file = resultsPath('hardening', startedAt, flags.json);
+  writeResults(file, {
+    bench: 'bench:hardening',
+    startedAt,
+    finishedAt: new Date(),
+    options: { quick, rounds, seconds, statements, baseline: flags.baseline ?? null },
+    machine: machine(),
+    rounds,
+    seconds,
+    results,
+    staleness,
+  });
   console.log(`\nraw results: ${file}`);
   await stopChild(redis.process);
   return 0;

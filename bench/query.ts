@@ -1,9 +1,9 @@
 // Why: BENCHMARKS.md section 1 as a script (`npm run bench:query [-- --quick]`): how close a hotpath cache
 // hit (L1 in-process, L2 Redis) comes to a bare fastify route sending the same bytes, measured side by
 // side on this noisy 2-core machine, plus the miss path and the single-flight count. Prints a table,
-// writes every raw run as JSON under bench/results/. Speed targets are informational: it exits non-zero
-// only when it cannot measure (Redis will not start, hit runs see errors or are not really hits) or when
-// single-flight is broken (a count, not a speed).
+// writes every raw run as JSON under bench/results/ (--json FILE; --help lists the options). Speed
+// targets are informational: it exits non-zero only when it cannot measure (Redis will not start, hit
+// runs see errors or are not really hits) or when single-flight is broken (a count, not a speed).
 //
 // redis-get is a reference, not hotpath: bare fastify (the ceiling's options) doing one ioredis GET
 // (auto-pipelined) of the same bytes per request, i.e. the naive L2 hit. Its ratios (redis-get / ceiling,
@@ -17,9 +17,7 @@
 // (Spawning a runner per run cost ~0.3 s each; autocannon also stops only on a sample tick, see the runner.)
 
 import { cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
-import { benchCli, numberFlag, parseFlags, progress, stopChild, UsageError } from './lib/cli.ts';
+import { benchCli, jsonOption, machine, progress, resultsPath, stopChild, writeResults, type OptionValues } from './lib/cli.ts';
 import { createDuckDbEngine } from '../src/query-cache/engines/duckdb-engine.ts';
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { freePort } from '../test/helpers/redis.ts';
@@ -57,35 +55,35 @@ interface Options {
   quick: boolean;
 }
 
-const FLAGS = {
-  quick: { type: 'boolean', default: false },
-  duration: { type: 'string' },
-  rounds: { type: 'string' },
-  connections: { type: 'string' },
-  loadgen: { type: 'string', default: 'worker' },
+const QUICK_DURATION_SEC = 1.5;
+
+const OPTIONS = {
+  quick: { type: 'boolean', help: `short runs (${QUICK_DURATION_SEC} s, 1 miss round, 1 s warm-ups), as CI runs it` },
+  rounds: { type: 'number', integer: true, default: 3, min: 1, max: 20, help: 'measured rounds per server and size' },
+  duration: { type: 'number', arg: 'SECONDS', min: 0.5, max: 120, defaultText: `5; ${QUICK_DURATION_SEC} with --quick`, help: 'length of each hit run' },
+  connections: { type: 'number', integer: true, default: 50, min: 1, max: 1000, help: 'concurrent autocannon connections' },
+  loadgen: { type: 'string', default: 'worker', choices: ['worker', 'fork'], help: 'where autocannon runs: a worker thread or a forked process' },
+  json: jsonOption('query'),
 } as const;
 
-function parseOptions(argv: string[]): Options {
-  const values = parseFlags(argv, FLAGS);
-  const quick = values.quick === true;
+function deriveOptions(values: OptionValues<typeof OPTIONS>): Options {
+  const quick = values.quick;
   // Quick: 1.5 s runs keep the whole benchmark (4 hit servers × 3 rounds × 2 sizes + warm-ups) near 50 s.
-  const durationSec = numberFlag('duration', values.duration, quick ? QUICK_DURATION_SEC : 5, 0.5, 120);
-  const rounds = Math.round(numberFlag('rounds', values.rounds, 3, 1, 20));
-  if (values.loadgen !== 'worker' && values.loadgen !== 'fork') throw new UsageError(`--loadgen: expected worker or fork, got "${values.loadgen}"`);
+  const durationSec = values.duration ?? (quick ? QUICK_DURATION_SEC : 5);
+  const rounds = values.rounds;
   return {
     rounds,
     durationSec,
-    connections: Math.round(numberFlag('connections', values.connections, 50, 1, 1000)),
+    connections: values.connections,
     // The miss path is far slower and not a target: fewer, shorter runs.
     missRounds: quick ? 1 : Math.min(rounds, 2),
     missDurationSec: quick ? 1 : Math.min(durationSec, 3),
     warmupSec: quick ? 1 : Math.min(durationSec, 2),
-    placement: values.loadgen,
+    placement: values.loadgen as Placement,
     quick,
   };
 }
 
-const QUICK_DURATION_SEC = 1.5;
 /** Servers measured in every round (the miss runs come on top, in the first missRounds rounds). */
 const HIT_SERVERS = 4;
 
@@ -94,22 +92,21 @@ const plannedSec = (o: Options): number =>
   SIZES.length * (HIT_SERVERS * o.warmupSec + o.rounds * HIT_SERVERS * o.durationSec + o.missRounds * o.missDurationSec) + 60;
 
 // ---- process-wide safety net: whatever happens, Redis and load generators die with us ----
-let redisProcess: ChildProcess | undefined;
-const killRedis = (): void => {
-  if (redisProcess && redisProcess.exitCode === null && redisProcess.signalCode === null) redisProcess.kill('SIGKILL');
-};
 const cli = benchCli({
   name: 'bench:query',
-  usage: 'npm run bench:query -- [--quick] [--rounds N] [--duration SECONDS] [--connections N] [--loadgen worker|fork]',
-  killAll: () => {
-    killAllLoad();
-    killRedis();
-  },
+  about: `Measures how close a hotpath cache hit (L1 in-process, L2 Redis) comes to a bare fastify route sending the
+same bytes (the ceiling), with a naive Redis GET route as reference and the miss path, for 2 KB and
+64 KB answers, measured side by side with autocannon in interleaved rounds (req/s, p50/p99, ratios to
+the ceiling); then 100 concurrent identical cold queries must cause 1 engine execution (single-flight).
+Starts a private redis-server and DuckDB with 200k demo orders.`,
+  options: OPTIONS,
+  notes: 'Exits 1 when it cannot measure or single-flight is broken (speed never fails it), 2 on a usage error.',
+  killAll: () => killAllLoad(),
 });
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<number> {
-  const opts = parseOptions(process.argv.slice(2));
+  const opts = deriveOptions(cli.opts);
   cli.watchdog(plannedSec(opts));
   const startedAt = new Date();
   progress(
@@ -118,8 +115,8 @@ async function main(): Promise<number> {
   );
 
   if (!hasRedisServer()) throw new Error('redis-server is not on PATH; install it to run this benchmark');
-  const redis = await startRedisServer(await freePort());
-  redisProcess = redis.process;
+  const redis = await startRedisServer(await freePort(), { tiedToParent: true });
+  cli.track(redis.process);
   const redisUrl = `redis://127.0.0.1:${redis.port}`;
 
   const engine = new CountingEngine(
@@ -226,19 +223,14 @@ async function main(): Promise<number> {
     );
     process.stdout.write(`\n${out.join('\n\n')}\n`);
 
-    const file = new URL(`./results/query-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: process.platform };
+    const file = resultsPath('query', startedAt, cli.opts.json);
     const naiveL2 = {
       what: 'bare fastify (ceiling options) + one ioredis getBuffer per request, same Redis, same bytes and headers as the hit',
       client: { enableAutoPipelining: true },
       keys: queries.map((q) => `${NAIVE_L2_PREFIX}${q.label}`),
     };
-    writeFileSync(
-      file,
-      `${JSON.stringify({ startedAt, finishedAt: new Date(), options: opts, machine, hotpathConfig, naiveL2, queries, summary, singleFlight, runs }, null, 2)}\n`,
-    );
-    process.stdout.write(`\nraw runs and summary: ${file.pathname}\n`);
+    writeResults(file, { startedAt, finishedAt: new Date(), options: opts, machine: machine(), hotpathConfig, naiveL2, queries, summary, singleFlight, runs });
+    process.stdout.write(`\nraw runs and summary: ${file}\n`);
     if (!singleFlight.pass) {
       progress('bench:query: single-flight check failed (a correctness count, not a speed)');
       return 1;

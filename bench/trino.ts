@@ -10,13 +10,12 @@
 // catalog demo) so it behaves as a plain Trino, one execution per query; the "front" hotpath app with
 // engine=trino -> back. Client loops run in a worker thread. Speed numbers are informational; it exits
 // non-zero only when single-flight is broken (a count) or the bench cannot measure (Redis will not start,
-// set-up checks fail, a hit run sees errors or reaches the upstream).
+// set-up checks fail, a hit run sees errors or reaches the upstream). Raw runs and summary go to
+// bench/results/trino-<timestamp>.json (--json FILE); --help lists the options.
 
 import { cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import type { ChildProcess } from 'node:child_process';
-import { benchCli, numberFlag, parseFlags, progress, stopChild } from './lib/cli.ts';
+import { benchCli, jsonOption, machine, progress, resultsPath, stopChild, writeResults, type OptionValues } from './lib/cli.ts';
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { freePort } from '../test/helpers/redis.ts';
 import { tierHits } from './lib/servers.ts';
@@ -50,22 +49,22 @@ interface Options {
   quick: boolean;
 }
 
-const FLAGS = {
-  quick: { type: 'boolean', default: false },
-  duration: { type: 'string' },
-  rounds: { type: 'string' },
-  concurrency: { type: 'string' },
+const OPTIONS = {
+  quick: { type: 'boolean', help: 'short runs (1.5 s, 2 rounds, 0.5 s warm-ups), as CI runs it' },
+  rounds: { type: 'number', integer: true, min: 1, max: 20, defaultText: '3; 2 with --quick', help: 'measured rounds per workload' },
+  duration: { type: 'number', arg: 'SECONDS', min: 0.5, max: 60, defaultText: '5; 1.5 with --quick', help: 'length of each run' },
+  concurrency: { type: 'number', integer: true, default: 16, min: 1, max: 256, help: 'concurrent trino-client loops' },
+  json: jsonOption('trino'),
 } as const;
 
-function parseOptions(argv: string[]): Options {
-  const values = parseFlags(argv, FLAGS);
-  const quick = values.quick === true;
-  const durationSec = numberFlag('duration', values.duration, quick ? 1.5 : 5, 0.5, 60);
+function deriveOptions(values: OptionValues<typeof OPTIONS>): Options {
+  const quick = values.quick;
+  const durationSec = values.duration ?? (quick ? 1.5 : 5);
   return {
-    rounds: Math.round(numberFlag('rounds', values.rounds, quick ? 2 : 3, 1, 20)),
+    rounds: values.rounds ?? (quick ? 2 : 3),
     durationSec,
     warmupSec: quick ? 0.5 : Math.min(durationSec, 1.5),
-    concurrency: Math.round(numberFlag('concurrency', values.concurrency, 16, 1, 256)),
+    concurrency: values.concurrency,
     quick,
   };
 }
@@ -74,14 +73,17 @@ function parseOptions(argv: string[]): Options {
 const plannedSec = (o: Options): number => 3 * o.warmupSec + 3 * o.rounds * o.durationSec + 60;
 
 // ---- process-wide safety net: whatever happens, Redis and the client worker die with us ----
-let redisProcess: ChildProcess | undefined;
 const cli = benchCli({
   name: 'bench:trino',
-  usage: 'npm run bench:trino -- [--quick] [--rounds N] [--duration SECONDS] [--concurrency N]',
-  killAll: () => {
-    killAllTrinoLoad();
-    if (redisProcess && redisProcess.exitCode === null && redisProcess.signalCode === null) redisProcess.kill('SIGKILL');
-  },
+  about: `Measures what hotpath in front of Trino gives real Trino clients (the trino-client package): whole-query
+latency (p50/p99) and queries/s for a dashboard aggregate answered from the front's cache (hit-front),
+the same SQL straight to the upstream door (direct-back) and unique SQL through the front (miss-front),
+in interleaved rounds, with ratios; then 100 concurrent identical cold queries at the front must cause
+exactly 1 upstream execution. Starts a private redis-server, DuckDB (200k demo orders) and two
+in-process hotpath apps (back: the upstream door; front: engine=trino).`,
+  options: OPTIONS,
+  notes: 'Exits 1 when it cannot measure or single-flight is broken (speed never fails it), 2 on a usage error.',
+  killAll: () => killAllTrinoLoad(),
 });
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
@@ -97,7 +99,7 @@ interface SingleFlightReport {
 }
 
 async function main(): Promise<number> {
-  const opts = parseOptions(process.argv.slice(2));
+  const opts = deriveOptions(cli.opts);
   cli.watchdog(plannedSec(opts));
   const startedAt = new Date();
   progress(
@@ -106,8 +108,8 @@ async function main(): Promise<number> {
   );
 
   if (!hasRedisServer()) throw new Error('redis-server is not on PATH; install it to run this benchmark');
-  const redis = await startRedisServer(await freePort());
-  redisProcess = redis.process;
+  const redis = await startRedisServer(await freePort(), { tiedToParent: true });
+  cli.track(redis.process);
   const redisUrl = `redis://127.0.0.1:${redis.port}`;
 
   let chain: TrinoChain | undefined;
@@ -231,9 +233,7 @@ async function main(): Promise<number> {
     ];
     process.stdout.write(`\n${out.join('\n\n')}\n`);
 
-    const file = new URL(`./results/trino-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: process.platform };
+    const file = resultsPath('trino', startedAt, cli.opts.json);
     const setup = {
       demoOrderRowCount: DEMO_ORDER_ROW_COUNT,
       user: USER,
@@ -244,8 +244,8 @@ async function main(): Promise<number> {
       maxConcurrentExecutions,
       client: 'trino-client (npm), one Trino instance per loop, in a worker thread',
     };
-    writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), options: opts, machine, setup, summary, singleFlight, runs }, null, 2)}\n`);
-    process.stdout.write(`\nraw runs and summary: ${file.pathname}\n`);
+    writeResults(file, { startedAt, finishedAt: new Date(), options: opts, machine: machine(), setup, summary, singleFlight, runs });
+    process.stdout.write(`\nraw runs and summary: ${file}\n`);
     if (!singleFlight.pass) {
       progress('bench:trino: single-flight check failed (a correctness count, not a speed)');
       return 1;
