@@ -2,7 +2,7 @@
 // (errors, docs, auth, metrics, health) first, then the domains. server.ts owns the process; tests
 // build apps with this and talk to them over real sockets.
 
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './shared/config.ts';
@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { answerClientError, answerFrameworkError, rawErrorResponse, registerErrorHandling } from './shared/http-errors.ts';
 import { onRedisConnectionChange } from './shared/redis.ts';
 import { registerHealth } from './shared/health.ts';
+import { registerRequestTelemetry } from './shared/access-log.ts';
 import { createRegistry } from './shared/metrics.ts';
 import type { Engine } from './query-cache/engines/engine.ts';
 import { registerQueryCache } from './query-cache/plugin.ts';
@@ -78,19 +79,13 @@ function nestedDeeperThan(text: string, limit: number): boolean {
   return false;
 }
 
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
-  return {
-    level: config.logLevel,
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-trino-extra-credential"]', 'req.headers.cookie', '*.password', '*.token'],
-      censor: '[redacted]',
-    },
-  };
-}
+export { loggerOptions } from './shared/access-log.ts';
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
+    // One access line per request from registerRequestTelemetry instead of fastify's two (shared/access-log.ts).
+    logController: new LogController({ disableRequestLogging: true }),
     // Let a hit's stored bytes go out as they are; keep-alive tuned for load balancers.
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',
@@ -110,6 +105,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   if (deps.onRoute !== undefined) app.addHook('onRoute', deps.onRoute);
   registerErrorHandling(app);
+  const registry = createRegistry({ defaultMetrics: deps.defaultMetrics ?? true });
+  registerRequestTelemetry(app, { mode: config.accessLog, registry });
   // Two requests Node answers itself, never reaching fastify: CONNECT (no tunnel here) and an Expect
   // other than 100-continue. Both get the catalogue's shape too.
   app.server.on('connect', (_request, socket: Socket) => {
@@ -152,7 +149,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const registry = createRegistry({ defaultMetrics: deps.defaultMetrics ?? true });
   const auth = deps.auth ?? (await createAuthenticator(config));
   const queryCache = registerQueryCache(app, { config, engine: deps.engine, auth, registry });
   const gpuJobs = config.gpuEnabled

@@ -46,7 +46,10 @@ const PAGE_WAIT_MS = 1000;
 const WATCHED_BYTES = 256 * 1024;
 
 export function wantsNoCache(headers: Record<string, string | string[] | undefined>): boolean {
-  const cc = [headers['cache-control'], headers['pragma']].flat().filter(Boolean).join(',').toLowerCase();
+  const cacheControl = headers['cache-control'];
+  const pragma = headers['pragma'];
+  if (cacheControl === undefined && pragma === undefined) return false; // every hit passes here: no allocation
+  const cc = [cacheControl, pragma].flat().filter(Boolean).join(',').toLowerCase();
   return /(^|[\s,])no-cache($|[\s,=])/.test(cc);
 }
 

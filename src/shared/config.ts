@@ -28,6 +28,7 @@ export interface Config {
   /** fastify's `trustProxy`: which peers' X-Forwarded-For names the client address. */
   trustProxy: boolean | number | string[];
   logLevel: string;
+  accessLog: 'all' | 'misses' | 'off';
   redisUrl: string;
   redisPrefix: string;
   redisAutostart: boolean;

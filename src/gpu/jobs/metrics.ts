@@ -14,11 +14,14 @@ import { clusterViewOf } from './service.ts';
 import type { TickStats } from './scheduler.ts';
 import { priorityBucket, tenantLabel, type Tenants } from '../../shared/tenants.ts';
 
+const MIB = 1024 * 1024;
+
 export function createGpuMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    deviceMilli: new Gauge({ name: 'hotpath_gpu_device_allocated_milli', help: 'Compute share allocated on each device (1000 = whole)', labelNames: ['node', 'gpu', 'board'] as const, registers }),
-    deviceMemory: new Gauge({ name: 'hotpath_gpu_device_allocated_memory_mib', help: 'GPU memory allocated on each device', labelNames: ['node', 'gpu', 'board'] as const, registers }),
+    // Base units (Prometheus): a share of the device as a ratio, memory in bytes.
+    deviceShare: new Gauge({ name: 'hotpath_gpu_device_allocated_ratio', help: 'Share of each device\'s compute allocated (0..1; 1 = the whole device)', labelNames: ['node', 'gpu', 'board'] as const, registers }),
+    deviceMemory: new Gauge({ name: 'hotpath_gpu_device_allocated_memory_bytes', help: 'GPU memory allocated on each device, bytes', labelNames: ['node', 'gpu', 'board'] as const, registers }),
     allocationRatio: new Gauge({ name: 'hotpath_gpu_allocation_ratio', help: 'Allocated GPU milli / total GPU milli (0..1)', registers }),
     fragmentationRatio: new Gauge({ name: 'hotpath_gpu_fragmentation_ratio', help: 'Idle GPU milli that the current request mix could not use (FGD fragment measure) / total', registers }),
     queueDepth: new Gauge({ name: 'hotpath_gpu_queue_depth', help: 'Jobs waiting, by tenant (configured name or other) and priority bucket (negative, 0, 1-9, 10-99, 100+)', labelNames: ['tenant', 'priority'] as const, registers }),
@@ -52,13 +55,13 @@ export function recordCluster(m: GpuMetrics, cluster: ClusterSpec, tenants: Tena
   // The same sums as /v1/gpu/cluster (an over-commit, should Redis ever hold one, shows in both).
   const placements = livePlacements(live);
   const view = clusterViewOf(cluster, placements, pending.length);
-  m.deviceMilli.reset();
+  m.deviceShare.reset();
   m.deviceMemory.reset();
   for (const node of view.nodes) {
     for (const g of node.gpus) {
       const labels = { node: node.name, gpu: String(g.index), board: g.board === null ? '' : String(g.board) };
-      m.deviceMilli.set(labels, g.allocatedMilli);
-      m.deviceMemory.set(labels, g.allocatedMemoryMiB);
+      m.deviceShare.set(labels, g.allocatedMilli / 1000);
+      m.deviceMemory.set(labels, g.allocatedMemoryMiB * MIB);
     }
   }
   m.allocationRatio.set(view.allocationRatio);

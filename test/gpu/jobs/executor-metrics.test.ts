@@ -68,9 +68,9 @@ describe('simulated executor and GPU metrics', () => {
       await eventually(async () => (await a.app.gpuJobs.store.pendingIds()).length === 1, 'queued');
       const text = await (await fetch(`${a.url}/metrics`)).text();
       expect(metric(text, 'hotpath_gpu_allocation_ratio')).toBe(0.25);
-      expect(text).toContain('hotpath_gpu_device_allocated_milli{node="k80-0",gpu="0",board="0"} 1000');
-      expect(text).toContain('hotpath_gpu_device_allocated_memory_mib{node="k80-0",gpu="0",board="0"} 11441');
-      expect(text).toContain('hotpath_gpu_device_allocated_milli{node="k80-0",gpu="3",board="1"} 0');
+      expect(text).toContain('hotpath_gpu_device_allocated_ratio{node="k80-0",gpu="0",board="0"} 1');
+      expect(text).toContain('hotpath_gpu_device_allocated_memory_bytes{node="k80-0",gpu="0",board="0"} 11996758016');
+      expect(text).toContain('hotpath_gpu_device_allocated_ratio{node="k80-0",gpu="3",board="1"} 0');
       expect(text).toContain('hotpath_gpu_queue_depth{tenant="ml",priority="1-9"} 1');
       expect(metric(text, 'hotpath_gpu_scheduler_leader')).toBe(1);
       expect(metric(text, 'hotpath_gpu_placements_total')).toBeGreaterThanOrEqual(1);
