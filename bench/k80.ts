@@ -145,7 +145,7 @@ async function main(): Promise<number> {
       const serviceHours = o['service-hours'] ?? hours;
       const jobs = generateK80Jobs(seed, serviceHours, load, capacity);
       service = { seed, hours: serviceHours, jobs: jobs.length, rows: [] };
-      console.log(`\nthrough the service (BullMQ intake, Redis Lua place/finish, GpuScheduler ticks; virtual clock): seed ${seed}, ${serviceHours} h, ${jobs.length} jobs`);
+      console.log(`\nthrough the service (BullMQ intake, Redis Lua place/finish, SchedulingLoop ticks; virtual clock): seed ${seed}, ${serviceHours} h, ${jobs.length} jobs`);
       const svcHeader = ['scheduler', 'alloc% while waiting', 'pure sim (same seed)', 'wait mean/p95 min', ...priorities.map((p) => `prio ${p} wait mean/p95 min`), 'preemptions', 'completed', 'queued@end', 'lost', 'audit', 'tick ms', 'wall s'];
       const svcRows: string[][] = [];
       for (const s of schedulers) {

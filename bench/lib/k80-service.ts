@@ -1,5 +1,5 @@
 // Why: BENCHMARKS.md §3 through the service's own code, not a model of it: the K80 job stream is
-// submitted through GpuJobService (BullMQ intake into Redis), placed by GpuScheduler ticks (the leader's
+// submitted through GpuJobService (BullMQ intake into Redis), placed by SchedulingLoop ticks (the leader's
 // loop: Lua place scripts with fencing and capacity checks), and finished through the service, on a
 // virtual clock the driver advances from event to event. The driver plays the workers: a job runs for
 // its duration from its (last) placement and is then completed; a preempted job starts over.
@@ -9,9 +9,10 @@ import type { ClusterSpec } from '../../src/gpu/placement/model.ts';
 import { gpuMilliOf } from '../../src/gpu/placement/demand.ts';
 import { clusterTotals } from '../../src/gpu/scheduling/fair-share.ts';
 import { JobEvents } from '../../src/gpu/jobs/events.ts';
-import { Intake } from '../../src/gpu/jobs/intake.ts';
+import { IntakeQueue } from '../../src/gpu/jobs/intake-queue.ts';
+import { IntakeWorker } from '../../src/gpu/jobs/intake-worker.ts';
 import { LeaderElector } from '../../src/gpu/jobs/leader.ts';
-import { GpuScheduler } from '../../src/gpu/jobs/scheduler.ts';
+import { SchedulingLoop } from '../../src/gpu/jobs/scheduling-loop.ts';
 import { GpuJobService } from '../../src/gpu/jobs/service.ts';
 import { JobStore } from '../../src/gpu/jobs/store.ts';
 import { auditStore } from '../../src/gpu/jobs/audit.ts';
@@ -52,17 +53,18 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
   await waitReady(redis, 5000);
   const store = new JobStore(redis, prefix, spec, 86_400);
   const events = new JobEvents(sub, store.channel);
-  const intake = new Intake({ redisUrl, prefix: `${prefix}bull`, store, worker: true });
+  const intakeQueue = new IntakeQueue({ redisUrl, prefix: `${prefix}bull` });
+  const intakeWorker = new IntakeWorker({ redisUrl, prefix: `${prefix}bull`, store });
   const elector = new LeaderElector({ store, owner: 'bench', ttlMs: 60_000 });
   await elector.tick();
   const leaseTtlMs = 30 * 86_400_000; // the driver does not heartbeat: leases outlive the run
-  const scheduler = new GpuScheduler({
+  const scheduler = new SchedulingLoop({
     store, elector, cluster: spec, policy: config.policy, tickMs: 1e9, leaseTtlMs,
     starvationMs: config.starvationMin * MS_PER_MIN, preemption: config.preemption === true,
     backfill: config.backfill, order: config.backfill ? 'fair' : 'arrival', now,
   });
   // One admin submits the whole stream: no tenant rights or per-user bound apply.
-  const service = new GpuJobService({ store, intake, events, cluster: spec, leaseTtlMs, tenants: localTenants(), maxOpenJobsPerUser: Number.MAX_SAFE_INTEGER, now });
+  const service = new GpuJobService({ store, intake: intakeQueue, events, cluster: spec, leaseTtlMs, tenants: localTenants(), maxOpenJobsPerUser: Number.MAX_SAFE_INTEGER, now });
 
   const idOf = new Map<string, K80Job>(); // service id -> job
   const running = new Map<string, { endMin: number; gpuMilli: number }>();
@@ -150,7 +152,8 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
 
   await scheduler.stop();
   await elector.stop();
-  await intake.close();
+  await intakeWorker.close();
+  await intakeQueue.close();
   events.close();
   await closeRedis(redis);
   return {

@@ -2,8 +2,8 @@
 // simulated executor behaves like a real worker for jobs that give durationSeconds: it notices the
 // placement, heartbeats (the first heartbeat marks the job running), stops at once when a heartbeat
 // says the lease is lost (preempted, cancelled), and completes the job after its duration. Any
-// replica may run it; a short claim in Redis keeps two replicas from running the same attempt.
-import type { Redis } from 'ioredis';
+// replica may run it; a short run claim in the store keeps two replicas from running the same
+// attempt. Every write goes through JobStore (its Lua scripts): it holds no Redis keys of its own.
 import type { JobEvents } from './events.ts';
 import type { JobRecord } from './model.ts';
 import type { JobStore } from './store.ts';
@@ -11,8 +11,7 @@ import type { JobStore } from './store.ts';
 export interface SimulatedExecutorOptions {
   store: JobStore;
   events: JobEvents;
-  redis: Redis;
-  prefix: string;
+  /** Who holds this replica's run claims. */
   owner: string;
   leaseTtlMs: number;
   now?: () => number;
@@ -65,13 +64,16 @@ export class SimulatedExecutor {
     const job = await this.o.store.get(id);
     if (job === undefined || job.spec.durationSeconds === undefined) return; // run by a real worker
     if (job.state !== 'placed' && job.state !== 'running') return;
-    const claim = `${this.o.prefix}gpu:exec:${id}:${job.attempt}`;
-    const got = await this.o.redis.set(claim, this.o.owner, 'PX', this.o.leaseTtlMs * 2, 'NX');
-    if (got !== 'OK' && (await this.o.redis.get(claim)) !== this.o.owner) return;
-    this.run(job, claim);
+    if (!(await this.claim(job.id, job.attempt))) return; // another replica runs this attempt
+    this.run(job);
   }
 
-  private run(job: JobRecord, claim: string): void {
+  /** Takes or renews this replica's claim on the attempt, for two lease TTLs. */
+  private claim(id: string, attempt: number): Promise<boolean> {
+    return this.o.store.claimRun(id, attempt, this.o.owner, this.o.leaseTtlMs * 2);
+  }
+
+  private run(job: JobRecord): void {
     const run: Run = { attempt: job.attempt, timer: undefined };
     this.runs.set(job.id, run);
     // Work done so far survives a restart of this process: count from the job's start.
@@ -90,7 +92,7 @@ export class SimulatedExecutor {
         this.runs.delete(job.id); // preempted, cancelled or expired: stop like a worker would
         return;
       }
-      await this.o.redis.pexpire(claim, this.o.leaseTtlMs * 2);
+      await this.claim(job.id, run.attempt);
       const wait = Math.max(5, Math.min(this.o.leaseTtlMs / 3, endAtMs - this.now()));
       run.timer = setTimeout(() => void step().catch(() => this.retryLater(job.id, run, step)), wait);
       run.timer.unref();

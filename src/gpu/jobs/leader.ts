@@ -9,9 +9,10 @@ export interface LeaderElectorOptions {
   owner: string;
   ttlMs: number;
   now?: () => number;
-  /** Called when this replica gains (fence) or loses (undefined) leadership. */
-  onChange?: (fence: Fence | undefined) => void;
 }
+
+/** Told when this replica gains (a fence) or loses (undefined) leadership. */
+export type LeadershipListener = (fence: Fence | undefined) => void;
 
 export class LeaderElector {
   private readonly opts: LeaderElectorOptions;
@@ -20,10 +21,25 @@ export class LeaderElector {
   private validUntilMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly listeners = new Set<LeadershipListener>();
 
   constructor(opts: LeaderElectorOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Registers `listener` for every later gain or loss of leadership (so whoever reacts to it, such as
+   * the scheduling loop or the metrics, is built after the elector and subscribes itself); returns
+   * the unsubscribe.
+   */
+  onChange(listener: LeadershipListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  private tell(fence: Fence | undefined): void {
+    for (const l of [...this.listeners]) l(fence);
   }
 
   /** The fencing token while this replica leads (and its lease is surely still its own). */
@@ -55,7 +71,7 @@ export class LeaderElector {
         this.validUntilMs = started + this.opts.ttlMs - Math.min(1000, this.opts.ttlMs / 5);
         if (this.fenceHeld?.epoch !== epoch) {
           this.fenceHeld = { owner: this.opts.owner, epoch };
-          this.opts.onChange?.(this.fenceHeld);
+          this.tell(this.fenceHeld);
         }
       } else this.lose();
     } catch {
@@ -73,7 +89,7 @@ export class LeaderElector {
   private lose(): void {
     if (this.fenceHeld === undefined) return;
     this.fenceHeld = undefined;
-    this.opts.onChange?.(undefined);
+    this.tell(undefined);
   }
 
   /** Stops electing; resigns when leading so another replica takes over at once. */

@@ -11,7 +11,7 @@ import { typicalSpecs } from '../placement/typical-specs.ts';
 import type { JobRecord } from './model.ts';
 import { livePlacements, requestOf } from './model.ts';
 import { clusterViewOf } from './service.ts';
-import type { TickStats } from './scheduler.ts';
+import type { TickStats } from './scheduling-loop.ts';
 import { priorityBucket, tenantLabel, type Tenants } from '../../shared/tenants.ts';
 
 const MIB = 1024 * 1024;

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { ClusterSpec, Placement, PlacementRequest } from '../placement/model.ts';
 
+/** The states of a job's record; lifecycle.ts draws how a job moves between them, and who moves it. */
 export const JOB_STATES = ['queued', 'placed', 'running', 'completed', 'failed', 'cancelled', 'preempted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 /** States a job never leaves. (A preempted job that asked to be re-queued goes back to queued instead.) */

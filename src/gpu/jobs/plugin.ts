@@ -1,6 +1,8 @@
-// Why: wires the GPU job service into the app: Redis connections, the store, the BullMQ intake, the
-// leader election and scheduler loop (every replica campaigns; one schedules), the simulated executor
-// and demo load when configured, the routes and the metrics; and closes all of it with the app.
+// Why: wires the GPU job service into the app: Redis connections, the store, the BullMQ intake (queue
+// and worker), the leader election and scheduling loop (every replica campaigns; one schedules), the
+// simulated executor and demo load when configured, the routes and the metrics; and closes all of it
+// with the app. Each object is built after everything it uses (no forward references): whoever reacts
+// to an event or a leadership change subscribes once it exists, and onClose stops them in reverse.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -13,11 +15,12 @@ import { tenantPolicyOf } from '../../shared/tenants.ts';
 import { loadInventory } from '../inventory.ts';
 import { JobEvents } from './events.ts';
 import { SimulatedExecutor } from './executor.ts';
-import { Intake } from './intake.ts';
+import { IntakeQueue } from './intake-queue.ts';
+import { IntakeWorker } from './intake-worker.ts';
 import { LeaderElector } from './leader.ts';
 import { createGpuMetrics, recordCluster, recordTick } from './metrics.ts';
 import { registerGpuRoutes } from './routes.ts';
-import { GpuScheduler } from './scheduler.ts';
+import { SchedulingLoop } from './scheduling-loop.ts';
 import { GpuJobService } from './service.ts';
 import { JobStore } from './store.ts';
 import { startDemoLoad } from './demo-load.ts';
@@ -27,9 +30,10 @@ export interface GpuJobs {
   store: JobStore;
   service: GpuJobService;
   elector: LeaderElector;
-  scheduler: GpuScheduler;
+  schedulingLoop: SchedulingLoop;
   executor: SimulatedExecutor | undefined;
-  intake: Intake;
+  intakeQueue: IntakeQueue;
+  intakeWorker: IntakeWorker;
   updateGauges(): Promise<void>;
 }
 
@@ -59,15 +63,21 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
   const sub = createRedis({ url: config.redisUrl, commandTimeoutMs: Math.max(2000, config.redisCommandTimeoutMs), connectionName: 'hotpath:gpu-events', autoPipelining: false });
   const store = new JobStore(redis, config.redisPrefix, cluster, config.gpuRetentionSeconds);
   const events = new JobEvents(sub, store.channel);
-  const intake = new Intake({ redisUrl: config.redisUrl, prefix: `${config.redisPrefix}bull`, store, worker: true });
   const metrics = createGpuMetrics(deps.registry);
+  const bullPrefix = `${config.redisPrefix}bull`;
+  const intakeQueue = new IntakeQueue({ redisUrl: config.redisUrl, prefix: bullPrefix });
+  const intakeWorker = new IntakeWorker({ redisUrl: config.redisUrl, prefix: bullPrefix, store });
   // The election runs on the real clock (a test clock that jumps must not end leadership).
-  const elector = new LeaderElector({ store, owner, ttlMs: Math.max(3000, Math.min(15_000, leaseTtlMs / 2)), onChange: (fence) => {
+  const elector = new LeaderElector({ store, owner, ttlMs: Math.max(3000, Math.min(15_000, leaseTtlMs / 2)) });
+  const stopLeaderLog = elector.onChange((fence) => {
     metrics.leader.set(fence === undefined ? 0 : 1);
     app.log.info({ owner, epoch: fence?.epoch }, fence === undefined ? 'gpu scheduler: not leading' : 'gpu scheduler: leading');
-    if (fence !== undefined) scheduler.kick();
-  } });
-  const scheduler = new GpuScheduler({
+  });
+  // A resigning leader says so on the event channel: campaign at once instead of at the next renewal.
+  const stopPoking = events.onEvent((e) => {
+    if (e.state === 'leader-resigned') elector.poke();
+  });
+  const schedulingLoop = new SchedulingLoop({
     store,
     elector,
     events,
@@ -81,8 +91,8 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     now,
     onTick: (s) => recordTick(metrics, s),
   });
-  const service = new GpuJobService({ store, intake, events, cluster, leaseTtlMs, tenants: config.tenants, maxOpenJobsPerUser: config.gpuMaxOpenJobsPerUser, now });
-  const executor = config.gpuExecutor === 'simulated' ? new SimulatedExecutor({ store, events, redis, prefix: config.redisPrefix, owner, leaseTtlMs, now }) : undefined;
+  const service = new GpuJobService({ store, intake: intakeQueue, events, cluster, leaseTtlMs, tenants: config.tenants, maxOpenJobsPerUser: config.gpuMaxOpenJobsPerUser, now });
+  const executor = config.gpuExecutor === 'simulated' ? new SimulatedExecutor({ store, events, owner, leaseTtlMs, now }) : undefined;
   let stopDemo: (() => void) | undefined;
 
   registerGpuRoutes(app, { service, auth: deps.auth });
@@ -91,9 +101,10 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     store,
     service,
     elector,
-    scheduler,
+    schedulingLoop,
     executor,
-    intake,
+    intakeQueue,
+    intakeWorker,
     updateGauges: async () => {
       try {
         const [liveIds, pendingIds] = await Promise.all([store.liveIds(), store.pendingIds()]);
@@ -105,14 +116,11 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     },
   };
   app.decorate('gpuJobs', gpuJobs);
-  const stopPoking = events.onEvent((e) => {
-    if (e.state === 'leader-resigned') elector.poke();
-  });
   app.addHook('onReady', async () => {
     // Start with Redis connected when it is there; when it is not, serve 503s and keep reconnecting.
     await waitReady(redis, 3000).catch(() => {});
     elector.start();
-    scheduler.start();
+    schedulingLoop.start();
     executor?.start();
     if (config.gpuDemoLoad) stopDemo = startDemoLoad(service, { log: (msg) => app.log.warn(msg) });
   });
@@ -120,9 +128,11 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     stopDemo?.();
     stopPoking();
     executor?.stop();
-    await scheduler.stop();
-    await elector.stop();
-    await intake.close();
+    await schedulingLoop.stop();
+    await elector.stop(); // tells stopLeaderLog's listener it no longer leads
+    stopLeaderLog();
+    await intakeWorker.close();
+    await intakeQueue.close();
     events.close();
     await closeRedis(redis);
   });

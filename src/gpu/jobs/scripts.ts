@@ -8,7 +8,7 @@
 // preemptible (0/1), user (the submitter). Usage hash fields: n|NODE|cpu, n|NODE|mem,
 // d|NODE|IDX|{milli,mem,holders,excl}. Open hash: user -> jobs of theirs queued, placed or running
 // (+1 at create, -1 when a job ends; records from before the field existed carry no user and are not
-// counted).
+// counted). Run claim (gpu:exec:ID:ATTEMPT): the owner of the simulated executor running that attempt.
 
 /** Helpers shared by the scripts (prepended to each). */
 const PRELUDE = `
@@ -231,6 +231,18 @@ closed(open, key)
 if retention > 0 then redis.call('EXPIRE', key, retention) end
 event(channel, id, 'failed')
 return 'failed'
+`;
+
+/**
+ * claim run (simulated executor): KEYS claim (gpu:exec:ID:ATTEMPT); ARGV owner, ttlMs. Takes the claim
+ * when no one holds it, or renews it for its owner; returns 1 when `owner` holds it now, 0 when another
+ * owner does (that replica runs this attempt).
+ */
+export const CLAIM_RUN = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
 `;
 
 /**

@@ -13,7 +13,8 @@ import { demandOf } from '../placement/demand.ts';
 import { neverFits } from '../placement/select.ts';
 import { ClusterState } from '../placement/state.ts';
 import type { JobEvents } from './events.ts';
-import type { Intake } from './intake.ts';
+import type { IntakeQueue } from './intake-queue.ts';
+import { findJob, submittedJob } from './lifecycle.ts';
 import type { ApiJob, JobRecord, JobSpec, JobState } from './model.ts';
 import { DEFAULT_CPU_MILLI, DEFAULT_MEMORY_MIB, LIVE_STATES, TERMINAL_STATES, jobIdFor, livePlacements, requestOf, toApiJob } from './model.ts';
 import type { JobStore } from './store.ts';
@@ -49,7 +50,7 @@ export interface ClusterView {
 
 export interface GpuJobServiceOptions {
   store: JobStore;
-  intake: Intake;
+  intake: IntakeQueue;
   events: JobEvents;
   cluster: ClusterSpec;
   leaseTtlMs: number;
@@ -136,19 +137,15 @@ export class GpuJobService {
           headers: { 'retry-after': '10' },
         });
       }
-      const queuedAtMs = this.now();
-      await this.o.intake.submit(id, { spec, queuedAtMs });
-      return { created: true, job: toApiJob({ id, spec, state: 'queued', queuedAtMs, attempt: 0, retries: 0, preemptions: 0 }, this.o.cluster) };
+      const submission = { spec, queuedAtMs: this.now() };
+      await this.o.intake.submit(id, submission);
+      return { created: true, job: toApiJob(submittedJob(id, submission), this.o.cluster) };
     });
   }
 
-  /** The record, or a submission the intake has not recorded yet (as a queued record). */
+  /** The record, or a submission the intake has not recorded yet (as a queued record: lifecycle.ts). */
   private async record(id: string): Promise<JobRecord | undefined> {
-    const job = await this.o.store.get(id);
-    if (job !== undefined) return job;
-    const pending = await this.o.intake.pending(id);
-    if (pending === undefined) return undefined;
-    return { id, spec: pending.spec, state: 'queued', queuedAtMs: pending.queuedAtMs, attempt: 0, retries: 0, preemptions: 0 };
+    return (await findJob(this.o.store, this.o.intake, id))?.job;
   }
 
   /** The job as `principal` may see it; FORBIDDEN when they may not see it at all. */
@@ -210,17 +207,12 @@ export class GpuJobService {
 
   /** The record of a job `principal` may act on: its submitter, a member of its tenant, or an admin. */
   private async owned(id: string, principal: Principal): Promise<JobRecord> {
-    const job = await this.o.store.get(id);
-    if (job === undefined) {
-      const pending = await this.o.intake.pending(id);
-      if (pending !== undefined) {
-        if (!mayAccess(this.o.tenants, principal, pending.spec)) throw notYours(id);
-        throw new AppError('CONFLICT', `GPU job ${id} is still being queued; retry in a moment`);
-      }
-      throw new AppError('NOT_FOUND', `no GPU job ${id}`);
-    }
-    if (!mayAccess(this.o.tenants, principal, job.spec)) throw notYours(id);
-    return job;
+    const found = await findJob(this.o.store, this.o.intake, id);
+    if (found === undefined) throw new AppError('NOT_FOUND', `no GPU job ${id}`);
+    if (!mayAccess(this.o.tenants, principal, found.job.spec)) throw notYours(id);
+    // Still in the intake queue (lifecycle.ts: submitted): nothing to act on until it is recorded.
+    if (!found.recorded) throw new AppError('CONFLICT', `GPU job ${id} is still being queued; retry in a moment`);
+    return found.job;
   }
 
   /** Extends the lease (the first heartbeat marks the job running). LEASE_LOST when it holds no GPUs. */

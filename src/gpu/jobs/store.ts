@@ -1,12 +1,12 @@
 // Why: the GPU job service's state in Redis — job records, the pending/live/lease indexes, per-device
-// usage, the leader key and the event channel — behind typed methods. Every mutation is one of the
-// Lua scripts in scripts.ts (atomic); reads are plain commands. Durable as far as Redis is (AOF in
-// production); nothing about a job lives only in a process.
+// usage, the leader key, the simulated executor's run claims and the event channel — behind typed
+// methods. Every mutation is one of the Lua scripts in scripts.ts (atomic); reads are plain commands.
+// Durable as far as Redis is (AOF in production); nothing about a job lives only in a process.
 import type { Redis } from 'ioredis';
 import type { ClusterSpec, Placement } from '../placement/model.ts';
 import type { JobRecord, JobSpec, JobState } from './model.ts';
 import { JOB_STATES } from './model.ts';
-import { ACQUIRE_LEADER, CREATE_JOB, EXPIRE_JOB, FINISH_JOB, HEARTBEAT_JOB, PLACE_JOB, RESIGN_LEADER, SNAPSHOT } from './scripts.ts';
+import { ACQUIRE_LEADER, CLAIM_RUN, CREATE_JOB, EXPIRE_JOB, FINISH_JOB, HEARTBEAT_JOB, PLACE_JOB, RESIGN_LEADER, SNAPSHOT } from './scripts.ts';
 
 interface ScriptCommands {
   hpGpuCreate(...args: (string | number)[]): Promise<number>;
@@ -16,6 +16,7 @@ interface ScriptCommands {
   hpGpuExpire(...args: (string | number)[]): Promise<string>;
   hpGpuAcquire(...args: (string | number)[]): Promise<number>;
   hpGpuResign(...args: (string | number)[]): Promise<number>;
+  hpGpuClaimRun(...args: (string | number)[]): Promise<number>;
   hpGpuSnapshot(...args: (string | number)[]): Promise<[string[], string[], string[], string[], string[], string[], string[], string[]]>;
 }
 
@@ -58,6 +59,7 @@ export class JobStore {
     redis.defineCommand('hpGpuExpire', { numberOfKeys: 8, lua: EXPIRE_JOB });
     redis.defineCommand('hpGpuAcquire', { numberOfKeys: 2, lua: ACQUIRE_LEADER });
     redis.defineCommand('hpGpuResign', { numberOfKeys: 1, lua: RESIGN_LEADER });
+    redis.defineCommand('hpGpuClaimRun', { numberOfKeys: 1, lua: CLAIM_RUN });
     redis.defineCommand('hpGpuSnapshot', { numberOfKeys: 4, lua: SNAPSHOT });
     this.redis = redis as Redis & ScriptCommands;
   }
@@ -192,6 +194,14 @@ export class JobStore {
   }
   resignLeader(owner: string): Promise<number> {
     return this.redis.hpGpuResign(this.k.leader, owner, this.channel);
+  }
+
+  /**
+   * Simulated executor: takes or renews the claim on running attempt `attempt` of job `id` for `ttlMs`
+   * (so two replicas never run the same attempt); false when another owner holds it.
+   */
+  async claimRun(id: string, attempt: number, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.hpGpuClaimRun(`${this.p}exec:${id}:${attempt}`, owner, ttlMs)) === 1;
   }
 
   async snapshot(): Promise<StoreSnapshot> {

@@ -161,4 +161,16 @@ describe('job store scripts', () => {
     expect(await store.tidyIndex()).toBe(0);
     expect((await store.list({ limit: 10, cursor: 0 })).jobs.map((j) => j.id)).toEqual(['c', 'b']);
   });
+
+  it('a run claim (simulated executor) belongs to one owner per attempt, is renewed by its owner and keeps its key', async () => {
+    const { store } = await fresh();
+    const key = `s${n - 1}:gpu:exec:a:1`; // the layout of earlier releases: a rolling upgrade keeps the claims
+    expect(await store.claimRun('a', 1, 'replica-1', 10_000)).toBe(true);
+    expect(await store.claimRun('a', 1, 'replica-2', 10_000)).toBe(false);
+    expect(await client.get(key)).toBe('replica-1');
+    await client.pexpire(key, 500);
+    expect(await store.claimRun('a', 1, 'replica-1', 10_000)).toBe(true); // renewed
+    expect(await client.pttl(key)).toBeGreaterThan(5000);
+    expect(await store.claimRun('a', 2, 'replica-2', 10_000)).toBe(true); // a new attempt is a new claim
+  });
 });

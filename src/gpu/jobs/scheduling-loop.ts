@@ -1,8 +1,11 @@
-// Why: the leader's loop that turns the pure scheduling pass into allocations. Each tick: expire
-// leases that ran out, read the queue and the live jobs from Redis, run schedulePass, and apply its
-// decisions one by one through the fenced place script. The script re-checks capacity, so a view
+// Why: the leader's loop that turns the pure scheduling pass (../scheduling/: order, fair share,
+// preemption; no I/O) into allocations; a "loop", so it is never mistaken for that pass. Each tick:
+// expire leases that ran out, read the queue and the live jobs from Redis, run schedulePass, and apply
+// its decisions one by one through the fenced place script. The script re-checks capacity, so a view
 // made stale by a racing cancel or completion can only be refused, never over-commit; a refusal just
-// ends the tick and the next one starts from fresh state. Ticks run on a timer and at once on events.
+// ends the tick and the next one starts from fresh state. Ticks run on a timer, at once on events and
+// at once when this replica becomes leader (it subscribes to the elector). It moves the queued ->
+// placed, live -> preempted and lease-expired edges of lifecycle.ts.
 import type { ClusterSpec } from '../placement/model.ts';
 import { createPolicy } from '../placement/policies/registry.ts';
 import type { Prng } from '../placement/prng.ts';
@@ -16,7 +19,7 @@ import type { JobRecord } from './model.ts';
 import { LIVE_STATES, requestOf } from './model.ts';
 import type { JobStore } from './store.ts';
 
-export interface SchedulerOptions {
+export interface SchedulingLoopOptions {
   store: JobStore;
   elector: LeaderElector;
   events?: JobEvents;
@@ -54,8 +57,8 @@ export interface TickStats {
 
 const TIDY_EVERY_MS = 60_000;
 
-export class GpuScheduler {
-  private readonly o: SchedulerOptions;
+export class SchedulingLoop {
+  private readonly o: SchedulingLoopOptions;
   private readonly now: () => number;
   private readonly prng: Prng;
   private readonly mix: RequestMix;
@@ -65,8 +68,9 @@ export class GpuScheduler {
   private again = false;
   private stopped = true;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeLeader: (() => void) | undefined;
 
-  constructor(opts: SchedulerOptions) {
+  constructor(opts: SchedulingLoopOptions) {
     this.o = opts;
     this.now = opts.now ?? Date.now;
     this.prng = createPrng(opts.seed ?? 0x5eed);
@@ -76,6 +80,10 @@ export class GpuScheduler {
   start(): void {
     this.stopped = false;
     this.unsubscribe = this.o.events?.onEvent(() => this.kick());
+    // Just became leader: schedule now rather than at the next tick.
+    this.unsubscribeLeader = this.o.elector.onChange((fence) => {
+      if (fence !== undefined) this.kick();
+    });
     this.schedule();
   }
 
@@ -136,7 +144,7 @@ export class GpuScheduler {
     if (pending.length === 0) return this.finish(stats, t0, undefined);
 
     // The typical pods FGD-style policies need: the requests seen recently, older ones weighing less. A
-    // job is observed when this scheduler first sees it (a long wait re-adds it after the horizon), so
+    // job is observed when this loop first sees it (a long wait re-adds it after the horizon), so
     // the jobs of this round are always part of the mix.
     for (const j of [...pending, ...live]) this.mix.observe(j.id, j.request, nowMs);
     const specs = this.mix.specs(nowMs);
@@ -178,6 +186,7 @@ export class GpuScheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.unsubscribeLeader?.();
     if (this.timer !== undefined) clearTimeout(this.timer);
     await this.running;
   }
