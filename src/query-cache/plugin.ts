@@ -14,7 +14,7 @@ import { createQueryCacheMetrics } from './metrics.ts';
 import { QueryCacheService } from './service.ts';
 import { TieredStore } from './store/tiered-store.ts';
 import { registerTrinoDoor } from './trino-door/routes.ts';
-import { StatementRegistry } from './trino-door/queries.ts';
+import { StatementRegistry } from './trino-door/registry.ts';
 import { QueryOwners } from './trino-door/owners.ts';
 import { advertisedUrl } from '../shared/advertise.ts';
 import type { Degraded } from '../shared/health.ts';
@@ -69,6 +69,8 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     maxWaitMs: config.maxQueueWaitMs,
   });
   const service = new QueryCacheService({ config, engine, store, flight, admission, metrics, log: app.log });
+  // The Trino door's one clock: its statements, their owners' claims and its pages read it.
+  const trinoNow = Date.now;
   const statements = new StatementRegistry({
     maxQueries: config.trinoDoorMaxQueries,
     maxQueriesPerUser: config.trinoDoorMaxQueriesPerUser,
@@ -77,6 +79,7 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     perQueryAllowanceBytes: config.cacheMaxEntryBytes,
     clientTimeoutMs: config.trinoDoorClientTimeoutSeconds * 1000,
     busyClientTimeoutMs: config.trinoDoorBusyClientTimeoutSeconds * 1000,
+    now: trinoNow,
   });
   const queryCache: QueryCache = {
     service,
@@ -109,11 +112,19 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     send: { holdBytes: config.cacheMaxEntryBytes, budget: new HoldBudget(config.jsonDoorMaxHeldBytes), clientReadTimeoutMs: config.clientReadTimeoutSeconds * 1000 },
   });
   registerCacheAdmin(app, { store, auth, metrics });
-  const owners = new QueryOwners({ redis: store.l2.redis, prefix: config.redisPrefix, ttlMs: config.trinoDoorClientTimeoutSeconds * 1000, selfUrl: config.advertiseUrl });
+  const owners = new QueryOwners({
+    redisUrl: config.redisUrl,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    prefix: config.redisPrefix,
+    ttlMs: config.trinoDoorClientTimeoutSeconds * 1000,
+    selfUrl: config.advertiseUrl,
+    now: trinoNow,
+  });
   app.addHook('onListen', async () => {
     owners.selfUrl ??= advertisedUrl(app.server.address(), config.host);
   });
-  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, registry: statements, owners });
+  app.addHook('onClose', async () => owners.close());
+  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, registry: statements, owners, now: trinoNow });
   app.addHook('onClose', async () => {
     await store.close();
   });

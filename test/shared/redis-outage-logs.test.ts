@@ -44,7 +44,7 @@ async function loggedApp(setup: (app: FastifyInstance) => void = () => {}): Prom
   return { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, lines, close: () => app.close() };
 }
 
-const ROLES = ['hotpath:cache', 'hotpath:events', 'hotpath:gpu', 'hotpath:gpu-events'];
+const ROLES = ['hotpath:cache', 'hotpath:events', 'hotpath:trino-owners', 'hotpath:gpu', 'hotpath:gpu-events'];
 
 describe('a Redis outage in the logs', () => {
   it('is one warn line per connection role when lost and one when back; the requests meeting it log no stack', async () => {

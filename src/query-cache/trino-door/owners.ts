@@ -4,12 +4,14 @@
 // the external address the client used (so the owner's nextUri points where the client came in). That
 // address is tagged with an HMAC under a secret the replicas share through Redis: a client cannot pose
 // as a forwarding replica to make the owner hand out URIs (which clients follow with credentials)
-// pointing elsewhere.
+// pointing elsewhere. The claims have their own Redis connection (`hotpath:trino-owners`), so a slow or
+// lost cache connection and these claims fail, and report, apart.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { request } from 'undici';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { closeRedis, createRedis } from '../../shared/redis.ts';
 
 /** Set on forwarded requests (the tag) so a misconfigured address can never make them loop. */
 const FORWARDED_HEADER = 'x-hotpath-forwarded';
@@ -18,20 +20,44 @@ const BASE_HEADER = 'x-hotpath-external-base';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer', 'proxy-connection']);
 
+export interface QueryOwnersOptions {
+  /** The Redis the replicas share; the owners open their own connection to it. */
+  redisUrl: string;
+  /** Bound on each claim command: past it the claim is skipped (the query is then reachable here only). */
+  commandTimeoutMs: number;
+  /** Prefix of every Redis key hotpath writes. */
+  prefix: string;
+  /** How long a claim outlives the last poll of its query (the door's client timeout). */
+  ttlMs: number;
+  /** This replica's address as others reach it, when configured (else set once the server listens). */
+  selfUrl?: string | undefined;
+  /** The door's clock (ms since the epoch). */
+  now: () => number;
+}
+
 export class QueryOwners {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly ttlMs: number;
+  private readonly now: () => number;
   /** This replica's address as others reach it; known once the server listens. */
   selfUrl: string | undefined;
   /** The replicas' shared forwarding secret, once read from Redis. */
   private secret: Buffer | undefined;
 
-  constructor(opts: { redis: Redis; prefix: string; ttlMs: number; selfUrl?: string | undefined }) {
-    this.redis = opts.redis;
+  constructor(opts: QueryOwnersOptions) {
+    if (!(Number.isFinite(opts.commandTimeoutMs) && opts.commandTimeoutMs > 0)) throw new TypeError(`expected opts.commandTimeoutMs to be a positive finite number, got ${opts.commandTimeoutMs}`);
+    if (!(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) throw new TypeError(`expected opts.ttlMs to be a positive finite number, got ${opts.ttlMs}`);
     this.prefix = `${opts.prefix}tq:`;
     this.ttlMs = opts.ttlMs;
     this.selfUrl = opts.selfUrl;
+    this.now = opts.now;
+    this.redis = createRedis({ url: opts.redisUrl, commandTimeoutMs: opts.commandTimeoutMs, connectionName: 'hotpath:trino-owners' });
+  }
+
+  /** Closes its Redis connection (claims already written expire by themselves). */
+  async close(): Promise<void> {
+    await closeRedis(this.redis);
   }
 
   /** When each claim was last written or refreshed: polls refresh it at most every ttl/4, not each time. */
@@ -81,13 +107,13 @@ export class QueryOwners {
   touch(id: string): void {
     if (!this.selfUrl) return;
     const last = this.refreshedAtMs.get(id);
-    if (last !== undefined && Date.now() - last < this.ttlMs / 4) return;
+    if (last !== undefined && this.now() - last < this.ttlMs / 4) return;
     this.remember(id);
     this.redis.pexpire(this.prefix + id, this.ttlMs).catch(() => {});
   }
 
   private remember(id: string): void {
-    const now = Date.now();
+    const now = this.now();
     this.refreshedAtMs.set(id, now);
     // Claims older than the TTL are gone from Redis anyway: forget them, a batch at a time.
     if (this.refreshedAtMs.size > 10_000) for (const [k, at] of this.refreshedAtMs) if (now - at > this.ttlMs) this.refreshedAtMs.delete(k);

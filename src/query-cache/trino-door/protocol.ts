@@ -1,7 +1,9 @@
 // Why: the Trino client protocol's facts (../shared/TRINO-PROTOCOL.md) in one pure module: reading the
 // X-Trino-* (or older X-Presto-*) request headers into a query context, naming Trino's error codes,
-// and assembling QueryResults pages from stored byte slices without parsing rows. Pure.
+// assembling QueryResults pages from stored byte slices without parsing rows, the page URIs a client
+// follows (and the base they are absolute under), and how long a poll may wait. Pure.
 
+import type { FastifyRequest } from 'fastify';
 import { sha256Hex } from '../../shared/hash.ts';
 import { AppError } from '../../shared/errors.ts';
 
@@ -201,4 +203,83 @@ export function buildPage(p: PageParts): Buffer {
   if (p.error) parts.push(`,"error":${JSON.stringify(p.error)}`);
   parts.push(',"warnings":[]}');
   return Buffer.concat(parts.map((x) => (typeof x === 'string' ? Buffer.from(x) : x)));
+}
+
+// ---- Page URIs, page plans, polls -------------------------------------------------------------
+
+/** Which of a statement's page URIs: `/v1/statement/{kind}/{id}/{slug}/{token}`. */
+export type PageKind = 'queued' | 'executing';
+
+/** A page URI's kind and token. */
+export interface PageRef {
+  kind: PageKind;
+  token: number;
+}
+
+/** What a statement's page says, as its lifecycle decides it (statement.ts); statementPage writes it out. */
+export interface PagePlan {
+  state: QueryState;
+  /** The page URI to follow; none on the last page (FINISHED or FAILED). */
+  next: PageRef | undefined;
+  columns?: Buffer | undefined;
+  data?: Buffer | undefined;
+  processedRows?: number;
+  progressPercentage?: number;
+  /** On a FAILED page: the error, as the catalogue has it (toTrinoError names it for the client). */
+  failure?: AppError;
+}
+
+const infoUri = (base: string, id: string) => `${base}/v1/query/${id}`;
+
+/** A statement's page: its plan, with absolute URIs under `base` (where the client came in) and its timings. */
+export function statementPage(plan: PagePlan, at: { id: string; slug: string; base: string; elapsedMs: number; queuedMs: number }): Buffer {
+  const { next, failure, ...parts } = plan;
+  return buildPage({
+    ...parts,
+    id: at.id,
+    infoUri: infoUri(at.base, at.id),
+    nextUri: next && `${at.base}/v1/statement/${next.kind}/${at.id}/${at.slug}/${next.token}`,
+    elapsedMs: at.elapsedMs,
+    queuedMs: at.queuedMs,
+    error: failure && toTrinoError(failure),
+  });
+}
+
+/** The answer to a POST refused over the registry's bounds: a FAILED page (QUERY_QUEUE_FULL; clients report it) for an id never held. */
+export function refusedPage(id: string, base: string, err: AppError): Buffer {
+  return buildPage({ id, infoUri: infoUri(base, id), nextUri: undefined, state: 'FAILED', elapsedMs: 0, queuedMs: 0, error: toTrinoError(err) });
+}
+
+/** Trino caps the wait of a queued poll at 1 s; executing polls may wait longer. */
+export const MAX_WAIT_MS: Record<PageKind, number> = { queued: 1000, executing: 10_000 };
+
+/** `maxWait=500ms` / `1s` / `0.5s` / bare milliseconds -> ms, capped. */
+export function parseMaxWaitMs(value: unknown, capMs: number): number {
+  if (typeof value !== 'string' || value === '') return capMs;
+  const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m)?$/.exec(value.trim());
+  if (!m) return capMs;
+  const unit = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 'ms') as 'ms'];
+  return Math.min(capMs, Math.max(0, Number(m[1]) * unit));
+}
+
+/** A host[:port] fit for a URI (a name, IPv4 or [IPv6], an optional port): nothing else goes into nextUri. */
+const URI_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/** `http(s)://host[:port]` and nothing more. */
+export function isUriBase(base: string): boolean {
+  const m = /^(https?):\/\/(.+)$/.exec(base);
+  return m !== null && URI_HOST.test(m[2]!);
+}
+
+/**
+ * The base of the absolute URIs a client follows (with its credentials): X-Forwarded-Proto/-Host only
+ * from a trusted proxy (fastify applies HOTPATH_TRUST_PROXY), else the Host header and the socket; a
+ * value that is no valid scheme or host falls back to the address the request arrived at.
+ */
+export function externalBase(request: FastifyRequest): string {
+  const proto = String(request.protocol ?? 'http').split(',')[0]!.trim().toLowerCase();
+  const host = String(request.host ?? '').split(',')[0]!.trim();
+  const local = request.raw.socket;
+  const fallback = local.localAddress?.includes(':') ? `[${local.localAddress}]:${local.localPort}` : `${local.localAddress ?? '127.0.0.1'}:${local.localPort ?? 80}`;
+  return `${proto === 'https' ? 'https' : 'http'}://${URI_HOST.test(host) ? host : fallback}`;
 }

@@ -1,58 +1,20 @@
-// Why: the lifecycle of one statement submitted through the Trino door, as Trino clients expect it:
-// ids and slugs hotpath owns, tokens that advance page by page (a repeated last token returns the same
-// page, an older one is gone), execution started on the first poll, cancel, and abandonment.
-//
-//   POST ─> QUEUED ──first GET queued/1──> running (a PageStream: a hit at once, a miss as it arrives)
-//              │                              ├─ pages ─> executing pages 0..n-1 ─> FINISHED
-//              │                              └─ error ─> FAILED page
-//              └─ DELETE / not polled for the client timeout ─> gone (410 for its URIs); the engine is cancelled
-//
-// What queries hold is bounded, per user and overall, by count and by bytes (statement text, the page
-// kept for a retried poll, pages produced and not yet fetched): over a bound a new POST is refused as
-// Trino refuses a full queue. A query whose answer is being produced while its client reads nothing holds
-// an engine slot, so it is abandoned much sooner than an idle one.
-// A query lives in the replica that accepted its POST; others forward to it (owners.ts).
+// Why: the Trino door's statements held by this replica, live and recently finished, under bounds: what
+// queries hold is bounded, per user and overall, by count and by bytes (statement text, the page kept for
+// a retried poll, pages produced and not yet fetched): over a bound a new POST is refused as Trino refuses
+// a full queue, and a running query whose pages would pass one fails. A query whose answer is being
+// produced while its client reads nothing holds an engine slot, so it is abandoned much sooner than an
+// idle one. Each statement's own lifecycle and tokens are statement.ts's; ids, slugs, the counts and the
+// finished LRU are here. A query lives in the replica that accepted its POST; others forward to it
+// (owners.ts).
 
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../../shared/errors.ts';
 import type { PageStream } from '../page-stream.ts';
-import type { TrinoContext } from './protocol.ts';
+import type { PageKind, TrinoContext } from './protocol.ts';
+import { Statement } from './statement.ts';
 
-export interface StatementQuery {
-  id: string;
-  slug: string;
-  sql: string;
-  user: string;
-  context: TrinoContext;
-  /** Credentials to forward upstream on a miss; never logged, never in a key. */
-  authorization: string | undefined;
-  createdAtMs: number;
-  lastSeenAtMs: number;
-  startedAtMs: number | undefined;
-  finishedAtMs: number | undefined;
-  /**
-   * Tokens number responses, as in Trino: each new token gets the next response, and the last one
-   * served is kept so a retried GET gets the identical page (`last`). Data pages are counted apart.
-   */
-  queuedToken: number;
-  executingToken: number;
-  last: { kind: 'queued' | 'executing'; token: number; body: Buffer } | undefined;
-  /** Index of the next data page to hand out. */
-  nextPage: number;
-  run: Promise<void> | undefined;
-  stream: PageStream | undefined;
-  /** Refused before anything ran (read-only, admission at open). */
-  error: AppError | undefined;
-  /** Aborted on cancel or abandonment: the engine execution stops. */
-  abort: AbortController;
-  /** Its last page (FINISHED or FAILED) was served: it no longer counts against the bounds. */
-  completed: boolean;
-  /** What its answer's headers were, kept when its stream is let go at completion (a retried last page). */
-  finalHeaders?: { cacheStatus: string; sessionHeaders: Record<string, string[]> | undefined };
-}
-
-export type Open = (q: StatementQuery) => Promise<PageStream>;
+export type Open = (q: Statement) => Promise<PageStream>;
 
 export interface RegistryOptions {
   /** Statements held at once, all users / one user; beyond, a POST is refused (QUERY_QUEUE_FULL). */
@@ -71,7 +33,8 @@ export interface RegistryOptions {
   clientTimeoutMs: number;
   /** Sooner for a query whose answer is being produced (it holds an engine slot) while nobody polls. */
   busyClientTimeoutMs: number;
-  now?: () => number;
+  /** The door's clock (ms since the epoch): abandonment, page stats and ids read it. */
+  now: () => number;
 }
 
 /** What one query costs beyond its text: the object, its context and bookkeeping (an estimate). */
@@ -87,11 +50,11 @@ interface Usage {
 }
 
 export class StatementRegistry {
-  private readonly queries = new Map<string, StatementQuery>();
+  private readonly queries = new Map<string, Statement>();
   /** Ids removed recently: their URIs answer 410 Gone rather than 404. */
   private readonly gone: LRUCache<string, true>;
   /** Queries whose last page was served, kept (bounded by their kept page's bytes) for retries and info. */
-  private readonly finished: LRUCache<string, StatementQuery>;
+  private readonly finished: LRUCache<string, Statement>;
   /** Per query: bytes counted overall, bytes charged to its user, and bytes of its stream's pages. */
   private readonly bytesOf = new Map<string, { total: number; user: number; stream: number }>();
   private readonly byUser = new Map<string, Usage>();
@@ -103,11 +66,11 @@ export class StatementRegistry {
 
   constructor(opts: RegistryOptions) {
     this.opts = opts;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now;
     this.gone = new LRUCache({ max: GONE_MAX, ttl: 4 * opts.clientTimeoutMs });
     this.finished = new LRUCache({
       maxSize: FINISHED_MAX_BYTES,
-      sizeCalculation: (q) => QUERY_OVERHEAD_BYTES + Buffer.byteLength(q.sql) + (q.last?.body.length ?? 0),
+      sizeCalculation: (q) => QUERY_OVERHEAD_BYTES + Buffer.byteLength(q.sql) + q.keptBytes,
       ttl: opts.clientTimeoutMs,
       dispose: (_q, id, reason) => {
         if (reason !== 'delete') this.gone.set(id, true);
@@ -124,7 +87,7 @@ export class StatementRegistry {
   }
 
   /** What `delta` more bytes (of its stream's pages, or of anything else) add overall and to the user's charge. */
-  private charge(q: StatementQuery, delta: number, stream: boolean): { total: number; user: number } {
+  private charge(q: Statement, delta: number, stream: boolean): { total: number; user: number } {
     if (!stream) return { total: delta, user: delta };
     const allowance = this.opts.perQueryAllowanceBytes ?? 0;
     const before = this.bytesOf.get(q.id)?.stream ?? 0;
@@ -132,7 +95,7 @@ export class StatementRegistry {
     return { total: delta, user: over(before + delta) - over(before) };
   }
 
-  private account(q: StatementQuery, delta: number, stream = false): void {
+  private account(q: Statement, delta: number, stream = false): void {
     const b = this.bytesOf.get(q.id);
     if (!b || !this.queries.has(q.id) || delta === 0) return;
     const c = this.charge(q, delta, stream);
@@ -145,7 +108,7 @@ export class StatementRegistry {
   }
 
   /** Which bound `delta` more bytes of `q`'s would pass, if any. */
-  private overBy(q: StatementQuery, delta: number, stream: boolean): string | undefined {
+  private overBy(q: Statement, delta: number, stream: boolean): string | undefined {
     const c = this.charge(q, delta, stream);
     const u = this.byUser.get(q.user);
     if (c.user > 0 && (u?.bytes ?? 0) + c.user > this.opts.maxBytesPerUser) return `user ${q.user}'s answers passed HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER (${this.opts.maxBytesPerUser} bytes)`;
@@ -157,12 +120,10 @@ export class StatementRegistry {
    * The bounds hold while answers come in, not only at POST: a query whose pages would pass one fails
    * (its pages let go), as Trino fails a query over its memory limit.
    */
-  private refuseOverflow(q: StatementQuery, why: string): void {
+  private refuseOverflow(q: Statement, why: string): void {
     const err = new AppError('HELD_BYTES_EXCEEDED', `${why}: fetch the pages of running queries, or cancel them`, { details: { errorName: 'EXCEEDED_LOCAL_MEMORY_LIMIT' } });
-    q.error = err;
-    q.finishedAtMs = this.now();
-    q.abort.abort(err);
-    q.stream?.fail(err);
+    q.fail(err, this.now());
+    q.halt(err);
     this.detach(q);
   }
 
@@ -185,31 +146,11 @@ export class StatementRegistry {
   }
 
   /** A Trino-shaped id (`20261127_054712_00001_k3x9q`) and an unguessable slug; throws QUEUE_FULL over a bound. */
-  create(sql: string, user: string, context: TrinoContext, authorization?: string): StatementQuery {
+  create(sql: string, user: string, context: TrinoContext, authorization?: string): Statement {
     const bytes = Buffer.byteLength(sql) + QUERY_OVERHEAD_BYTES + Object.values(context.preparedStatements ?? {}).reduce((n, v) => n + Buffer.byteLength(v), 0);
     this.admit(user, bytes);
     const id = this.newId();
-    const q: StatementQuery = {
-      id,
-      slug: `y${randomBytes(16).toString('hex')}`,
-      sql,
-      user,
-      context,
-      authorization,
-      createdAtMs: this.now(),
-      lastSeenAtMs: this.now(),
-      startedAtMs: undefined,
-      finishedAtMs: undefined,
-      queuedToken: 0,
-      executingToken: -1,
-      last: undefined,
-      nextPage: 0,
-      run: undefined,
-      stream: undefined,
-      error: undefined,
-      abort: new AbortController(),
-      completed: false,
-    };
+    const q = new Statement({ id, slug: `y${randomBytes(16).toString('hex')}`, sql, user, context, authorization, nowMs: this.now() });
     this.queries.set(id, q);
     const u = this.byUser.get(user) ?? { count: 0, bytes: 0 };
     u.count++;
@@ -229,73 +170,74 @@ export class StatementRegistry {
     return `${stamp}_${p(this.sequence, 5)}_${randomBytes(4).toString('hex').slice(0, 5)}`;
   }
 
-  /** The response kept for a retried poll of the last token (its bytes count against the bounds). */
-  remember(q: StatementQuery, last: NonNullable<StatementQuery['last']>): void {
-    this.account(q, last.body.length - (q.last?.body.length ?? 0));
-    q.last = last;
+  /**
+   * A new response went out for a poll of `q`: it is kept for a retried poll of that token (its bytes
+   * count against the bounds); when it was the last one (FINISHED or FAILED), the query completes.
+   */
+  servePage(q: Statement, kind: PageKind, token: number, body: Buffer): void {
+    this.account(q, q.servePage(kind, token, body));
+    if (q.ended) this.complete(q);
   }
 
   /** The query for a page URI: 404 unknown id or slug, 410 for one that was cancelled or abandoned. */
-  lookup(id: string, slug?: string): StatementQuery {
+  lookup(id: string, slug?: string): Statement {
     const q = this.queries.get(id) ?? this.finished.get(id);
     if (!q) {
       if (this.gone.has(id)) throw new AppError('GONE', `query ${id} is gone (finished, cancelled or abandoned)`);
       throw new AppError('NOT_FOUND', `unknown query ${id}`);
     }
     if (slug !== undefined && slug !== q.slug) throw new AppError('NOT_FOUND', `unknown query ${id}`);
-    q.lastSeenAtMs = this.now();
+    q.seen(this.now());
     return q;
   }
 
   /** Start execution once; later calls share it. Resolves when the answer's stream exists. */
-  start(q: StatementQuery, open: Open): Promise<void> {
-    if (!q.run) {
-      q.startedAtMs = this.now();
-      q.run = open(q).then(
-        (stream) => {
-          if (!this.queries.has(q.id)) {
-            stream.release();
-            return;
-          }
-          // Pages produced and not yet fetched count against the bounds while the query is held.
-          const over = this.overBy(q, stream.bytesHeld, true);
-          if (over) {
-            stream.release();
-            this.refuseOverflow(q, over);
-            return;
-          }
-          q.stream = stream;
-          this.account(q, stream.bytesHeld, true);
-          stream.onBytes = (delta) => {
-            const grows = delta > 0 ? this.overBy(q, delta, true) : undefined;
-            this.account(q, delta, true);
-            if (grows) this.refuseOverflow(q, grows);
-          };
-        },
-        (err: unknown) => {
-          q.error = err instanceof AppError ? err : new AppError('INTERNAL', undefined, { cause: err });
-          q.finishedAtMs = this.now();
-        },
-      );
+  start(q: Statement, open: Open): Promise<void> {
+    return (
+      q.run ??
+      q.begin(this.now(), () =>
+        open(q).then(
+          (stream) => this.attach(q, stream),
+          (err: unknown) => q.fail(err instanceof AppError ? err : new AppError('INTERNAL', undefined, { cause: err }), this.now()),
+        ),
+      )
+    );
+  }
+
+  /** Its answer opened: pages produced and not yet fetched count against the bounds while the query is held. */
+  private attach(q: Statement, stream: PageStream): void {
+    if (!this.queries.has(q.id)) {
+      stream.release();
+      return;
     }
-    return q.run;
+    const over = this.overBy(q, stream.bytesHeld, true);
+    if (over) {
+      stream.release();
+      this.refuseOverflow(q, over);
+      return;
+    }
+    q.attach(stream);
+    this.account(q, stream.bytesHeld, true);
+    stream.onBytes = (delta) => {
+      const grows = delta > 0 ? this.overBy(q, delta, true) : undefined;
+      this.account(q, delta, true);
+      if (grows) this.refuseOverflow(q, grows);
+    };
   }
 
   /** Forget a run that was refused admission, so the client's retry starts it again. */
-  resetRun(q: StatementQuery): void {
+  resetRun(q: Statement): void {
     this.detach(q);
-    q.run = undefined;
-    q.error = undefined;
-    q.startedAtMs = undefined;
-    q.finishedAtMs = undefined;
+    q.reset();
   }
 
-  private detach(q: StatementQuery): void {
-    if (!q.stream) return;
-    q.stream.onBytes = undefined;
-    this.account(q, -q.stream.bytesHeld, true);
-    q.stream.release();
-    q.stream = undefined;
+  /** Lets go of `q`'s stream and stops counting its pages. */
+  private detach(q: Statement): void {
+    const stream = q.detach();
+    if (!stream) return;
+    stream.onBytes = undefined;
+    this.account(q, -stream.bytesHeld, true);
+    stream.release();
   }
 
   has(id: string): boolean {
@@ -306,20 +248,16 @@ export class StatementRegistry {
    * The client has the query's last page: it stops counting against the bounds (a finished query holds
    * no engine slot and no pages), and is kept a while, bounded, for a retried last poll and its info.
    */
-  complete(q: StatementQuery): void {
+  private complete(q: Statement): void {
     if (q.completed || !this.queries.has(q.id)) return;
-    if (q.stream) {
-      q.finalHeaders = { cacheStatus: q.stream.cacheStatus, sessionHeaders: q.stream.sessionHeaders };
-      q.error ??= q.stream.error;
-    }
+    q.complete();
     this.detach(q);
     this.forget(q);
-    q.completed = true;
     this.finished.set(q.id, q);
   }
 
   /** Takes `q` out of the live queries and their counts. */
-  private forget(q: StatementQuery): void {
+  private forget(q: Statement): void {
     const u = this.byUser.get(q.user);
     const bytes = this.bytesOf.get(q.id) ?? { total: 0, user: 0, stream: 0 };
     this.total.count--;
@@ -341,28 +279,17 @@ export class StatementRegistry {
     const q = this.queries.get(id);
     if (!q) return false;
     const cancelled = new AppError('QUERY_CANCELLED', `query ${id} was cancelled`);
-    q.abort.abort(cancelled);
-    q.stream?.fail(cancelled);
+    q.cancel(cancelled);
     this.detach(q);
     this.forget(q);
-    q.last = undefined;
     this.gone.set(id, true);
     return true;
-  }
-
-  /**
-   * Never polled since its POST (a client polls at once), or its answer is being produced (an engine slot
-   * is held, or awaited) and not finished: such a query is abandoned sooner.
-   */
-  private busy(q: StatementQuery): boolean {
-    if (q.run === undefined) return true;
-    return q.stream !== undefined && !q.stream.done && q.stream.error === undefined;
   }
 
   private sweep(): void {
     const now = this.now();
     for (const [id, q] of this.queries) {
-      const limit = this.busy(q) ? this.opts.busyClientTimeoutMs : this.opts.clientTimeoutMs;
+      const limit = q.busy ? this.opts.busyClientTimeoutMs : this.opts.clientTimeoutMs;
       if (now - q.lastSeenAtMs > limit) this.remove(id);
     }
   }
