@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, type ErrorCode } from '../shared/errors.ts';
 import type { CachedEntry } from './store/entry.ts';
-import type { TieredStore } from './store/tiered-store.ts';
+import type { FlightSignals, ResultStore } from './store/ports.ts';
 import type { FlightDone, FlightError } from './store/redis-store.ts';
 
 const SKIPPED = new Error('background refresh skipped: another replica holds the lock');
@@ -51,22 +51,35 @@ export interface FlightOptions {
   lockTtlMs: number;
   /** Upper bound on waiting for other replicas before executing without the lock. */
   maxWaitMs: number;
+  /** Clock of the waiting deadline (ms; default Date.now). */
+  now?: () => number;
 }
 
 export class SingleFlight {
   private readonly local = new Map<string, LocalFlight>();
   private readonly remoteWaiters = new Map<string, Set<(done: FlightDone) => void>>();
   private readonly owner = randomUUID();
-  private readonly store: TieredStore;
+  private readonly store: Pick<ResultStore, 'lookup' | 'invalidationChannelUp'>;
+  private readonly signals: FlightSignals;
   private readonly opts: FlightOptions;
+  private readonly now: () => number;
+  private readonly unsubscribe: () => void;
 
-  constructor(store: TieredStore, opts: FlightOptions) {
+  /** `store`: where an entry another replica stored is read; `signals`: the lock and "done" messages. */
+  constructor(store: Pick<ResultStore, 'lookup' | 'invalidationChannelUp'>, signals: FlightSignals, opts: FlightOptions) {
     this.store = store;
+    this.signals = signals;
     this.opts = opts;
+    this.now = opts.now ?? Date.now;
+    this.unsubscribe = signals.onDone((done) => this.onDone(done));
   }
 
-  /** Feed from the store's event subscription. */
-  onDone(done: FlightDone): void {
+  /** Stops hearing "done" messages (the app is closing). */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private onDone(done: FlightDone): void {
     const set = this.remoteWaiters.get(done.key);
     if (set) for (const w of [...set]) w(done);
   }
@@ -107,13 +120,13 @@ export class SingleFlight {
   }
 
   private async acrossReplicas(hash: string, fill: Fill, waitForOthers: boolean, usable: (entry: CachedEntry) => boolean): Promise<FillOutcome | undefined> {
-    const deadline = Date.now() + this.opts.maxWaitMs;
-    while (Date.now() < deadline) {
+    const deadline = this.now() + this.opts.maxWaitMs;
+    while (this.now() < deadline) {
       const waiter = this.registerWaiter(hash);
       try {
         let locked: boolean;
         try {
-          locked = await this.store.l2.tryLock(hash, this.owner, this.opts.lockTtlMs);
+          locked = await this.signals.tryLock(hash, this.owner, this.opts.lockTtlMs);
         } catch {
           return { ...(await fill()), collapsed: false }; // Redis failing: run alone; the fill will not store
         }
@@ -122,7 +135,7 @@ export class SingleFlight {
         const already = await this.store.lookup(hash).catch(() => undefined);
         if (already && usable(already.entry)) return { entry: already.entry, stored: true, collapsed: true };
         const pollMs = this.store.invalidationChannelUp() ? this.opts.lockTtlMs : SILENT_CHANNEL_POLL_MS;
-        const done = await waiter.wait(Math.min(this.opts.lockTtlMs, pollMs, Math.max(1, deadline - Date.now())));
+        const done = await waiter.wait(Math.min(this.opts.lockTtlMs, pollMs, Math.max(1, deadline - this.now())));
         if (done?.ok === false && !HOLDER_ERRORS.has(done.error.code)) throw remoteError(done.error);
         if (done?.ok && done.stored) {
           const found = await this.store.lookup(hash).catch(() => undefined);
@@ -138,19 +151,19 @@ export class SingleFlight {
 
   private async asLeader(hash: string, fill: Fill): Promise<Omit<FillOutcome, 'collapsed'>> {
     const renew = setInterval(
-      () => void this.store.l2.extendLock(hash, this.owner, this.opts.lockTtlMs).catch(() => {}),
+      () => void this.signals.extendLock(hash, this.owner, this.opts.lockTtlMs).catch(() => {}),
       Math.max(50, Math.floor(this.opts.lockTtlMs / 3)),
     );
     try {
       const outcome = await fill();
-      await this.store.l2.publishDone({ key: hash, ok: true, stored: outcome.stored }).catch(() => {});
+      await this.signals.publishDone({ key: hash, ok: true, stored: outcome.stored }).catch(() => {});
       return outcome;
     } catch (err) {
-      await this.store.l2.publishDone({ key: hash, ok: false, error: toFlightError(err) }).catch(() => {});
+      await this.signals.publishDone({ key: hash, ok: false, error: toFlightError(err) }).catch(() => {});
       throw err;
     } finally {
       clearInterval(renew);
-      await this.store.l2.releaseLock(hash, this.owner).catch(() => {});
+      await this.signals.releaseLock(hash, this.owner).catch(() => {});
     }
   }
 

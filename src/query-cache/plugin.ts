@@ -41,14 +41,16 @@ declare module 'fastify' {
 export function registerQueryCache(app: FastifyInstance, deps: { config: Config; engine: Engine; auth: Authenticator; registry: Registry }): QueryCache {
   const { config, engine, auth, registry } = deps;
   const metrics = createQueryCacheMetrics(registry);
-  let flight: SingleFlight | undefined;
+  // The domain's one clock (ms): entries' ages, single-flight's deadlines, the service's freshness, the
+  // Trino door's statements, their owners' claims and its pages all read it.
+  const now = Date.now;
   const store = new TieredStore({
+    now,
     redisUrl: config.redisUrl,
     prefix: config.redisPrefix,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     l1MaxBytes: config.l1MaxBytes,
     compressMinBytes: config.cacheCompressMinBytes,
-    onFlightDone: (done) => flight?.onDone(done),
     onL1Eviction: () => metrics.evictions.inc({ tier: 'l1' }),
     heartbeatIntervalMs: config.invalidationHeartbeatIntervalMs,
     maxSilenceMs: config.invalidationMaxSilenceMs,
@@ -61,16 +63,14 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     },
     onChannelUp: (downForMs) => app.log.info({ downForMs: Math.round(downForMs) }, 'invalidation channel alive again: L1 on'),
   });
-  flight = new SingleFlight(store, { lockTtlMs: config.lockTtlMs, maxWaitMs: config.statementTimeoutMs + config.maxQueueWaitMs + config.lockTtlMs });
+  const flight = new SingleFlight(store, store.signals, { lockTtlMs: config.lockTtlMs, maxWaitMs: config.statementTimeoutMs + config.maxQueueWaitMs + config.lockTtlMs, now });
   const admission = new Admission({
     maxGlobal: config.maxConcurrentExecutions,
     maxPerUser: config.maxConcurrentPerUser,
     maxQueued: config.maxQueued,
     maxWaitMs: config.maxQueueWaitMs,
   });
-  const service = new QueryCacheService({ config, engine, store, flight, admission, metrics, log: app.log });
-  // The Trino door's one clock: its statements, their owners' claims and its pages read it.
-  const trinoNow = Date.now;
+  const service = new QueryCacheService({ config, engine, store, flight, admission, metrics, log: app.log, now });
   const statements = new StatementRegistry({
     maxQueries: config.trinoDoorMaxQueries,
     maxQueriesPerUser: config.trinoDoorMaxQueriesPerUser,
@@ -79,7 +79,7 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     perQueryAllowanceBytes: config.cacheMaxEntryBytes,
     clientTimeoutMs: config.trinoDoorClientTimeoutSeconds * 1000,
     busyClientTimeoutMs: config.trinoDoorBusyClientTimeoutSeconds * 1000,
-    now: trinoNow,
+    now,
   });
   const queryCache: QueryCache = {
     service,
@@ -118,14 +118,15 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     prefix: config.redisPrefix,
     ttlMs: config.trinoDoorClientTimeoutSeconds * 1000,
     selfUrl: config.advertiseUrl,
-    now: trinoNow,
+    now,
   });
   app.addHook('onListen', async () => {
     owners.selfUrl ??= advertisedUrl(app.server.address(), config.host);
   });
   app.addHook('onClose', async () => owners.close());
-  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, registry: statements, owners, now: trinoNow });
+  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, registry: statements, owners, now });
   app.addHook('onClose', async () => {
+    flight.close();
     await store.close();
   });
   return queryCache;

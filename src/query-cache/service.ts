@@ -23,7 +23,7 @@ import type { Admission } from './admission.ts';
 import { HOLDER_ERRORS, type FillOutcome, type SingleFlight } from './flight.ts';
 import { PageStream } from './page-stream.ts';
 import type { CachedEntry } from './store/entry.ts';
-import type { TieredStore } from './store/tiered-store.ts';
+import type { ResultStore } from './store/ports.ts';
 import type { FillVersions } from './store/redis-store.ts';
 import type { QueryCacheMetrics, RequestResult } from './metrics.ts';
 
@@ -66,7 +66,7 @@ export type Lookup =
 export interface QueryCacheDeps {
   config: Config;
   engine: Engine;
-  store: TieredStore;
+  store: ResultStore;
   flight: SingleFlight;
   admission: Admission;
   metrics: QueryCacheMetrics;
@@ -160,7 +160,7 @@ export class QueryCacheService {
     if (!store.available()) return { kind: 'bypass', reason: 'cache-unavailable' };
     if (req.noCache) return { kind: 'miss', plan, stale: undefined };
     const started = performance.now();
-    let found: Awaited<ReturnType<TieredStore['lookup']>>;
+    let found: Awaited<ReturnType<ResultStore['lookup']>>;
     try {
       found = await store.lookup(plan.hash);
     } catch {
@@ -396,7 +396,7 @@ export class QueryCacheService {
    */
   private async versionsBeforeRun(decision: Decision, principal: string | undefined): Promise<FillVersions | undefined> {
     try {
-      return await this.d.store.l2.readVersions(principal, decision.tables);
+      return await this.d.store.versions(principal, decision.tables);
     } catch {
       return undefined;
     }

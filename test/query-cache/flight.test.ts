@@ -28,15 +28,11 @@ beforeAll(async () => {
     commandTimeoutMs: 1000,
     l1MaxBytes: 1024 * 1024,
     compressMinBytes: 0,
-    onFlightDone: (d) => {
-      flight.onDone(d);
-      other.onDone(d);
-    },
     heartbeatIntervalMs: 200,
     maxSilenceMs: 1000,
   });
-  flight = new SingleFlight(store, { lockTtlMs: 2000, maxWaitMs: 10_000 });
-  other = new SingleFlight(store, { lockTtlMs: 2000, maxWaitMs: 10_000 });
+  flight = new SingleFlight(store, store.signals, { lockTtlMs: 2000, maxWaitMs: 10_000 });
+  other = new SingleFlight(store, store.signals, { lockTtlMs: 2000, maxWaitMs: 10_000 });
   const deadline = Date.now() + 5000;
   while (!store.invalidationChannelUp() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 });

@@ -14,6 +14,7 @@
 //   P gG:l:<hash>         single-flight lock, value = owner id
 //   P events              pub/sub channel (JSON messages: inv, done, hb = a replica's own heartbeat)
 
+import type { FlightSignals } from './ports.ts';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createRedis, closeRedis } from '../../shared/redis.ts';
@@ -61,7 +62,6 @@ export interface RedisCacheStoreOptions {
   prefix: string;
   commandTimeoutMs: number;
   onInvalidation: (inv: Invalidation) => void;
-  onFlightDone: (done: FlightDone) => void;
   /** The event subscription (re)connected: invalidations may have been missed meanwhile. */
   onResync: () => void;
   /** Heartbeat period (H) and silence bound (B) of the event channel; see channel-liveness.ts. */
@@ -81,7 +81,7 @@ interface ScriptCommands {
   hpGetEntryAtCurrentGenBuffer(genKey: string, incompleteKey: string, entryKeyHead: string, entryKeyTail: string): Promise<[number, Buffer | null, Buffer | null]>;
 }
 
-export class RedisCacheStore {
+export class RedisCacheStore implements FlightSignals {
   readonly redis: Redis & ScriptCommands;
   /** The subscriber; replaced by a fresh connection when the channel goes silent. */
   private sub: Redis;
@@ -93,6 +93,14 @@ export class RedisCacheStore {
   private readonly replicaId = randomUUID();
   private readonly liveness: ChannelLiveness;
   private closed = false;
+
+  private readonly doneListeners = new Set<(done: FlightDone) => void>();
+
+  /** FlightSignals.onDone: every replica's "done" messages, from the event subscription. */
+  onDone(listener: (done: FlightDone) => void): () => void {
+    this.doneListeners.add(listener);
+    return () => void this.doneListeners.delete(listener);
+  }
 
   constructor(opts: RedisCacheStoreOptions) {
     this.opts = opts;
@@ -194,7 +202,7 @@ export class RedisCacheStore {
       if (msg.gen > this.gen) this.gen = msg.gen;
       this.opts.onInvalidation(msg);
     } else if (msg.t === 'done') {
-      this.opts.onFlightDone(msg);
+      for (const listener of this.doneListeners) listener(msg);
     } else if (msg.t === 'hb' && msg.r === this.replicaId && typeof msg.at === 'number') {
       this.liveness.heartbeatBack(msg.at);
     }

@@ -1,4 +1,4 @@
-// Why: the ResultStore the cache service uses: an in-process LRU (L1, bounded by bytes) in front of
+// Why: the ResultStore (ports.ts) the cache service uses: an in-process LRU (L1, bounded by bytes) in front of
 // Redis (L2). L1 only ever holds what L2 held, and every replica drops L1 entries when an
 // invalidation message arrives, or everything when its event subscription reconnects. L1 is used
 // (read and filled) only while that subscription is proven alive; when it goes silent L1 is dropped
@@ -7,9 +7,10 @@
 import { LRUCache } from 'lru-cache';
 import { entrySizeBytes, packEntry, unpackEntry, type CachedEntry } from './entry.ts';
 import { retentionMs } from '../core/policy.ts';
-import { RedisCacheStore, type FillVersions, type FlightDone, type Invalidation } from './redis-store.ts';
+import { RedisCacheStore, type FillVersions, type Invalidation } from './redis-store.ts';
+import type { FlightSignals, ResultStore, Tier } from './ports.ts';
 
-export type Tier = 'l1' | 'l2';
+export type { Tier } from './ports.ts';
 
 export interface TieredStoreOptions {
   redisUrl: string;
@@ -17,8 +18,9 @@ export interface TieredStoreOptions {
   commandTimeoutMs: number;
   l1MaxBytes: number;
   compressMinBytes: number;
-  onFlightDone: (done: FlightDone) => void;
   onL1Eviction?: () => void;
+  /** The clock entries' ages are read with (ms; default Date.now). */
+  now?: () => number;
   /** Heartbeat period and silence bound of the invalidation channel (HOTPATH_INVALIDATION_*). */
   heartbeatIntervalMs: number;
   maxSilenceMs: number;
@@ -27,8 +29,9 @@ export interface TieredStoreOptions {
   onChannelUp?: (downForMs: number) => void;
 }
 
-export class TieredStore {
+export class TieredStore implements ResultStore {
   readonly l2: RedisCacheStore;
+  private readonly now: () => number;
   private readonly l1: LRUCache<string, CachedEntry> | undefined;
   private readonly compressMinBytes: number;
   /** Moves on every invalidation seen; an L2 read that straddles a move is not copied into L1. */
@@ -36,6 +39,7 @@ export class TieredStore {
 
   constructor(opts: TieredStoreOptions) {
     this.compressMinBytes = opts.compressMinBytes;
+    this.now = opts.now ?? Date.now;
     if (opts.l1MaxBytes > 0) {
       this.l1 = new LRUCache<string, CachedEntry>({
         maxSize: opts.l1MaxBytes,
@@ -49,7 +53,6 @@ export class TieredStore {
       url: opts.redisUrl,
       prefix: opts.prefix,
       commandTimeoutMs: opts.commandTimeoutMs,
-      onFlightDone: opts.onFlightDone,
       onInvalidation: (inv) => this.dropFromL1(inv),
       onResync: () => this.dropAllFromL1(),
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
@@ -65,6 +68,15 @@ export class TieredStore {
   /** Redis answers: look up and store (with L1 only while the invalidation channel is up). */
   available(): boolean {
     return this.l2.available();
+  }
+
+  /** Single-flight's signals across replicas (the lock and "done" messages live in Redis). */
+  get signals(): FlightSignals {
+    return this.l2;
+  }
+
+  versions(principal: string | undefined, tables: readonly string[] | undefined): Promise<FillVersions> {
+    return this.l2.readVersions(principal, tables);
   }
 
   /** Whether L1 may be used now: the invalidation channel has proven itself within the bound. */
@@ -103,7 +115,7 @@ export class TieredStore {
   }
 
   private l1TtlMs(entry: CachedEntry): number {
-    return Math.max(1, retentionMs(entry.meta.freshness) - (Date.now() - entry.meta.storedAtMs));
+    return Math.max(1, retentionMs(entry.meta.freshness) - (this.now() - entry.meta.storedAtMs));
   }
 
   /**
