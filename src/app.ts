@@ -14,6 +14,7 @@ import { answerClientError, answerFrameworkError, rawErrorResponse, registerErro
 import { onRedisConnectionChange } from './shared/redis.ts';
 import { registerHealth } from './shared/health.ts';
 import { registerRequestTelemetry } from './shared/access-log.ts';
+import { registerAccess } from './shared/access.ts';
 import { createRegistry } from './shared/metrics.ts';
 import type { Engine } from './query-cache/engines/engine.ts';
 import { registerQueryCache } from './query-cache/plugin.ts';
@@ -150,11 +151,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const auth = deps.auth ?? (await createAuthenticator(config));
-  const queryCache = registerQueryCache(app, { config, engine: deps.engine, auth, registry });
+  // Who may call each route is its config.access, checked by one hook (shared/access.ts).
+  registerAccess(app, auth);
+  const queryCache = registerQueryCache(app, { config, engine: deps.engine, registry });
   const gpuJobs = config.gpuEnabled
     ? registerGpuJobs(app, {
         config,
-        auth,
         registry,
         ...(deps.gpuCluster !== undefined ? { cluster: deps.gpuCluster } : {}),
         ...(deps.now !== undefined ? { now: deps.now } : {}),

@@ -3,7 +3,6 @@
 
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Authenticator } from '../shared/auth.ts';
 import { addSharedSchemas, errorResponses, ErrorBody } from '../shared/api-schemas.ts';
 import { AppError } from '../shared/errors.ts';
 import type { QueryCacheMetrics } from './metrics.ts';
@@ -19,11 +18,12 @@ const Query = Type.Object(
   { additionalProperties: false },
 );
 
-export function registerCacheAdmin(app: FastifyInstance, deps: { store: TieredStore; auth: Authenticator; metrics: QueryCacheMetrics }): void {
+export function registerCacheAdmin(app: FastifyInstance, deps: { store: TieredStore; metrics: QueryCacheMetrics }): void {
   addSharedSchemas(app, ErrorBody);
   app.delete<{ Querystring: Static<typeof Query> }>(
     '/v1/cache',
     {
+      config: { access: 'admin', adminOnly: 'cache invalidation needs admin scope' },
       schema: {
         summary: 'Invalidate cached results',
         operationId: 'invalidateCache',
@@ -34,8 +34,6 @@ export function registerCacheAdmin(app: FastifyInstance, deps: { store: TieredSt
       },
     },
     async (request) => {
-      const principal = await deps.auth.authenticate(request.headers, request.ip);
-      if (!principal.admin) throw new AppError('FORBIDDEN', 'cache invalidation needs admin scope');
       const { table, user, all } = request.query;
       const given = [table !== undefined, user !== undefined, all === 'true'].filter(Boolean).length;
       if (given !== 1) throw new AppError('BAD_REQUEST', 'give exactly one of table=catalog.schema.table, user=NAME or all=true');

@@ -7,12 +7,12 @@
 //     │                 └─> error ────> the error's status and JSON body
 //     └──past the cap──> 200, streamed; an error after that point aborts the response (truncated body)
 
+import { principalOf } from '../shared/access.ts';
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError } from '../shared/errors.ts';
 import { addSharedSchemas, errorResponses, ErrorBody, ref } from '../shared/api-schemas.ts';
-import type { Authenticator } from '../shared/auth.ts';
 import { jsonFormat } from './core/render-json.ts';
 import type { PageStream } from './page-stream.ts';
 import type { QueryCacheService } from './service.ts';
@@ -187,11 +187,12 @@ export async function sendStream(reply: FastifyReply, s: PageStream, opts: SendO
   return answerHeaders(reply, s).send(Readable.from(held, { objectMode: false }));
 }
 
-export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCacheService; auth: Authenticator; maxSqlBytes: number; send: SendOptions }): void {
+export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCacheService; maxSqlBytes: number; send: SendOptions }): void {
   addSharedSchemas(app, ErrorBody, Answer);
   app.post<{ Body: QueryBodyT }>(
     '/v1/query',
     {
+      config: { access: 'user' },
       bodyLimit: deps.maxSqlBytes * 2 + 64 * 1024,
       schema: {
         summary: 'Run one SQL statement through the cache',
@@ -213,7 +214,7 @@ export function registerJsonDoor(app: FastifyInstance, deps: { service: QueryCac
       // none, and pays for no listener); before that, a client that left is noticed when it matters.
       const gone = new AbortController();
       const left = () => request.raw.socket?.destroyed === true;
-      const principal = await deps.auth.authenticate(request.headers, request.ip);
+      const principal = principalOf(request);
       if (left()) throw new AppError('QUERY_CANCELLED', 'the client went away while it was being authenticated');
       const { sql, catalog, schema, session } = request.body;
       if (Buffer.byteLength(sql) > deps.maxSqlBytes) {

@@ -4,7 +4,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config.ts';
-import type { Authenticator } from '../shared/auth.ts';
 import { Admission } from './admission.ts';
 import { registerCacheAdmin } from './cache-admin.ts';
 import type { Engine } from './engines/engine.ts';
@@ -38,8 +37,8 @@ declare module 'fastify' {
   }
 }
 
-export function registerQueryCache(app: FastifyInstance, deps: { config: Config; engine: Engine; auth: Authenticator; registry: Registry }): QueryCache {
-  const { config, engine, auth, registry } = deps;
+export function registerQueryCache(app: FastifyInstance, deps: { config: Config; engine: Engine; registry: Registry }): QueryCache {
+  const { config, engine, registry } = deps;
   const metrics = createQueryCacheMetrics(registry);
   // The domain's one clock (ms): entries' ages, single-flight's deadlines, the service's freshness, the
   // Trino door's statements, their owners' claims and its pages all read it.
@@ -107,11 +106,10 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
   // allows, and streamed beyond; a client that stops reading is let go.
   registerJsonDoor(app, {
     service,
-    auth,
     maxSqlBytes: config.maxSqlBytes,
     send: { holdBytes: config.cacheMaxEntryBytes, budget: new HoldBudget(config.jsonDoorMaxHeldBytes), clientReadTimeoutMs: config.clientReadTimeoutSeconds * 1000 },
   });
-  registerCacheAdmin(app, { store, auth, metrics });
+  registerCacheAdmin(app, { store, metrics });
   const owners = new QueryOwners({
     redisUrl: config.redisUrl,
     commandTimeoutMs: config.redisCommandTimeoutMs,
@@ -124,7 +122,7 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     owners.selfUrl ??= advertisedUrl(app.server.address(), config.host);
   });
   app.addHook('onClose', async () => owners.close());
-  registerTrinoDoor(app, { service, auth, maxSqlBytes: config.maxSqlBytes, registry: statements, owners, now });
+  registerTrinoDoor(app, { service, maxSqlBytes: config.maxSqlBytes, registry: statements, owners, now });
   app.addHook('onClose', async () => {
     flight.close();
     await store.close();

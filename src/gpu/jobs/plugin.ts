@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../shared/config.ts';
-import type { Authenticator } from '../../shared/auth.ts';
 import { closeRedis, createRedis, waitReady } from '../../shared/redis.ts';
 import type { ClusterSpec } from '../placement/model.ts';
 import { tenantPolicyOf } from '../../shared/tenants.ts';
@@ -45,7 +44,6 @@ declare module 'fastify' {
 
 export interface GpuJobsDeps {
   config: Config;
-  auth: Authenticator;
   registry: Registry;
   /** Default: loadInventory(HOTPATH_GPU_CLUSTER_FILE). */
   cluster?: ClusterSpec;
@@ -95,7 +93,7 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
   const executor = config.gpuExecutor === 'simulated' ? new SimulatedExecutor({ store, events, owner, leaseTtlMs, now }) : undefined;
   let stopDemo: (() => void) | undefined;
 
-  registerGpuRoutes(app, { service, auth: deps.auth });
+  registerGpuRoutes(app, { service });
   const gpuJobs: GpuJobs = {
     cluster,
     store,

@@ -1,9 +1,10 @@
 // Why: the GPU job API over HTTP (/v1/gpu/*): TypeBox schemas (which also feed /docs) validate every
-// body and query, the caller is authenticated like everywhere else and handed to the service, which
+// body and query, each route declares who may call it (config.access, shared/access.ts; the caller is
+// authenticated by that one hook) and hands the principal to the service, which
 // decides what they may see and do (tenants); the answers are the service's.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Authenticator } from '../../shared/auth.ts';
+import { principalOf } from '../../shared/access.ts';
 import { addSharedSchemas, errorResponses, ErrorBody, ref, StringEnum } from '../../shared/api-schemas.ts';
 import { PRIORITY_MAX, PRIORITY_MIN } from '../../shared/tenants.ts';
 import { JOB_STATES } from './model.ts';
@@ -153,8 +154,8 @@ const WaitQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobService; auth: Authenticator }): void {
-  const { service, auth } = deps;
+export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobService }): void {
+  const { service } = deps;
   const tags = ['gpu'];
   addSharedSchemas(app, ErrorBody, GpuJob, GpuJobList, Heartbeat, ClusterView, AuditReport);
   const job = { 200: ref(GpuJob), ...errorResponses };
@@ -163,6 +164,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
     '/v1/gpu/jobs',
     {
       bodyLimit: 64 * 1024,
+      config: { access: 'user' },
       schema: {
         summary: 'Submit a GPU job (queued durably)',
         description: '201 with the new job; 200 with the job an earlier submission of the same idempotencyKey (same user) made.',
@@ -173,7 +175,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
       },
     },
     async (request, reply) => {
-      const principal = await auth.authenticate(request.headers, request.ip);
+      const principal = principalOf(request);
       const { created, job } = await service.submit(request.body, principal);
       return reply.code(created ? 201 : 200).send(job);
     },
@@ -181,9 +183,9 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
 
   app.get<{ Params: Static<typeof Id>; Querystring: Static<typeof WaitQuery> }>(
     '/v1/gpu/jobs/:id',
-    { schema: { summary: 'A GPU job; waitSeconds long-polls until its state changes', operationId: 'getGpuJob', tags, params: Id, querystring: WaitQuery, response: job } },
+    { config: { access: 'user' }, schema: { summary: 'A GPU job; waitSeconds long-polls until its state changes', operationId: 'getGpuJob', tags, params: Id, querystring: WaitQuery, response: job } },
     async (request) => {
-      const principal = await auth.authenticate(request.headers, request.ip);
+      const principal = principalOf(request);
       const gone = new AbortController();
       request.raw.once('close', () => gone.abort());
       return service.get(request.params.id, principal, Number(request.query.waitSeconds ?? 0), gone.signal, request.query.whileState);
@@ -192,9 +194,9 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/gpu/jobs',
-    { schema: { summary: 'GPU jobs, newest first, with paging', operationId: 'listGpuJobs', tags, querystring: ListQuery, response: { 200: ref(GpuJobList), ...errorResponses } } },
+    { config: { access: 'user' }, schema: { summary: 'GPU jobs, newest first, with paging', operationId: 'listGpuJobs', tags, querystring: ListQuery, response: { 200: ref(GpuJobList), ...errorResponses } } },
     async (request) => {
-      const principal = await auth.authenticate(request.headers, request.ip);
+      const principal = principalOf(request);
       const q = request.query;
       return service.list({
         ...(q.state !== undefined ? { state: q.state } : {}),
@@ -208,6 +210,7 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
   app.post<{ Params: Static<typeof Id>; Body: Static<typeof HeartbeatBody> }>(
     '/v1/gpu/jobs/:id/heartbeat',
     {
+      config: { access: 'user' },
       schema: {
         summary: 'Extend the lease (the first heartbeat marks the job running); 409 LEASE_LOST when preempted, cancelled or expired',
         operationId: 'heartbeatGpuJob',
@@ -218,36 +221,35 @@ export function registerGpuRoutes(app: FastifyInstance, deps: { service: GpuJobS
       },
     },
     async (request) => {
-      const principal = await auth.authenticate(request.headers, request.ip);
+      const principal = principalOf(request);
       return service.heartbeat(request.params.id, principal, request.body?.attempt);
     },
   );
 
   app.post<{ Params: Static<typeof Id>; Body: Static<typeof CompleteBody> }>(
     '/v1/gpu/jobs/:id/complete',
-    { schema: { summary: 'Finish a job (ok: completed, else failed); frees its GPUs', operationId: 'completeGpuJob', tags, params: Id, body: CompleteBody, response: job } },
+    { config: { access: 'user' }, schema: { summary: 'Finish a job (ok: completed, else failed); frees its GPUs', operationId: 'completeGpuJob', tags, params: Id, body: CompleteBody, response: job } },
     async (request) => {
-      const principal = await auth.authenticate(request.headers, request.ip);
+      const principal = principalOf(request);
       return service.complete(request.params.id, principal, request.body.ok, request.body.message, request.body.attempt);
     },
   );
 
   app.delete<{ Params: Static<typeof Id> }>(
     '/v1/gpu/jobs/:id',
-    { schema: { summary: 'Cancel a job; frees its GPUs', operationId: 'cancelGpuJob', tags, params: Id, response: job } },
+    { config: { access: 'user' }, schema: { summary: 'Cancel a job; frees its GPUs', operationId: 'cancelGpuJob', tags, params: Id, response: job } },
     async (request) => {
-      const principal = await auth.authenticate(request.headers, request.ip);
+      const principal = principalOf(request);
       return service.cancel(request.params.id, principal);
     },
   );
 
-  app.get('/v1/gpu/cluster', { schema: { summary: 'Devices, what is allocated on each, allocation ratio and queue depth', operationId: 'gpuCluster', tags, response: { 200: ref(ClusterView), ...errorResponses } } }, async (request) => {
-    await auth.authenticate(request.headers, request.ip);
+  app.get('/v1/gpu/cluster', { config: { access: 'user' }, schema: { summary: 'Devices, what is allocated on each, allocation ratio and queue depth', operationId: 'gpuCluster', tags, response: { 200: ref(ClusterView), ...errorResponses } } }, async (request) => {
     return service.clusterView();
   });
 
-  app.get('/v1/gpu/audit', { schema: { summary: 'Admins: check allocations in Redis against the invariants (no device over-committed, indexes consistent)', operationId: 'gpuAudit', tags, response: { 200: ref(AuditReport), ...errorResponses } } }, async (request) => {
-    const principal = await auth.authenticate(request.headers, request.ip);
+  app.get('/v1/gpu/audit', { config: { access: 'admin', adminOnly: 'the GPU audit is for admins' }, schema: { summary: 'Admins: check allocations in Redis against the invariants (no device over-committed, indexes consistent)', operationId: 'gpuAudit', tags, response: { 200: ref(AuditReport), ...errorResponses } } }, async (request) => {
+    const principal = principalOf(request);
     return service.audit(principal);
   });
 }

@@ -4,8 +4,8 @@
 // the statements under their bounds, each statement (statement.ts) says what its next page is, and
 // protocol.ts writes it; a query another replica owns is forwarded there (owners.ts).
 
+import { principalOf } from '../../shared/access.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticator } from '../../shared/auth.ts';
 import { AppError, isAppError } from '../../shared/errors.ts';
 import { addSharedSchemas } from '../../shared/api-schemas.ts';
 import { trinoFormat } from '../core/render-trino.ts';
@@ -18,7 +18,6 @@ import { cancelQuerySchema, pageSchema, queryInfoSchema, serverInfoSchema, share
 
 export interface TrinoDoorDeps {
   service: QueryCacheService;
-  auth: Authenticator;
   maxSqlBytes: number;
   registry: StatementRegistry;
   owners: QueryOwners;
@@ -66,9 +65,9 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.maxSqlBytes }, (_req, body, done) => done(null, body));
 
-    scope.post('/v1/statement', { schema: submitSchema }, async (request, reply) => {
+    scope.post('/v1/statement', { schema: submitSchema, config: { access: 'user' } }, async (request, reply) => {
       const ctx = parseTrinoHeaders(request.headers);
-      const principal = await deps.auth.authenticate(request.headers, request.ip);
+      const principal = principalOf(request);
       const sql = typeof request.body === 'string' ? request.body : '';
       if (sql.trim() === '') throw new AppError('BAD_REQUEST', 'SQL statement is empty');
       let q: Statement;
@@ -157,8 +156,8 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
    * `/v1/query/{id}` names no slug, so the id alone must not open a query to anyone: only its user
    * (or an admin) may see or cancel it; others are told it does not exist.
    */
-  const ownQuery = async (request: FastifyRequest, id: string): Promise<Statement> => {
-    const principal = await deps.auth.authenticate(request.headers, request.ip);
+  const ownQuery = (request: FastifyRequest, id: string): Statement => {
+    const principal = principalOf(request);
     const q = registry.lookup(id);
     if (q.user !== principal.user && !principal.admin) throw new AppError('NOT_FOUND', `unknown query ${id}`);
     return q;
@@ -166,7 +165,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
 
   const cancel = async (request: FastifyRequest<{ Params: { id: string; slug?: string } }>, reply: FastifyReply) => {
     try {
-      if (request.params.slug === undefined) await ownQuery(request, request.params.id);
+      if (request.params.slug === undefined) ownQuery(request, request.params.id);
       else registry.lookup(request.params.id, request.params.slug);
     } catch (err) {
       if (isAppError(err) && err.code === 'GONE') return reply.code(204).send();
@@ -177,12 +176,12 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
   };
   app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/queued/:id/:slug/:token', pageRoute('queued', 'DELETE'), cancel);
   app.delete<{ Params: { id: string; slug: string } }>('/v1/statement/executing/:id/:slug/:token', pageRoute('executing', 'DELETE'), cancel);
-  app.delete<{ Params: { id: string } }>('/v1/query/:id', { schema: cancelQuerySchema, preHandler: forwardForeign }, cancel);
+  app.delete<{ Params: { id: string } }>('/v1/query/:id', { schema: cancelQuerySchema, config: { access: 'user' }, preHandler: forwardForeign }, cancel);
 
-  app.get<{ Params: { id: string } }>('/v1/query/:id', { schema: queryInfoSchema, preHandler: forwardForeign }, async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/query/:id', { schema: queryInfoSchema, config: { access: 'user' }, preHandler: forwardForeign }, async (request) => {
     let q: Statement;
     try {
-      q = await ownQuery(request, request.params.id);
+      q = ownQuery(request, request.params.id);
     } catch (err) {
       if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('GONE', `unknown query ${request.params.id}`);
       throw err;
