@@ -1,7 +1,10 @@
-// Why: buildApp(config, deps) is the whole HTTP application as a fastify plugin tree: shared plugins
-// (errors, docs, auth, metrics, health) first, then the domains. server.ts owns the process; tests
-// build apps with this and talk to them over real sockets.
+// Why: buildApp(config, deps) is the whole HTTP application as a tree of named fastify plugins, each
+// declaring the plugins it depends on: shared (errors, parsers), telemetry (metrics, access log), docs,
+// access (who may call a route), then the domains (query cache, GPU jobs), then health. server.ts
+// owns the process; tests build apps with this and talk to them over real sockets.
 
+import fp from 'fastify-plugin';
+import type { Registry } from 'prom-client';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -82,6 +85,115 @@ function nestedDeeperThan(text: string, limit: number): boolean {
 
 export { loggerOptions } from './shared/access-log.ts';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app-owned Prometheus registry (shared/metrics.ts): every domain adds its metrics to it. */
+    metricsRegistry: Registry;
+  }
+}
+
+/** Errors in the catalogue's shape everywhere (incl. what Node answers itself), body parsers, Redis outage logs. */
+const sharedPlugin = fp(
+  async (app: FastifyInstance) => {
+    registerErrorHandling(app);
+    // Two requests Node answers itself, never reaching fastify: CONNECT (no tunnel here) and an Expect
+    // other than 100-continue. Both get the catalogue's shape too.
+    app.server.on('connect', (_request, socket: Socket) => {
+      socket.on('error', () => {}); // handed over without a listener: a reset would crash the process
+      socket.end(rawErrorResponse(new AppError('BAD_REQUEST', 'CONNECT is not served here')));
+      setTimeout(() => socket.destroy(), 1000).unref(); // half-open: do not wait for the client's FIN
+    });
+    app.server.on('checkExpectation', (_request, response: ServerResponse) => {
+      const e = new AppError('EXPECTATION_FAILED', 'only Expect: 100-continue is understood');
+      const body = JSON.stringify(e.toBody());
+      response.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+    });
+    // A Redis outage is logged once when a connection goes and once when it is back, not per request.
+    const stopWatching = onRedisConnectionChange((change) =>
+      change.up ? app.log.warn({ role: change.role }, 'redis connection back') : app.log.warn({ role: change.role, reason: change.reason }, 'redis connection lost'),
+    );
+    app.addHook('onClose', async () => stopWatching());
+    // JSON only: text/plain SQL bodies belong to the Trino door, which registers its own parser.
+    app.removeContentTypeParser('text/plain');
+    // An empty body sent with Content-Type: application/json (common for DELETE and bodiless POSTs) is
+    // "no body", not a parse error; routes that need a body still refuse it through their schema.
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (body === '') return done(null, undefined);
+      // Depth is refused before parsing: what parses may still be too deep to stringify again (a
+      // RangeError deep in BullMQ, which the GPU API would have answered as a Redis outage).
+      if (nestedDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new AppError('BAD_REQUEST', `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return parseJson(request, body as string, done);
+    });
+  },
+  { name: 'hotpath-shared' },
+);
+
+/** The metrics registry, the request-duration histogram and the access line (one onResponse hook). */
+const telemetryPlugin = fp(
+  async (app: FastifyInstance, opts: { config: Config; defaultMetrics: boolean }) => {
+    const registry = createRegistry({ defaultMetrics: opts.defaultMetrics });
+    app.decorate('metricsRegistry', registry);
+    registerRequestTelemetry(app, { mode: opts.config.accessLog, registry });
+  },
+  { name: 'hotpath-telemetry', dependencies: ['hotpath-shared'] },
+);
+
+/** OpenAPI at /docs: registered before any route, so it sees them all. */
+const docsPlugin = fp(
+  async (app: FastifyInstance) => {
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'hotpath', version: '0.1.0', description: 'Query cache in front of Trino, and GPU scheduling, for the 254Carbon platform.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      },
+      // Shared answer schemas (Error, GpuJob, TrinoQueryResults, …) keep their $id as their name under
+      // components.schemas, so a generated client gets those type names.
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  },
+  { name: 'hotpath-docs', dependencies: ['hotpath-shared'] },
+);
+
+/** Who may call each route is its config.access, checked by one hook (shared/access.ts). */
+const accessPlugin = fp(async (app: FastifyInstance, opts: { auth: Authenticator }) => registerAccess(app, opts.auth), {
+  name: 'hotpath-access',
+  dependencies: ['hotpath-shared'],
+});
+
+/** The query cache: its store, single-flight, admission, the JSON and Trino doors, cache admin (app.queryCache). */
+const queryCachePlugin = fp(
+  async (app: FastifyInstance, opts: { config: Config; engine: Engine }) => void registerQueryCache(app, { config: opts.config, engine: opts.engine, registry: app.metricsRegistry }),
+  { name: 'hotpath-query-cache', dependencies: ['hotpath-telemetry', 'hotpath-access', 'hotpath-docs'] },
+);
+
+/** The GPU job service: intake, scheduling loop, executor, API (app.gpuJobs). */
+const gpuJobsPlugin = fp(
+  async (app: FastifyInstance, opts: { config: Config; cluster?: ClusterSpec; now?: () => number }) =>
+    void registerGpuJobs(app, { config: opts.config, registry: app.metricsRegistry, ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}), ...(opts.now !== undefined ? { now: opts.now } : {}) }),
+  { name: 'hotpath-gpu-jobs', dependencies: ['hotpath-telemetry', 'hotpath-access', 'hotpath-docs'] },
+);
+
+/** /healthz, /readyz and /metrics over whatever domains are registered. */
+const healthPlugin = fp(
+  async (app: FastifyInstance, opts: { engine: Engine }) => {
+    const { queryCache } = app;
+    const gpuJobs = app.hasDecorator('gpuJobs') ? app.gpuJobs : undefined;
+    registerHealth(app, {
+      registry: app.metricsRegistry,
+      beforeScrape: [queryCache.updateGauges, ...(gpuJobs !== undefined ? [gpuJobs.updateGauges] : [])],
+      checks: {
+        redis: () => queryCache.store.l2.ping(),
+        cache: () => queryCache.readiness(),
+        engine: (signal) => opts.engine.ping(signal),
+      },
+    });
+  },
+  { name: 'hotpath-health', dependencies: ['hotpath-telemetry', 'hotpath-query-cache'] },
+);
+
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
@@ -105,72 +217,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   if (deps.onRoute !== undefined) app.addHook('onRoute', deps.onRoute);
-  registerErrorHandling(app);
-  const registry = createRegistry({ defaultMetrics: deps.defaultMetrics ?? true });
-  registerRequestTelemetry(app, { mode: config.accessLog, registry });
-  // Two requests Node answers itself, never reaching fastify: CONNECT (no tunnel here) and an Expect
-  // other than 100-continue. Both get the catalogue's shape too.
-  app.server.on('connect', (_request, socket: Socket) => {
-    socket.on('error', () => {}); // handed over without a listener: a reset would crash the process
-    socket.end(rawErrorResponse(new AppError('BAD_REQUEST', 'CONNECT is not served here')));
-    setTimeout(() => socket.destroy(), 1000).unref(); // half-open: do not wait for the client's FIN
-  });
-  app.server.on('checkExpectation', (_request, response: ServerResponse) => {
-    const e = new AppError('EXPECTATION_FAILED', 'only Expect: 100-continue is understood');
-    const body = JSON.stringify(e.toBody());
-    response.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
-  });
-  // A Redis outage is logged once when a connection goes and once when it is back, not per request.
-  const stopWatching = onRedisConnectionChange((change) =>
-    change.up ? app.log.warn({ role: change.role }, 'redis connection back') : app.log.warn({ role: change.role, reason: change.reason }, 'redis connection lost'),
-  );
-  app.addHook('onClose', async () => stopWatching());
-  // JSON only: text/plain SQL bodies belong to the Trino door, which registers its own parser.
-  app.removeContentTypeParser('text/plain');
-  // An empty body sent with Content-Type: application/json (common for DELETE and bodiless POSTs) is
-  // "no body", not a parse error; routes that need a body still refuse it through their schema.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined);
-    // Depth is refused before parsing: what parses may still be too deep to stringify again (a
-    // RangeError deep in BullMQ, which the GPU API would have answered as a Redis outage).
-    if (nestedDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new AppError('BAD_REQUEST', `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
-    return parseJson(request, body as string, done);
-  });
-
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'hotpath', version: '0.1.0', description: 'Query cache in front of Trino, and GPU scheduling, for the 254Carbon platform.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    },
-    // Shared answer schemas (Error, GpuJob, TrinoQueryResults, …) keep their $id as their name under
-    // components.schemas, so a generated client gets those type names.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-
-  const auth = deps.auth ?? (await createAuthenticator(config));
-  // Who may call each route is its config.access, checked by one hook (shared/access.ts).
-  registerAccess(app, auth);
-  const queryCache = registerQueryCache(app, { config, engine: deps.engine, registry });
-  const gpuJobs = config.gpuEnabled
-    ? registerGpuJobs(app, {
-        config,
-        registry,
-        ...(deps.gpuCluster !== undefined ? { cluster: deps.gpuCluster } : {}),
-        ...(deps.now !== undefined ? { now: deps.now } : {}),
-      })
-    : undefined;
-  registerHealth(app, {
-    registry,
-    beforeScrape: [queryCache.updateGauges, ...(gpuJobs !== undefined ? [gpuJobs.updateGauges] : [])],
-    checks: {
-      redis: () => queryCache.store.l2.ping(),
-      cache: () => queryCache.readiness(),
-      engine: (signal) => deps.engine.ping(signal),
-    },
-  });
+  // The app as named plugins, each declaring what it needs (fastify-plugin: no encapsulation, so their
+  // decorators and hooks reach every route): shared plugins first, then the domains, then health.
+  await app.register(sharedPlugin);
+  await app.register(telemetryPlugin, { config, defaultMetrics: deps.defaultMetrics ?? true });
+  await app.register(docsPlugin);
+  await app.register(accessPlugin, { auth: deps.auth ?? (await createAuthenticator(config)) });
+  await app.register(queryCachePlugin, { config, engine: deps.engine });
+  if (config.gpuEnabled) {
+    await app.register(gpuJobsPlugin, {
+      config,
+      ...(deps.gpuCluster !== undefined ? { cluster: deps.gpuCluster } : {}),
+      ...(deps.now !== undefined ? { now: deps.now } : {}),
+    });
+  }
+  await app.register(healthPlugin, { engine: deps.engine });
   if (deps.ownsEngine) app.addHook('onClose', async () => deps.engine.close());
   return app;
 }
