@@ -52,13 +52,14 @@ export const isHit = (cacheStatus: string): boolean => cacheStatus.startsWith('h
 
 /**
  * Store the answer (one miss), then prove the next request is a hit. Returns that hit, whose bytes and
- * headers the ceiling copies. Throws with the Cache-Status seen when it is not a hit.
+ * headers the ceiling copies. Throws with the Cache-Status seen when it is not a hit. `headers` go with
+ * both requests (X-Trino-User names another user: another entry).
  */
-export async function warmAndVerify(name: string, baseUrl: string, sql: string): Promise<PostResult> {
+export async function warmAndVerify(name: string, baseUrl: string, sql: string, headers: Record<string, string> = {}): Promise<PostResult> {
   const body = JSON.stringify({ sql });
-  const first = await post(`${baseUrl}/v1/query`, body);
+  const first = await post(`${baseUrl}/v1/query`, body, headers);
   if (first.status !== 200) throw new Error(`${name}: warming request answered ${first.status}: ${first.body.toString().slice(0, 300)}`);
-  const second = await post(`${baseUrl}/v1/query`, body);
+  const second = await post(`${baseUrl}/v1/query`, body, headers);
   if (second.status !== 200 || !isHit(second.cacheStatus)) {
     throw new Error(`${name}: a warm request is not a cache hit (status ${second.status}, cache-status "${second.cacheStatus}"); is Redis reachable?`);
   }

@@ -49,6 +49,18 @@ function runOnce(spec: LoadSpec): Promise<LoadResult> {
     // autocannon only stops on a sample tick: 100 ms ticks keep a 1.5 s run from lasting 2 s.
     sampleInt: 100,
   };
+  // autocannon ignores `duration` when `amount` is set.
+  if (spec.amount !== undefined) opts.amount = spec.amount;
+  const bodies = spec.bodies;
+  let taken = 0;
+  if (bodies !== undefined && bodies.length > 0) {
+    // One request whose setupRequest picks the next body from a counter shared by every connection
+    // (autocannon's own `requests` list restarts at its first entry on each connection, so with 50
+    // connections and a 5 s run it would never reach most of 100k bodies). The request is rebuilt each
+    // time, as for idReplacement; a 1-body list takes the same path, so N=1 is the fair baseline.
+    const offset = spec.bodiesOffset ?? 0;
+    opts.requests = [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[(offset + taken++) % bodies.length] }) }];
+  }
   return new Promise((resolve, reject) => {
     autocannon(opts, (err, raw) => {
       if (err) return reject(err);
@@ -74,6 +86,7 @@ function runOnce(spec: LoadSpec): Promise<LoadResult> {
         resets: r.resets,
         statusCodes,
         responseBytes: r.throughput?.total ?? 0,
+        ...(bodies !== undefined ? { bodiesTaken: taken } : {}),
       });
     });
   });

@@ -14,6 +14,15 @@ export interface LoadSpec {
   headers: Record<string, string>;
   /** Replace `[<id>]` in the body with a unique id per request. */
   uniqueIds?: boolean;
+  /**
+   * Send these bodies round-robin instead of `body`: one counter shared by all connections, so every
+   * body is sent once before any is sent again, however many connections (distinct-query runs).
+   */
+  bodies?: string[];
+  /** Index in `bodies` of the first body sent (a run that goes on with the previous run's cycle); default 0. */
+  bodiesOffset?: number;
+  /** Stop after this many requests (a fill: each of `bodies` once); durationSec then only bounds the run. */
+  amount?: number;
 }
 
 export interface LoadResult {
@@ -34,6 +43,8 @@ export interface LoadResult {
   resets: number;
   statusCodes: Record<string, number>;
   responseBytes: number;
+  /** With `bodies`: how many were taken from the list (built into requests), so the next run can go on from there. */
+  bodiesTaken?: number;
 }
 
 export type RunnerReply = { ok: true; result: LoadResult } | { ok: false; error: string };

@@ -1,13 +1,43 @@
 // Why: turn the query benchmark's raw runs into what BENCHMARKS.md section 1 asks for: medians per
 // server, per-round ratios against the ceiling (each pair measured back to back), targets with a
-// PASS/MISS mark, and a plain-text table. Plus two reference ratios around the naive L2 (redis-get):
-// what Redis alone allows vs the ceiling, and hotpath's L2 hit vs that. Pure: no I/O.
+// MET/MISS mark (speed never fails the bench), and a plain-text table. Plus what logging costs (the
+// shipped rows against the unlogged and the log-every-hit ones) and two reference ratios around the
+// naive L2 (redis-get): what Redis alone allows vs the ceiling, and hotpath's L2 hit vs that. Pure: no I/O.
 
 import type { LoadResult } from './loadgen.ts';
 
-/** redis-get: bare fastify + one ioredis GET per request (naive L2 hit), a reference, not hotpath. */
-export type ServerKind = 'ceiling' | 'l1-hit' | 'l2-hit' | 'redis-get' | 'miss';
-export const SERVER_KINDS: readonly ServerKind[] = ['ceiling', 'l1-hit', 'l2-hit', 'redis-get', 'miss'];
+/**
+ * The main table's servers. l1-hit, l2-hit and miss are hotpath as shipped (pino at LOG_LEVEL=info,
+ * HOTPATH_ACCESS_LOG=misses, written to /dev/null); "(logging off)" is the configuration this benchmark
+ * measured before (`logger: false`, LOG_LEVEL=silent); "(HOTPATH_ACCESS_LOG=all)" logs every hit too.
+ * redis-get: bare fastify + one ioredis GET per request (naive L2 hit), a reference, not hotpath.
+ */
+export type ServerKind =
+  | 'ceiling'
+  | 'l1-hit'
+  | 'l1-hit (logging off)'
+  | 'l1-hit (HOTPATH_ACCESS_LOG=all)'
+  | 'l2-hit'
+  | 'l2-hit (logging off)'
+  | 'redis-get'
+  | 'miss';
+export const SERVER_KINDS: readonly ServerKind[] = [
+  'ceiling',
+  'l1-hit',
+  'l1-hit (logging off)',
+  'l1-hit (HOTPATH_ACCESS_LOG=all)',
+  'l2-hit',
+  'l2-hit (logging off)',
+  'redis-get',
+  'miss',
+];
+
+/** The tier a hotpath hit server must answer from (undefined: not a hotpath hit server). */
+export function hitTier(server: ServerKind): 'l1' | 'l2' | undefined {
+  if (server.startsWith('l1-hit')) return 'l1';
+  if (server.startsWith('l2-hit')) return 'l2';
+  return undefined;
+}
 
 export interface RunRecord {
   /** 0 for the untimed JIT warm-up runs, else 1..rounds. */
@@ -56,7 +86,8 @@ export interface SizeSummary {
   checks: Check[];
 }
 
-export const TARGETS = { l1Ratio: 0.9, l2Ratio: 0.75, hitP99Ms: 5 } as const;
+/** BENCHMARKS.md's targets, for hotpath as shipped; the p99 one is stated for c=50 and 2 KB answers. */
+export const TARGETS = { l1Ratio: 0.9, l2Ratio: 0.75, hitP99Ms: 5, hitP99Connections: 50, hitP99Size: '2KB' } as const;
 /** Informational: hotpath's L2 hit should cost at most ~10 % more than a naive Redis GET route. */
 export const REFERENCE_TARGETS = { l2OverRedisGet: 0.9 } as const;
 
@@ -77,7 +108,8 @@ function info(name: string, perRound: number[]): Check {
   return { name, value: median(perRound), unit: '×', perRound };
 }
 
-export function summarizeSize(size: string, bodyBytes: number, sql: string, runs: readonly RunRecord[]): SizeSummary {
+/** `connections`: of the runs; the p99 target is checked only where it is stated (c=50, 2 KB), shown elsewhere. */
+export function summarizeSize(size: string, bodyBytes: number, sql: string, runs: readonly RunRecord[], connections: number = TARGETS.hitP99Connections): SizeSummary {
   const timed = runs.filter((r) => r.size === size && r.round > 0);
   const servers: ServerSummary[] = [];
   for (const server of SERVER_KINDS) {
@@ -103,17 +135,27 @@ export function summarizeSize(size: string, bodyBytes: number, sql: string, runs
     }
     return out;
   };
+  const measured = (server: ServerKind) => servers.some((v) => v.server === server);
   const l1 = perRoundRatio('l1-hit');
   const l2 = perRoundRatio('l2-hit');
   const naive = perRoundRatio('redis-get');
   const l2OverNaive = perRoundRatio('l2-hit', 'redis-get');
   const p99 = (server: ServerKind) => servers.find((s) => s.server === server)?.latencyP99MsMedian ?? Number.NaN;
+  const p99Checked = size === TARGETS.hitP99Size && connections === TARGETS.hitP99Connections;
+  const p99Line = (name: string, server: ServerKind): Check =>
+    p99Checked ? check(name, p99(server), 'ms', 'max', TARGETS.hitP99Ms) : { name, value: p99(server), unit: 'ms' };
   const checks = [
     check('L1-hit / ceiling', median(l1), '×', 'min', TARGETS.l1Ratio, l1),
     check('L2-hit / ceiling', median(l2), '×', 'min', TARGETS.l2Ratio, l2),
-    check('L1-hit p99', p99('l1-hit'), 'ms', 'max', TARGETS.hitP99Ms),
-    check('L2-hit p99', p99('l2-hit'), 'ms', 'max', TARGETS.hitP99Ms),
+    p99Line('L1-hit p99', 'l1-hit'),
+    p99Line('L2-hit p99', 'l2-hit'),
   ];
+  // What logging costs: the variants against the ceiling, and the shipped L1 hit against the unlogged one.
+  for (const variant of ['l1-hit (logging off)', 'l1-hit (HOTPATH_ACCESS_LOG=all)', 'l2-hit (logging off)'] as const) {
+    if (measured(variant)) checks.push(info(`${variant} / ceiling`, perRoundRatio(variant)));
+  }
+  if (measured('l1-hit (logging off)')) checks.push(info('L1-hit / l1-hit (logging off)', perRoundRatio('l1-hit', 'l1-hit (logging off)')));
+  if (measured('l2-hit (logging off)')) checks.push(info('L2-hit / l2-hit (logging off)', perRoundRatio('l2-hit', 'l2-hit (logging off)')));
   // Reference ratios (only when redis-get was measured).
   if (naive.length > 0) checks.push(info('redis-get / ceiling', naive));
   if (l2OverNaive.length > 0) {
@@ -133,7 +175,7 @@ function table(rows: string[][], leftFrom = Number.POSITIVE_INFINITY): string {
 }
 
 export function formatSize(s: SizeSummary, connections: number): string {
-  const head = `== ${s.size} body: ${s.bodyBytes.toLocaleString('en-US')} bytes, c=${connections}, pipelining 1 ==\n   ${s.sql}`;
+  const head = `== ${s.size} body: ${s.bodyBytes.toLocaleString('en-US')} bytes, c=${connections}, pipelining 1, autocannon ==\n   ${s.sql}`;
   const serverRows = [
     ['server', 'runs', 'req/s (median)', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'exec/req'],
     ...s.servers.map((v) => [
@@ -154,7 +196,8 @@ export function formatSize(s: SizeSummary, connections: number): string {
       c.unit === '×' ? (Number.isFinite(c.value) ? c.value.toFixed(2) : '-') : `${ms(c.value)} ms`,
       c.perRound ? c.perRound.map((x) => x.toFixed(2)).join(' ') : '',
       c.target === undefined ? '(info)' : `${c.bound === 'min' ? '≥' : '≤'} ${c.unit === '×' ? c.target.toFixed(2) : `${c.target} ms`}`,
-      c.pass === undefined ? '' : `${c.pass ? 'PASS' : 'MISS'}${c.informational ? ' (info)' : ''}`,
+      // Speed targets are met or missed, never failed: they do not affect the exit status.
+      c.pass === undefined ? '' : `${c.pass ? 'MET' : 'MISS'}${c.informational ? ' (info)' : ''}`,
     ]),
   ];
   return `${head}\n${table(serverRows)}\n\n${table(checkRows, 4)}`;

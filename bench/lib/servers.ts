@@ -1,5 +1,5 @@
 // Why: the servers the query benchmark compares (a bare fastify "ceiling" and real hotpath apps sharing
-// one engine), plus the probes that prove a run measured what it claims: an engine that counts its
+// one engine, logging as shipped unless a row says otherwise), plus the probes that prove a run measured what it claims: an engine that counts its
 // executions and a /metrics reader for per-tier hit counts. Also a "naive L2" reference (redis-get): bare
 // fastify doing one Redis GET per request, i.e. what Redis alone allows, to tell hotpath's own L2
 // overhead apart from Redis's cost.
@@ -7,6 +7,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.ts';
+import { loggerOptions } from '../../src/shared/access-log.ts';
 import { loadConfig, type Config } from '../../src/shared/config.ts';
 import type { Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd, Relations, RelationsQuery } from '../../src/query-cache/engines/engine.ts';
 
@@ -65,19 +66,33 @@ async function listen(name: string, app: FastifyInstance): Promise<Listening> {
   return { name, app, url: `http://127.0.0.1:${port}` };
 }
 
+/**
+ * The service's configuration from these variables alone (not the caller's environment): LOG_LEVEL and
+ * HOTPATH_ACCESS_LOG keep their shipped defaults (info, misses) unless `env` sets them.
+ */
 export function benchConfig(redisUrl: string, env: Record<string, string>): Config {
   return loadConfig({
     REDIS_URL: redisUrl,
-    LOG_LEVEL: 'silent',
     // Entries must stay fresh for the whole run: a stale hit would not count as a hit.
     HOTPATH_CACHE_TTL_SECONDS: '3600',
     ...env,
   });
 }
 
+/** What the benchmark's "(logging off)" rows ran before logging was measured: no logger at all. */
+export const LOGGING_OFF_ENV = { LOG_LEVEL: 'silent' } as const;
+
+/**
+ * shipped: pino as `npm start` builds it (loggerOptions: the config's level, redaction, synchronous
+ * writes), written to /dev/null so the cost is the shipped one and the output stays clean.
+ * off: `logger: false`, as the benchmark measured before (pair it with LOGGING_OFF_ENV).
+ */
+export type Logging = 'shipped' | 'off';
+
 /** A hotpath app listening on a loopback port, once its Redis connections are up. */
-export async function startHotpath(name: string, config: Config, engine: Engine): Promise<Listening> {
-  const app = await buildApp(config, { engine, defaultMetrics: false, logger: false });
+export async function startHotpath(name: string, config: Config, engine: Engine, logging: Logging = 'shipped'): Promise<Listening> {
+  const logger = logging === 'shipped' ? loggerOptions(config, '/dev/null') : false;
+  const app = await buildApp(config, { engine, defaultMetrics: false, logger });
   const listening = await listen(name, app);
   const deadline = Date.now() + 5000;
   while (!app.queryCache.store.available()) {
@@ -94,7 +109,7 @@ export async function startHotpath(name: string, config: Config, engine: Engine)
  * Wait until an app has no engine work left: a stopped load run leaves queued misses behind, which
  * would otherwise execute during the next (hit) run.
  */
-export async function waitIdle(app: FastifyInstance, engine: CountingEngine, timeoutMs = 60_000): Promise<void> {
+export async function waitIdle(app: FastifyInstance, engine: { readonly executions: number }, timeoutMs = 60_000): Promise<void> {
   const { admission } = app.queryCache;
   const deadline = Date.now() + timeoutMs;
   let last = -1;
@@ -175,15 +190,62 @@ export interface HitCounts {
   l2: number;
 }
 
-/** Cache hits by tier so far, from the app's own /metrics. */
-export async function tierHits(app: FastifyInstance): Promise<HitCounts> {
+async function scrape(app: FastifyInstance): Promise<string> {
   const res = await app.inject({ method: 'GET', url: '/metrics' });
   if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}`);
-  const read = (tier: string): number => {
-    const m = new RegExp(`^hotpath_cache_tier_hits_total\\{tier="${tier}"\\} (\\d+)`, 'm').exec(res.body);
-    return m ? Number(m[1]) : 0;
+  return res.body;
+}
+
+/** The value of one series (exact label text; '' for none) in a /metrics body; 0 when absent. */
+function series(body: string, name: string, labels: string): number {
+  const escaped = (labels === '' ? name : `${name}{${labels}}`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`^${escaped} (\\S+)`, 'm').exec(body);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Cache hits by tier so far, from the app's own /metrics. */
+export async function tierHits(app: FastifyInstance): Promise<HitCounts> {
+  const body = await scrape(app);
+  return { l1: series(body, 'hotpath_cache_tier_hits_total', 'tier="l1"'), l2: series(body, 'hotpath_cache_tier_hits_total', 'tier="l2"') };
+}
+
+export interface CacheCounters extends HitCounts {
+  /** hotpath_cache_l1_bytes: bytes the L1 holds now (HOTPATH_L1_MAX_BYTES is its budget). */
+  l1Bytes: number;
+  /** hotpath_cache_evictions_total{tier="l1"}: entries evicted from L1 for space so far. */
+  l1Evictions: number;
+  /** Sum of hotpath_query_requests_total over all labels: every query the app answered. */
+  queries: number;
+}
+
+/**
+ * The counters once the app has stopped answering: a load generator stops counting with up to one
+ * request per connection still in flight, which the server answers after it. Reading them only when
+ * two scrapes 20 ms apart agree keeps those answers out of the next run's deltas.
+ */
+export async function settledCounters(app: FastifyInstance, timeoutMs = 2000): Promise<CacheCounters> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await cacheCounters(app);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = await cacheCounters(app);
+    if (now.queries === last.queries || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
+/** The /metrics counters the distinct-query and peer runs report (one scrape). */
+export async function cacheCounters(app: FastifyInstance): Promise<CacheCounters> {
+  const body = await scrape(app);
+  let queries = 0;
+  for (const m of body.matchAll(/^hotpath_query_requests_total\{[^}]*\} (\S+)$/gm)) queries += Number(m[1]);
+  return {
+    l1: series(body, 'hotpath_cache_tier_hits_total', 'tier="l1"'),
+    l2: series(body, 'hotpath_cache_tier_hits_total', 'tier="l2"'),
+    l1Bytes: series(body, 'hotpath_cache_l1_bytes', ''),
+    l1Evictions: series(body, 'hotpath_cache_evictions_total', 'tier="l1"'),
+    queries,
   };
-  return { l1: read('l1'), l2: read('l2') };
 }
 
 export interface PostResult {
