@@ -32,13 +32,15 @@ export interface PlannerDeps {
 }
 
 /**
- * Least bytes of plans kept; each costs about twice its key's length plus a few hundred bytes. The memo
- * grows with the L1 (half its budget), so every statement whose answer L1 can hold keeps its plan and a
- * hit never re-plans: a 2 KB answer costs ~2.3 KB of L1, its plan ~0.6 KB. (At 16 MiB against the
- * default 128 MiB L1, plans thrashed past ~41k distinct statements, and each hit re-tokenised and
- * re-hashed its SQL: 0.45 -> 8 µs.)
+ * Least bytes of plans kept; each costs about twice its key's length plus a few hundred bytes (~0.6 KB
+ * for a dashboard statement). A hit must never re-plan: a plan that fell out means re-tokenising,
+ * re-hashing and, when its parse fell out of the relations memo too, a DuckDB parse (~1.8 ms, one
+ * parse connection) per hit. bench:query measured it: at 16 MiB (~35k plans) with L1 off, 100k
+ * distinct statements made every hit a parse (0.08× of one statement). 64 MiB holds ~110k plans; the
+ * memo also grows with the L1 (half its budget), so every statement whose answer L1 can hold keeps its
+ * plan. Plans take that memory only when that many distinct statements come.
  */
-const PLAN_MEMO_MIN_BYTES = 16 * 1024 * 1024;
+const PLAN_MEMO_MIN_BYTES = 64 * 1024 * 1024;
 export const planMemoBytes = (l1MaxBytes: number): number => Math.max(PLAN_MEMO_MIN_BYTES, Math.floor(l1MaxBytes / 2));
 /** Bytes of statement text whose parse is remembered (shared by every user who sends the statement). */
 const RELATIONS_MEMO_MAX_BYTES = 16 * 1024 * 1024;
