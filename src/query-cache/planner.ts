@@ -41,7 +41,7 @@ export interface PlannerDeps {
  * plan. Plans take that memory only when that many distinct statements come.
  */
 const PLAN_MEMO_MIN_BYTES = 64 * 1024 * 1024;
-export const planMemoBytes = (l1MaxBytes: number): number => Math.max(PLAN_MEMO_MIN_BYTES, Math.floor(l1MaxBytes / 2));
+const planMemoBytes = (l1MaxBytes: number): number => Math.max(PLAN_MEMO_MIN_BYTES, Math.floor(l1MaxBytes / 2));
 /** Bytes of statement text whose parse is remembered (shared by every user who sends the statement). */
 const RELATIONS_MEMO_MAX_BYTES = 16 * 1024 * 1024;
 /** A parse should take milliseconds; past this the set counts as incomplete (and is not remembered). */
@@ -130,7 +130,7 @@ export class Planner {
       normalizedSql: cls.normalizedSql,
     });
     if (!set.complete) {
-      this.d.onIncomplete(req.sql, relations?.kind === 'parsed' ? (relations.incompleteReason ?? 'incomplete') : this.d.relations ? 'the engine could not parse it now' : 'the engine has no parser');
+      this.d.onIncomplete(req.sql, relations?.kind === 'parsed' ? (relations.incompleteReason ?? 'incomplete') : 'the engine has no parser');
     }
     return done({ kind: 'cache', decision, principal, hash });
   }

@@ -49,11 +49,21 @@ export function registerRequestTelemetry(app: FastifyInstance, opts: { mode: Acc
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
     registers: [opts.registry],
   });
+  // One child per (route, method, status class), made once: an observation then skips prom-client's
+  // per-call label hashing. Bounded by the route table × methods × 5 classes.
+  const children = new Map<string, ReturnType<typeof duration.labels>>();
+  const series = (route: string, method: string, status: number) => {
+    const cls = STATUS_CLASS[Math.floor(status / 100) - 1] ?? '5xx';
+    const key = `${method} ${cls} ${route}`;
+    let child = children.get(key);
+    if (child === undefined) children.set(key, (child = duration.labels(doorOf(route), route, method, cls)));
+    return child;
+  };
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const route = request.routeOptions.url ?? NO_ROUTE;
     const status = reply.statusCode;
     const ms = reply.elapsedTime;
-    duration.observe({ door: doorOf(route), route, method: request.method, status: STATUS_CLASS[Math.floor(status / 100) - 1] ?? '5xx' }, ms / 1000);
+    series(route, request.method, status).observe(ms / 1000);
     if (mode !== 'off') {
       const cache = reply.getHeader('cache-status') as string | undefined;
       if (shouldLog(mode, status, cache)) {

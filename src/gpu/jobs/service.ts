@@ -151,7 +151,7 @@ export class GpuJobService {
   /** The job as `principal` may see it; FORBIDDEN when they may not see it at all. */
   private viewOf(job: JobRecord, principal: Principal): ApiJob {
     if (!mayAccess(this.o.tenants, principal, job.spec)) throw notYours(job.id);
-    return toApiJob(job, this.o.cluster, principal.admin || job.spec.submittedBy === principal.user);
+    return toApiJob(job, this.o.cluster, seesAll(job, principal));
   }
 
   /** The job's API view (a submitter reading their own job). */
@@ -170,9 +170,10 @@ export class GpuJobService {
       if (first === undefined) throw new AppError('NOT_FOUND', `no GPU job ${id}`);
       // Rights are checked once: a job's tenant and submitter never change.
       let job = this.viewOf(first, principal);
+      const full = seesAll(first, principal);
       const reread = async (): Promise<ApiJob | undefined> => {
         const r = await this.record(id);
-        return r === undefined ? undefined : this.viewOf(r, principal);
+        return r === undefined ? undefined : toApiJob(r, this.o.cluster, full);
       };
       const initial = whileState ?? job.state;
       const deadline = this.now() + Math.min(waitSeconds, this.o.maxWaitSeconds ?? 60) * 1000;
@@ -262,6 +263,9 @@ export class GpuJobService {
     });
   }
 }
+
+/** Its submitter and admins see a job's metadata and idempotency key; its tenant's members do not. */
+const seesAll = (job: JobRecord, principal: Principal): boolean => principal.admin || job.spec.submittedBy === principal.user;
 
 const notYours = (id: string): AppError =>
   new AppError('FORBIDDEN', `GPU job ${id} is not yours: only its submitter, members of its tenant and admins may read or act on it`);
