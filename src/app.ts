@@ -18,6 +18,7 @@ import { onRedisConnectionChange } from './shared/redis.ts';
 import { registerHealth } from './shared/health.ts';
 import { registerRequestTelemetry } from './shared/access-log.ts';
 import { registerAccess } from './shared/access.ts';
+import { deferredChildLogger } from './shared/request-logger.ts';
 import { createRegistry } from './shared/metrics.ts';
 import type { Engine } from './query-cache/engines/engine.ts';
 import { registerQueryCache } from './query-cache/plugin.ts';
@@ -199,6 +200,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logger: deps.logger ?? false,
     // One access line per request from registerRequestTelemetry instead of fastify's two (shared/access-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is made only when a request logs something (a hit logs nothing; shared/request-logger.ts).
+    childLoggerFactory: deferredChildLogger,
     // Let a hit's stored bytes go out as they are; keep-alive tuned for load balancers.
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',

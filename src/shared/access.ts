@@ -2,8 +2,9 @@
 // `config.access` says 'user' (any authenticated principal) or 'admin', and one preHandler hook
 // authenticates the caller (after the request was parsed and validated, as the handlers did) and hands
 // the principal to the handler as `request.principal`. A route without `access` is public (health,
-// metrics, docs, Trino's /v1/info, and Trino pages, whose unguessable slug is the capability).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// metrics, docs, Trino's /v1/info, and Trino pages, whose unguessable slug is the capability) and
+// carries no hook at all.
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { Authenticator, Principal } from './auth.ts';
 import { AppError } from './errors.ts';
 
@@ -24,13 +25,48 @@ declare module 'fastify' {
 
 export function registerAccess(app: FastifyInstance, auth: Authenticator): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('preHandler', async (request) => {
-    const { access, adminOnly } = request.routeOptions.config;
+  // Only routes that declare access get the hook (health, metrics and Trino pages pay nothing), first
+  // among the route's own preHandlers: a route's other checks see an authenticated caller.
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
     if (access === undefined) return;
-    const principal = await auth.authenticate(request.headers, request.ip);
-    if (access === 'admin' && !principal.admin) throw new AppError('FORBIDDEN', adminOnly ?? 'this needs admin scope');
-    request.principal = principal;
+    const hook = accessHook(auth, access, route.config?.adminOnly ?? 'this needs admin scope');
+    const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [hook, ...own];
   });
+}
+
+/**
+ * A callback hook: in the modes that verify without I/O the caller is known before the hook returns, so
+ * a cache hit waits on no promise; the others (JWT, passwords) settle through `done`.
+ */
+function accessHook(auth: Authenticator, access: Access, adminOnly: string): preHandlerHookHandler {
+  const admit = (request: FastifyRequest, principal: Principal): void => {
+    if (access === 'admin' && !principal.admin) throw new AppError('FORBIDDEN', adminOnly);
+    request.principal = principal;
+  };
+  const now = auth.authenticateNow;
+  return function checkAccess(request, _reply, done) {
+    if (now !== undefined) {
+      try {
+        admit(request, now(request.headers, request.ip));
+      } catch (err) {
+        return done(err as Error);
+      }
+      return done();
+    }
+    auth.authenticate(request.headers, request.ip).then(
+      (principal) => {
+        try {
+          admit(request, principal);
+        } catch (err) {
+          return done(err as Error);
+        }
+        done();
+      },
+      (err: Error) => done(err),
+    );
+  };
 }
 
 /** The caller of a route that declares `access` (a route that does not has none: a bug). */
