@@ -31,7 +31,9 @@ USER node
 EXPOSE 8080
 # Listening on 0.0.0.0 requires HOTPATH_AUTH=token|jwt (or HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE=true
 # on a trusted network); the process refuses to start otherwise, naming the variables.
+# With HOTPATH_TLS_CERT_FILE the port speaks HTTPS only; the probe asks over loopback, sending nothing
+# secret, so it does not check the certificate (it names a service, not 127.0.0.1).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "require(process.env.HOTPATH_TLS_CERT_FILE?'node:https':'node:http').get({host:'127.0.0.1',port:process.env.PORT||8080,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode>=200&&r.statusCode<300?0:1)).on('error',()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
 CMD ["node", "src/server.ts"]

@@ -20,6 +20,7 @@ import { registerRequestTelemetry } from './shared/access-log.ts';
 import { registerAccess } from './shared/access.ts';
 import { deferredChildLogger } from './shared/request-logger.ts';
 import { createRegistry } from './shared/metrics.ts';
+import { readTlsPair, registerTlsReload, tlsFilesOf, type TlsPair } from './shared/tls.ts';
 import type { Engine } from './query-cache/engines/engine.ts';
 import { registerQueryCache } from './query-cache/plugin.ts';
 import { registerGpuJobs } from './gpu/jobs/plugin.ts';
@@ -53,18 +54,22 @@ export interface AppDeps {
   auth?: Authenticator;
   /** Sees every route as it is registered, fastify's and plugins' included (the fuzz test walks them all). */
   onRoute?: (route: RouteOptions) => void;
+  /** The HTTPS cert/key pair (server.ts loads it before starting anything); default: read from the config's files. */
+  tls?: TlsPair;
 }
 
 /**
- * What buildApp would otherwise read from files or parse from config strings (auth tokens, passwords
- * or JWT key; the GPU inventory), read and checked now: server.ts calls this
+ * What buildApp would otherwise read from files or parse from config strings (the HTTPS cert and key;
+ * auth tokens, passwords or JWT key; the GPU inventory), read and checked now: server.ts calls this
  * right after loadConfig, so a bad one stops the process (a ConfigError naming its variable) before
  * Redis or the engine is started, and hands the results to buildApp so nothing is read twice.
  */
-export async function loadConfiguredDeps(config: Config): Promise<Pick<AppDeps, 'auth' | 'gpuCluster'>> {
+export async function loadConfiguredDeps(config: Config): Promise<Pick<AppDeps, 'auth' | 'gpuCluster' | 'tls'>> {
+  const tlsFiles = tlsFilesOf(config);
+  const tls = tlsFiles ? { tls: readTlsPair(tlsFiles) } : {};
   const auth = await createAuthenticator(config);
-  if (!config.gpuEnabled) return { auth };
-  return { auth, gpuCluster: loadInventory(config.gpuClusterFile) };
+  if (!config.gpuEnabled) return { auth, ...tls };
+  return { auth, gpuCluster: loadInventory(config.gpuClusterFile), ...tls };
 }
 
 /** True when `text` nests `{`/`[` deeper than `limit` (outside strings). One pass, no recursion. */
@@ -196,7 +201,12 @@ const healthPlugin = fp(
 );
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const tlsFiles = tlsFilesOf(config);
+  const tls = tlsFiles ? (deps.tls ?? readTlsPair(tlsFiles)) : undefined;
   const app = Fastify({
+    // HOTPATH_TLS_CERT_FILE/KEY_FILE: HTTPS only (fastify's `http` options do not reach an https server,
+    // so Node's HTTP options it needs travel here too).
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, requireHostHeader: false } } : {}),
     logger: deps.logger ?? false,
     // One access line per request from registerRequestTelemetry instead of fastify's two (shared/access-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
@@ -218,7 +228,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     trustProxy: typeof config.trustProxy === 'number' ? (_address: string, hop: number) => hop < (config.trustProxy as number) : config.trustProxy, // HOTPATH_TRUST_PROXY (fastify ignores a bare hop count)
     // No type coercion: `{"sql": 42}` is a bad request, not the SQL text "42".
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-  });
+  }) as unknown as FastifyInstance; // an https server is a FastifyInstance<https.Server>: the same API to the plugins
+  // Rotated cert/key files (cert-manager, Vault) are picked up for new connections (shared/tls.ts).
+  if (tls && tlsFiles) registerTlsReload(app, { files: tlsFiles, current: tls, intervalMs: config.tlsReloadIntervalMs });
   if (deps.onRoute !== undefined) app.addHook('onRoute', deps.onRoute);
   // The app as named plugins, each declaring what it needs (fastify-plugin: no encapsulation, so their
   // decorators and hooks reach every route): shared plugins first, then the domains, then health.

@@ -10,7 +10,7 @@ import { createEngine } from './query-cache/engines/create-engine.ts';
 
 async function main(): Promise<void> {
   let config: Config;
-  let configured: Pick<AppDeps, 'auth' | 'gpuCluster'>;
+  let configured: Pick<AppDeps, 'auth' | 'gpuCluster' | 'tls'>;
   try {
     config = loadConfig();
     configured = await loadConfiguredDeps(config);
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     privateRedis?.stop();
     process.exit(1);
   }
-  app.log.info({ docs: `http://${config.host}:${config.port}/docs` }, 'hotpath ready');
+  app.log.info({ docs: `${configured.tls ? 'https' : 'http'}://${config.host}:${config.port}/docs` }, 'hotpath ready');
 }
 
 main().catch((err: unknown) => {

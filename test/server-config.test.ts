@@ -1,7 +1,8 @@
-// Why: files and strings the configuration names (auth tokens, passwords, JWT key, GPU inventory,
-// tenant weights and quotas) are checked with the rest of the configuration, before the process starts
-// anything: a bad one exits 2 naming its variable, before a private redis-server is started or the
-// demo data is built (REDIS_URL points at a port where nothing answers, so autostart would say so).
+// Why: files and strings the configuration names (auth tokens, passwords, JWT key, HTTPS cert and key,
+// Trino CA, GPU inventory, tenant weights and quotas) are checked with the rest of the configuration,
+// before the process starts anything: a bad one exits 2 naming its variable, before a private
+// redis-server is started or the demo data is built (REDIS_URL points at a port where nothing
+// answers, so autostart would say so).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,9 @@ describe('configuration files are validated before anything starts', () => {
     ['cluster file that does not exist', () => ({ HOTPATH_GPU_CLUSTER_FILE: join(dir, 'missing.json') }), 'HOTPATH_GPU_CLUSTER_FILE: cannot read'],
     ['cluster file with a bad node', () => ({ HOTPATH_GPU_CLUSTER_FILE: file('cluster.json', '{"nodes":[null]}') }), 'HOTPATH_GPU_CLUSTER_FILE ('],
     ['tenant weights that are not numbers', () => ({ HOTPATH_GPU_TENANT_WEIGHTS: 'ml=heavy' }), 'HOTPATH_GPU_TENANT_WEIGHTS: expected tenant=number'],
+    ['a TLS certificate that does not exist', () => ({ HOTPATH_TLS_CERT_FILE: join(dir, 'missing.crt'), HOTPATH_TLS_KEY_FILE: file('tls.key', 'x') }), 'HOTPATH_TLS_CERT_FILE: cannot read'],
+    ['a TLS key that is no key', () => ({ HOTPATH_TLS_CERT_FILE: file('tls.crt', 'x'), HOTPATH_TLS_KEY_FILE: file('tls.key', 'x') }), 'HOTPATH_TLS_CERT_FILE: '],
+    ['a Trino CA file with no certificate', () => ({ HOTPATH_ENGINE: 'trino', TRINO_URL: 'https://trino:8443', TRINO_CA_FILE: file('ca.pem', 'nothing') }), 'TRINO_CA_FILE: '],
   ])('%s: exit 2 naming the variable, before Redis autostart', async (_what, env, message) => {
     const r = await runServer(env());
     expect(r.stderr).toContain(`hotpath: configuration error: ${message}`);

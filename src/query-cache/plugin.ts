@@ -119,7 +119,7 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     now,
   });
   app.addHook('onListen', async () => {
-    owners.selfUrl ??= advertisedUrl(app.server.address(), config.host);
+    owners.selfUrl ??= advertisedUrl(app.server.address(), config.host, config.tlsCertFile ? 'https' : 'http');
   });
   app.addHook('onClose', async () => owners.close());
   registerTrinoDoor(app, { service, maxSqlBytes: config.maxSqlBytes, registry: statements, owners, now });

@@ -52,6 +52,11 @@ export interface QueryRequest {
   allowSessionStatements?: boolean;
   /** The door already knows the answer must not be cached (e.g. a Trino transaction). */
   bypassReason?: string | undefined;
+  /**
+   * Headers an upstream Trino must see (the Trino door's client context: EngineQuery.upstreamHeaders).
+   * Whatever in them can change an answer is in `keyExtras` too.
+   */
+  upstreamHeaders?: Record<string, string>;
   /** Other key inputs a door knows (Trino headers). */
   keyExtras?: Partial<Omit<KeyInput, 'format' | 'engineId' | 'principal' | 'normalizedSql' | 'session' | 'catalog' | 'schema'>>;
 }
@@ -353,7 +358,15 @@ export class QueryCacheService {
         stream.rowCount = rowCount;
         for (const page of pager.add(batch.rows)) await emit(page);
       };
-      const query: EngineQuery = { sql: req.sql, user: req.principal, catalog: req.catalog, schema: req.schema, session: req.session, authorization: req.authorization };
+      const query: EngineQuery = {
+        sql: req.sql,
+        user: req.principal,
+        catalog: req.catalog,
+        schema: req.schema,
+        session: req.session,
+        authorization: req.authorization,
+        ...(req.upstreamHeaders !== undefined ? { upstreamHeaders: req.upstreamHeaders } : {}),
+      };
       let sessionChanges: Record<string, string[]> | undefined;
       if (engine.stream) {
         ({ sessionChanges } = await engine.stream(query, limit, onBatch));

@@ -3,8 +3,11 @@
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
-/** `http://host:port` others can use: the listen address, or the first non-internal IPv4 for a wildcard. */
-export function advertisedUrl(address: AddressInfo | string | null, listenHost: string): string | undefined {
+/**
+ * `http(s)://host:port` others can use: the listen address, or the first non-internal IPv4 for a
+ * wildcard; https when the service serves TLS (it then answers nothing else).
+ */
+export function advertisedUrl(address: AddressInfo | string | null, listenHost: string, scheme: 'http' | 'https' = 'http'): string | undefined {
   if (!address || typeof address === 'string') return undefined;
   let host = listenHost;
   if (host === '0.0.0.0' || host === '::' || host === '') {
@@ -14,5 +17,5 @@ export function advertisedUrl(address: AddressInfo | string | null, listenHost: 
     host = v4?.address ?? '127.0.0.1';
   }
   if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }

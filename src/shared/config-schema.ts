@@ -37,8 +37,11 @@ const MiB = 1024 * 1024;
 export const MAX_ENGINE_CONNECTIONS = 64;
 
 export const CONFIG_VARS = [
-  { env: 'PORT', type: int(0, 65535), default: '8080', doc: 'HTTP port.' },
+  { env: 'PORT', type: int(0, 65535), default: '8080', doc: 'Listen port (HTTP, or HTTPS only with HOTPATH_TLS_CERT_FILE).' },
   { env: 'HOST', type: str, default: '127.0.0.1', doc: 'Listen address. Anything but a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z, or the name localhost; checked as an address, so 127.0.0.1.nip.io is not loopback) requires HOTPATH_AUTH other than none (or HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE=true).' },
+  { env: 'HOTPATH_TLS_CERT_FILE', type: str, doc: 'PEM certificate (then any intermediates) to serve HTTPS with; with HOTPATH_TLS_KEY_FILE (both or neither) the whole service listens with HTTPS only. Trino clients send passwords only over HTTPS. Checked at start (readable, a certificate, its key): a bad pair stops the process.' },
+  { env: 'HOTPATH_TLS_KEY_FILE', type: str, doc: 'Unencrypted PEM private key of HOTPATH_TLS_CERT_FILE.' },
+  { env: 'HOTPATH_TLS_RELOAD_INTERVAL_MS', type: int(0, 86_400_000), default: '10000', doc: 'How often the cert and key files are checked for a change (stat: size, times, inode, so a Kubernetes secret\'s symlink swap counts); a changed pair is loaded for new connections, and one that does not load is logged (warn) while the previous pair keeps serving. 0: never reload.' },
   { env: 'HOTPATH_TRUST_PROXY', type: { kind: 'trustProxy' }, default: 'false', doc: 'Which peers are proxies whose X-Forwarded-For names the client address (what failure rate limits count by): false (none: the socket peer is the client); a comma-separated list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal), e.g. the ingress pods\' range; a hop count (trust that many proxies in front, whoever the peer is: a client that can reach the pod directly can then forge its address, so prefer the address list); true (trust every hop: only when nothing but the proxy can reach hotpath, and it overwrites the header).' },
   { env: 'HOTPATH_ACCESS_LOG', type: { kind: 'enum', values: ['all', 'misses', 'off'] }, default: 'misses', doc: 'One log line per request (method, route pattern, status, ms, Cache-Status, request id), written after the answer: all; misses (every request but a cache hit: hits are counted by the metrics instead); off (errors are still logged).' },
   { env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'pino log level. At debug, SQL text is logged; otherwise only its hash.' },
@@ -48,6 +51,7 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_REDIS_COMMAND_TIMEOUT_MS', type: int(10, 60000), default: '500', doc: 'A Redis command slower than this counts as Redis unavailable for that request.' },
   { env: 'HOTPATH_ENGINE', type: { kind: 'enum', values: ['duckdb', 'trino'] }, default: 'duckdb', doc: 'Query engine: embedded DuckDB with demo data, or an upstream Trino.' },
   { env: 'TRINO_URL', type: { kind: 'url', protocols: ['http:', 'https:'] }, doc: 'Upstream Trino coordinator (HOTPATH_ENGINE=trino).' },
+  { env: 'TRINO_CA_FILE', type: str, doc: 'PEM CA bundle trusted (instead of the default roots) for an https TRINO_URL, e.g. a private CA or a self-signed coordinator certificate. Checked at start.' },
   { env: 'HOTPATH_TRINO_REQUEST_TIMEOUT_MS', type: int(100, 600_000), default: '30000', doc: 'Budget of one HTTP request to the upstream Trino (long-polled pages included).' },
   { env: 'HOTPATH_TRINO_MAX_RETRIES', type: int(0, 100), default: '5', doc: 'Retries of one upstream request after 429/502/503/504 or a failed connection (back-off attempt × 100 ms, as the Java client).' },
   { env: 'HOTPATH_TRINO_CLUSTER_ID', type: str, doc: 'Names the upstream cluster in cache keys (default: its host); two clusters never share entries.' },
@@ -97,7 +101,7 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_JWT_GROUPS_CLAIM', type: str, default: 'groups', doc: 'JWT claim that lists the user\'s groups (a list of strings, or one space-separated string), matched against `groups` in HOTPATH_TENANTS.' },
   { env: 'HOTPATH_ADMIN_USERS', type: { kind: 'list' }, default: '', doc: 'Users with admin scope (cache invalidation, any GPU job and tenant, the GPU audit), comma-separated; in every auth mode only these (and token/password entries or JWT scope `hotpath:admin`) are admins, so with HOTPATH_AUTH=none and this empty nobody is.' },
   { env: 'HOTPATH_ALLOW_UNAUTHENTICATED_REMOTE', type: bool, default: 'false', doc: 'Allow HOTPATH_AUTH=none on a non-loopback HOST (trusted networks only).' },
-  { env: 'HOTPATH_ADVERTISE_URL', type: { kind: 'url', protocols: ['http:', 'https:'] }, doc: 'How other replicas reach this one (pod address), for Trino-door pages of a query this replica owns. Default: http://<listen address or first non-loopback IPv4>:<port>.' },
+  { env: 'HOTPATH_ADVERTISE_URL', type: { kind: 'url', protocols: ['http:', 'https:'] }, doc: 'How other replicas reach this one (pod address), for Trino-door pages of a query this replica owns. Default: http://<listen address or first non-loopback IPv4>:<port> (https:// with HOTPATH_TLS_CERT_FILE; then replicas verify each other\'s certificate, so name an address it covers and trust its CA, e.g. NODE_EXTRA_CA_CERTS).' },
   { env: 'HOTPATH_SHUTDOWN_GRACE_MS', type: int(0, 600_000), default: '10000', doc: 'On SIGTERM, time given to in-flight requests before connections are closed.' },
   { env: 'HOTPATH_GPU_ENABLED', type: bool, default: 'true', doc: 'Serve the GPU job API (/v1/gpu/*) and take part in scheduling.' },
   { env: 'HOTPATH_GPU_CLUSTER_FILE', type: str, doc: 'GPU inventory as JSON `{"nodes":[{"name","cpuMilli","memoryMiB","gpus":[{"model","memoryMiB","boardId"}]}]}`. Unset: the simulated platform cluster, 16 K80 devices (8 boards) on 4 nodes.' },

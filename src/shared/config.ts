@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { CONFIG_VARS, type VarSpec } from './config-schema.ts';
 import { ConfigError } from './config-error.ts';
+import { readCaBundle, TLS_CERT_VAR, TLS_KEY_VAR } from './tls.ts';
 import { legacyTenants, localTenants, parseTenants, type Tenants } from './tenants.ts';
 
 export interface CacheRule {
@@ -27,6 +28,10 @@ export interface Config {
   host: string;
   /** fastify's `trustProxy`: which peers' X-Forwarded-For names the client address. */
   trustProxy: boolean | number | string[];
+  /** HTTPS (shared/tls.ts): both set, or neither (plain HTTP). */
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  tlsReloadIntervalMs: number;
   logLevel: string;
   accessLog: 'all' | 'misses' | 'off';
   redisUrl: string;
@@ -35,6 +40,8 @@ export interface Config {
   redisCommandTimeoutMs: number;
   engine: 'duckdb' | 'trino';
   trinoUrl: string | undefined;
+  /** PEM CA bundle trusted for an https TRINO_URL (checked at load). */
+  trinoCaFile: string | undefined;
   trinoRequestTimeoutMs: number;
   trinoMaxRetries: number;
   trinoClusterId: string | undefined;
@@ -257,6 +264,14 @@ export function loadConfig(env: Env = process.env): Config {
   const config = out as unknown as Config;
 
   if (config.engine === 'trino' && !config.trinoUrl) throw new ConfigError('TRINO_URL: required when HOTPATH_ENGINE=trino');
+  if (Boolean(config.tlsCertFile) !== Boolean(config.tlsKeyFile)) {
+    const [set, unset] = config.tlsCertFile ? [TLS_CERT_VAR, TLS_KEY_VAR] : [TLS_KEY_VAR, TLS_CERT_VAR];
+    throw new ConfigError(`${unset}: required when ${set} is set (HTTPS needs both the certificate and its key, or neither for plain HTTP)`);
+  }
+  if (config.trinoCaFile) {
+    if (config.trinoUrl !== undefined && new URL(config.trinoUrl).protocol === 'http:') throw new ConfigError('TRINO_CA_FILE: set, but TRINO_URL is http:; the CA is trusted only for an https TRINO_URL');
+    readCaBundle('TRINO_CA_FILE', config.trinoCaFile);
+  }
   if (config.invalidationMaxSilenceMs < 2 * config.invalidationHeartbeatIntervalMs) {
     throw new ConfigError(
       `HOTPATH_INVALIDATION_MAX_SILENCE_MS: expected at least twice HOTPATH_INVALIDATION_HEARTBEAT_INTERVAL_MS (${2 * config.invalidationHeartbeatIntervalMs}), got ${config.invalidationMaxSilenceMs}; one late heartbeat must not turn L1 off`,

@@ -37,7 +37,7 @@ export async function startApp(config: Config, engine: Engine): Promise<TestApp>
   const store = app.queryCache.store;
   const deadline = Date.now() + 5000;
   while (!(store.available() && store.invalidationChannelUp()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  return { app, url: `http://127.0.0.1:${port}`, config, close: () => app.close() };
+  return { app, url: `${config.tlsCertFile ? 'https' : 'http'}://127.0.0.1:${port}`, config, close: () => app.close() };
 }
 
 /**

@@ -169,7 +169,7 @@ export function classifySql(sql: string): Classification {
   const words = body.filter((t) => t.kind === 'word').map((t) => t.text.toLowerCase());
   // A quoted name calls the same function: `"now"()` is now().
   const called = body.filter((t, i) => t.kind === 'quoted' && body[i + 1]?.text === '(').map(identifierName);
-  const readOnly = READ_ONLY_FIRST.has(firstWord) && !words.some((w) => WRITE_WORDS.has(w));
+  const readOnly = READ_ONLY_FIRST.has(firstWord) && !body.some((t, i) => t.kind === 'word' && WRITE_WORDS.has(t.text.toLowerCase()) && !usedAsName(body, i));
   const mentions: string[][] = [];
   mentionsOf(body, 0, mentions);
   const callsTableFunction = body.some((t, i) => {
@@ -185,9 +185,39 @@ export function classifySql(sql: string): Classification {
 
   let bypass: BypassReason | undefined;
   if (!readOnly) bypass = isSessionStatement(words) ? 'session' : 'not-read-only';
-  else if (sampled || words.some((w) => NONDETERMINISTIC.has(w)) || called.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
+  else if (sampled || nondeterministicWord(body) || called.some((w) => NONDETERMINISTIC.has(w))) bypass = 'nondeterministic';
   else if (readsSystemTables) bypass = 'system-table';
   return { normalizedSql, readOnly, bypass, syntaxError: undefined, mentions, readsSystemTables, callsTableFunction, parseTarget, normalizedTarget };
+}
+
+/** Nondeterministic function names that are also type names: only a call counts (`UUID '…'` is a literal). */
+const CALLED_ONLY = new Set(['uuid']);
+
+function nondeterministicWord(body: readonly Token[]): boolean {
+  return body.some((t, i) => {
+    if (t.kind !== 'word') return false;
+    const w = t.text.toLowerCase();
+    return NONDETERMINISTIC.has(w) && (!CALLED_ONLY.has(w) || body[i + 1]?.text === '(');
+  });
+}
+
+/** Words after which a write word can only be a column or other name, never the start of a statement. */
+const NAME_CONTEXT_BEFORE = new Set(['.', ',', 'select', 'distinct', 'by', 'where', 'and', 'or', 'not', 'on', 'when', 'then', 'else', 'as', 'is', 'in', 'like', 'between', '=', '<>', '!=', '<', '>', '<=', '>=', '+', '-', '*', '/', '%', '||']);
+// Not FROM or AS: `WITH x AS (…) DELETE FROM t` starts a write with a word FROM follows.
+const NAME_CONTEXT_AFTER = new Set(['.', ',', ')', '=', '<>', '!=', '<', '>', '<=', '>=', '||', 'is', 'like', 'between', 'asc', 'desc', 'and', 'or']);
+
+/**
+ * Whether the write word at `i` is used as a name (tpch's `comment` column, a `start` or `load` column):
+ * a statement that writes can only begin at the start, after `(` or after a WITH clause's `)`, or after
+ * EXPLAIN; a word right after a `.`, `,`, an operator or a clause keyword, or right before one, is a name.
+ * EXPLAIN ANALYZE (which runs its statement) is never a name.
+ */
+function usedAsName(body: readonly Token[], i: number): boolean {
+  const before = body[i - 1]?.text.toLowerCase();
+  const after = body[i + 1]?.text.toLowerCase();
+  // EXPLAIN ANALYZE, EXPLAIN (ANALYSE) run their statement: those words are never taken for names.
+  if (before === 'explain' || body[i]!.text.toLowerCase().startsWith('analy')) return false;
+  return (before !== undefined && NAME_CONTEXT_BEFORE.has(before)) || (after !== undefined && NAME_CONTEXT_AFTER.has(after));
 }
 
 /**

@@ -2,6 +2,7 @@
 
 import type { Config } from '../../shared/config.ts';
 import { MAX_ENGINE_CONNECTIONS } from '../../shared/config-schema.ts';
+import { readCaBundle } from '../../shared/tls.ts';
 import type { Engine } from './engine.ts';
 import { createDuckDbEngine } from './duckdb-engine.ts';
 import { createTrinoEngine } from './trino-engine.ts';
@@ -26,6 +27,7 @@ export async function createEngine(config: Config): Promise<Engine> {
         statementTimeoutMs: config.statementTimeoutMs,
         maxRetries: config.trinoMaxRetries,
         ...(config.trinoClusterId ? { clusterId: config.trinoClusterId } : {}),
+        ...(config.trinoCaFile ? { ca: readCaBundle('TRINO_CA_FILE', config.trinoCaFile) } : {}),
       });
   }
 }

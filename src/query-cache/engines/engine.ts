@@ -35,6 +35,11 @@ export interface EngineQuery {
   timeZone?: string;
   /** The caller's Authorization header, passed through to an upstream that authenticates itself. */
   authorization?: string | undefined;
+  /**
+   * Trino-protocol headers of the client's request for an upstream Trino (the Trino door's; names in the
+   * x-trino- spelling, already part of the cache key). Engines without such an upstream ignore them.
+   */
+  upstreamHeaders?: Record<string, string>;
 }
 
 export interface EngineResult {

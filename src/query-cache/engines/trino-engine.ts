@@ -3,6 +3,7 @@
 // keeps rows from every page (the POST answer included) and keeps bigints past 2^53 exact.
 // HTTP: undici's `request` over one Agent (a keep-alive Pool per origin, so nextUri on another host still
 // works) rather than global fetch: connection reuse is explicit and tunable, and there is no WHATWG stream layer.
+// Over https the Agent trusts TRINO_CA_FILE's bundle when given (else Node's default roots).
 
 import { Agent, request } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -23,6 +24,8 @@ export interface TrinoEngineOptions {
   source?: string;
   /** Part of the engine id; default the URL's host. */
   clusterId?: string;
+  /** PEM CA bundle trusted instead of the default roots for https (TRINO_CA_FILE): a private CA or a self-signed coordinator. */
+  ca?: string;
 }
 
 const DEFAULT_MAX_RETRIES = 5;
@@ -103,11 +106,17 @@ function retryAfterMs(v: string | string[] | undefined): number | undefined {
 function statementHeaders(query: EngineQuery, source: string): Record<string, string> {
   const h: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user, 'x-trino-source': source };
   if (query.authorization) h.authorization = query.authorization;
-  // Parametric time types (timestamp(6), …) as the embedded engine reports them, not ones rounded to ms.
+  // Parametric time types (timestamp(6), …) as the embedded engine reports them, not ones rounded to ms,
+  // unless a Trino client said what it supports (upstreamHeaders).
   h['x-trino-client-capabilities'] = 'PARAMETRIC_DATETIME';
   if (query.catalog) h['x-trino-catalog'] = query.catalog;
   if (query.schema) h['x-trino-schema'] = query.schema;
   if (query.timeZone) h['x-trino-time-zone'] = query.timeZone;
+  // A Trino client's own context (the Trino door): its capabilities decide how Trino encodes times.
+  for (const [name, value] of Object.entries(query.upstreamHeaders ?? {})) {
+    if (value === '') delete h[name];
+    else h[name] = value;
+  }
   const session = Object.entries(query.session).map(([name, value]) => {
     if (!/^[^\s=,]+$/.test(name)) throw new EngineError('user', 'INVALID_SESSION_PROPERTY', `Invalid session property name "${name.slice(0, 64)}"`);
     return `${name}=${encodeURIComponent(value)}`;
@@ -160,7 +169,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   const source = opts.source ?? 'hotpath';
   const { requestTimeoutMs, statementTimeoutMs } = opts;
   const cancelWaitMs = Math.min(requestTimeoutMs, MAX_CANCEL_WAIT_MS);
-  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  const agent = new Agent({ keepAliveTimeout: 10_000, ...(opts.ca !== undefined ? { connect: { ca: opts.ca } } : {}) });
   const inflight = new Set<AbortController>();
   const cancels = new Set<Promise<unknown>>();
   let closed = false;

@@ -27,6 +27,26 @@ export interface TrinoContext {
   /** Set (and not NONE): the statement runs in a transaction and is never cached. */
   transactionId: string | undefined;
   source: string | undefined;
+  /**
+   * The headers an upstream Trino must see to run the statement as the client asked (time zone, path,
+   * language, client capabilities, roles, prepared statements, extra credentials, transaction, source,
+   * client info and tags), in the x-trino- spelling; `x-trino-client-capabilities` is '' when the client
+   * sent none (Trino then encodes times the legacy way, as it would for that client).
+   */
+  forward: Record<string, string>;
+}
+
+/** Request headers passed through to an upstream Trino as they came (names without the family prefix). */
+const FORWARDED = ['time-zone', 'path', 'language', 'client-capabilities', 'role', 'prepared-statement', 'extra-credential', 'transaction-id', 'source', 'client-info', 'client-tags', 'trace-token'] as const;
+
+function forwardedHeaders(headers: Headers, f: HeaderFamily): Record<string, string> {
+  const out: Record<string, string> = { 'x-trino-client-capabilities': '' };
+  for (const name of FORWARDED) {
+    const v = headers[`${f}${name}`];
+    if (v === undefined) continue;
+    out[`x-trino-${name}`] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
 }
 
 function values(headers: Headers, name: string): string[] {
@@ -93,6 +113,7 @@ export function parseTrinoHeaders(headers: Headers): TrinoContext {
     preparedStatements: Object.keys(prepared).length > 0 ? prepared : undefined,
     transactionId: tx === undefined || tx.toUpperCase() === 'NONE' ? undefined : tx,
     source: single(headers, `${f}source`),
+    forward: forwardedHeaders(headers, f),
   };
 }
 

@@ -105,6 +105,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
         session: ctx.session,
         noCache: false,
         authorization: q.authorization,
+        upstreamHeaders: ctx.forward,
         allowSessionStatements: true,
         bypassReason: ctx.transactionId ? 'transaction' : undefined,
         keyExtras: {

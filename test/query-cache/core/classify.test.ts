@@ -66,6 +66,18 @@ describe('classifySql', () => {
     ['PREPARE q FROM SELECT 1', false, 'session'],
     ['SET ROLE admin', false, 'session'],
     ['EXECUTE q', false, 'not-read-only'], // the prepared body could write
+    // Write words used as names (tpch's `comment` columns, `start`, `load`, `set`) are names, not writes.
+    ['SELECT orderkey, comment FROM tpch.tiny.orders', true, undefined],
+    ['SELECT comment, n.comment FROM tpch.tiny.nation n WHERE comment LIKE \'%x%\' ORDER BY comment DESC', true, undefined],
+    ['SELECT start, load, set, "update" FROM t WHERE start > 1 AND load = 2', true, undefined],
+    ['SELECT a AS comment FROM t', true, undefined],
+    // …but where a statement can begin, they still write.
+    ['WITH x AS (SELECT 1) DELETE FROM t', false, 'not-read-only'],
+    ['WITH x AS (SELECT 1) UPDATE t SET a = 1', false, 'not-read-only'],
+    ['SELECT * FROM (DELETE FROM t RETURNING *)', false, 'not-read-only'],
+    ['EXPLAIN ANALYZE VERBOSE SELECT comment FROM t', false, 'not-read-only'],
+    ['EXPLAIN (ANALYSE) SELECT 1', false, 'not-read-only'],
+    ['EXPLAIN (FORMAT JSON, ANALYZE) SELECT 1', false, 'not-read-only'],
     ['SELECT * FROM t USING SAMPLE 10%', true, 'nondeterministic'], // DuckDB's sampling
     ['SELECT "now"()', true, 'nondeterministic'], // a quoted name calls the same function
     ['SELECT uuidv4(), uuidv7()', true, 'nondeterministic'],
@@ -76,6 +88,7 @@ describe('classifySql', () => {
     ['SELECT CURRENT_DATE - 1', true, 'nondeterministic'],
     ['SELECT random() FROM t', true, 'nondeterministic'],
     ['SELECT uuid()', true, 'nondeterministic'],
+    ["SELECT UUID '12151fd2-7586-11e9-8f9e-2a86e4085a59' AS u", true, undefined], // a typed literal, not a call
     ['SELECT current_user', true, 'nondeterministic'],
     ['SELECT * FROM t TABLESAMPLE BERNOULLI (10)', true, 'nondeterministic'],
     ["SELECT 'now()' AS label", true, undefined], // inside a literal: not a call
