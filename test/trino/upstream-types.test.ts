@@ -51,6 +51,8 @@ describe('hotpath with the real Trino behind it: every type, miss and hit, as Tr
       same(miss, direct);
       const hit = await runStatement(hotpath.url, sql, { user: 'alice' });
       expect(hit.cacheStatus).toMatch(/^hotpath; hit/);
+      expect(hit.age).toMatch(/^\d+$/); // a hit says how old it is, as on the JSON door
+      expect(miss.age).toBeUndefined();
       same(hit, direct);
     });
   }

@@ -53,6 +53,7 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
   const send = (reply: FastifyReply, q: Statement, body: Buffer) => {
     const headers = q.headers;
     if (headers) void reply.header('cache-status', headers.cacheStatus);
+    if (headers?.ageSeconds !== undefined) void reply.header('age', String(headers.ageSeconds));
     // Session changes travel like cookies: the client applies them to its next statements.
     for (const [name, values] of Object.entries(headers?.sessionHeaders ?? {})) {
       void reply.header(q.context.family === 'x-presto-' ? name.replace(/^x-trino-/, 'x-presto-') : name, values);

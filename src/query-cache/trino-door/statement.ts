@@ -28,6 +28,8 @@ import type { PageKind, PagePlan, QueryState, TrinoContext } from './protocol.ts
 export interface AnswerHeaders {
   cacheStatus: string;
   sessionHeaders: Record<string, string[]> | undefined;
+  /** A hit's Age (seconds since it was stored), as the JSON door sends it. */
+  ageSeconds: number | undefined;
 }
 
 /** A poll's token checked: the kept page again (a retry), or the token of a new response. */
@@ -254,7 +256,7 @@ export class Statement {
   /** FINISHED or FAILED, its page out -> completed: keeps what a retried last page needs; detach its stream after. */
   complete(): void {
     if (this.answer) {
-      this.finalHeaders = { cacheStatus: this.answer.cacheStatus, sessionHeaders: this.answer.sessionHeaders };
+      this.finalHeaders = { cacheStatus: this.answer.cacheStatus, sessionHeaders: this.answer.sessionHeaders, ageSeconds: this.answer.ageSeconds };
       this.error ??= this.answer.error;
     }
     this.isCompleted = true;

@@ -22,17 +22,19 @@ const post = async (sql: string, user: string) =>
   (await (await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': user }, body: sql })).json()) as Page;
 
 /** Every page to the end: the rows, and the Cache-Status of the last page. */
-async function drain(first: Page): Promise<{ rows: number; status: string | null; state: string }> {
+async function drain(first: Page): Promise<{ rows: number; status: string | null; state: string; age: string | null }> {
   let page = first;
   let rows = 0;
   let status: string | null = null;
+  let age: string | null = null;
   while (page.nextUri) {
     const res = await fetch(page.nextUri);
     status = res.headers.get('cache-status');
+    age = res.headers.get('age');
     page = (await res.json()) as Page;
     rows += page.data?.length ?? 0;
   }
-  return { rows, status, state: page.stats.state };
+  return { rows, status, state: page.stats.state, age };
 }
 
 describe('collapsed Trino-door queries', () => {
@@ -57,6 +59,7 @@ describe('collapsed Trino-door queries', () => {
     }
     const third = await drain(await post(sql, 'carol'));
     expect(third.status).toMatch(/^hotpath; hit/);
+    expect(third.age).toMatch(/^\d+$/); // a hit carries Age, as on the JSON door
     expect(engine.executions(sql)).toBe(2);
   });
 
