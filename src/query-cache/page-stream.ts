@@ -6,6 +6,7 @@
 //   open ──setColumns──> pages pushed … ──finish(status)──> done
 //     └──────────────────────────────────fail(err)──────> failed
 
+import type { StatementUpdate } from './engines/engine.ts';
 import type { AppError } from '../shared/errors.ts';
 
 export interface PageStreamOptions {
@@ -22,6 +23,8 @@ export class PageStream {
   error: AppError | undefined;
   cacheStatus: string;
   sessionHeaders: Record<string, string[]> | undefined;
+  /** The engine said the statement is not a query (Trino's updateType): the Trino door's pages say so. */
+  update: StatementUpdate | undefined;
   rowCount = 0;
   /** Seconds since the stored entry was written, for an answer from the cache. */
   ageSeconds: number | undefined;

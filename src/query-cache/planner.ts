@@ -86,7 +86,7 @@ export class Planner {
   private async compute(req: QueryRequest, format: string): Promise<{ plan: Plan; final: boolean }> {
     const { config } = this.d;
     const done = (plan: Plan) => ({ plan, final: true });
-    const cls = classifySql(req.sql);
+    const cls = classifySql(req.sql, { prepared: req.keyExtras?.preparedStatements });
     if (cls.bypass === 'empty') return done({ kind: 'reject', error: new AppError('BAD_REQUEST', 'sql is empty') });
     if (cls.syntaxError !== undefined) return done({ kind: 'reject', error: syntaxError(cls.syntaxError) });
     const allowed = cls.readOnly || (cls.bypass === 'session' && req.allowSessionStatements === true) || config.allowWrites;

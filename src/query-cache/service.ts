@@ -18,7 +18,7 @@ import { entryState, freshnessLeftSeconds, type CacheDecision } from './core/pol
 import type { AnswerFormat } from './core/answer-format.ts';
 import { Planner, type Plan } from './planner.ts';
 import { cacheStatus } from './core/cache-status.ts';
-import { EngineError, type Engine, type EngineBatch, type EngineQuery } from './engines/engine.ts';
+import { EngineError, type Engine, type EngineBatch, type EngineQuery, type StatementUpdate } from './engines/engine.ts';
 import type { Admission } from './admission.ts';
 import { HOLDER_ERRORS, type FillOutcome, type SingleFlight } from './flight.ts';
 import { PageStream } from './page-stream.ts';
@@ -368,13 +368,17 @@ export class QueryCacheService {
         ...(req.upstreamHeaders !== undefined ? { upstreamHeaders: req.upstreamHeaders } : {}),
       };
       let sessionChanges: Record<string, string[]> | undefined;
+      let update: StatementUpdate | undefined;
       if (engine.stream) {
-        ({ sessionChanges } = await engine.stream(query, limit, onBatch));
+        ({ sessionChanges, update } = await engine.stream(query, limit, onBatch));
       } else {
         const result = await engine.execute(query, limit);
         await onBatch({ columns: result.columns, rows: result.rows });
-        sessionChanges = result.sessionChanges;
+        ({ sessionChanges, update } = result);
       }
+      // Before the last pages: the page that says FINISHED carries what the statement changed.
+      stream.sessionHeaders = sessionChanges;
+      stream.update = update;
       if (!columns) {
         columns = pager.columns([]);
         stream.setColumns(columns);
@@ -382,7 +386,6 @@ export class QueryCacheService {
       for (const page of pager.end(rowCount)) await emit(page);
       if (signal.aborted) throw new AppError('QUERY_CANCELLED');
       if (limit.aborted) throw new AppError('CLIENT_TOO_SLOW', `the answer was not read to its end within HOTPATH_STATEMENT_TIMEOUT_MS (${config.statementTimeoutMs} ms)`);
-      stream.sessionHeaders = sessionChanges;
       if (end) {
         stream.finish(end.status);
         metrics.countRequest(end.door, end.result, end.reason);
@@ -442,7 +445,7 @@ export function isEngineFault(err: AppError): boolean {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof EngineError) {
-    const details = { errorName: err.errorName };
+    const details = { errorName: err.errorName, ...(err.trinoCode ?? {}) };
     switch (err.kind) {
       case 'user':
         return new AppError('SQL_ERROR', err.message, { details });

@@ -44,6 +44,8 @@ export interface Config {
   trinoCaFile: string | undefined;
   trinoRequestTimeoutMs: number;
   trinoMaxRetries: number;
+  /** HOTPATH_TRINO_FORWARD_AUTHORIZATION: whether the caller's Authorization goes upstream (auto: over https only). */
+  trinoForwardAuthorization: 'auto' | 'always' | 'never';
   trinoClusterId: string | undefined;
   duckdbMemoryLimitMib: number;
   duckdbThreads: number;

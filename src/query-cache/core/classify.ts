@@ -43,6 +43,12 @@ const STATEMENT_FIRST = new Set([
   'pragma', 'export', 'import', 'checkpoint', 'vacuum', 'refresh', 'analyze', 'comment',
 ]);
 
+/** How Trino (476) ends its syntax error for a statement that starts with no statement keyword. */
+const TRINO_STATEMENT_EXPECTING =
+  "Expecting: 'ALTER', 'ANALYZE', 'CALL', 'COMMENT', 'COMMIT', 'CREATE', 'DEALLOCATE', 'DELETE', 'DENY', 'DESC', 'DESCRIBE', " +
+  "'DROP', 'EXECUTE', 'EXPLAIN', 'GRANT', 'INSERT', 'MERGE', 'PREPARE', 'REFRESH', 'RESET', 'REVOKE', 'ROLLBACK', 'SET', 'SHOW', " +
+  "'START', 'TRUNCATE', 'UPDATE', 'USE', 'WITH', <query>";
+
 /** Words that write, change session state or run side effects, wherever they appear. */
 const WRITE_WORDS = new Set([
   'insert', 'update', 'delete', 'merge', 'create', 'drop', 'alter', 'truncate', 'grant', 'revoke', 'deny',
@@ -136,7 +142,28 @@ function explainedStart(body: readonly Token[]): number {
   return k;
 }
 
-export function classifySql(sql: string): Classification {
+/**
+ * The statement an EXECUTE runs, when it can be known: `EXECUTE IMMEDIATE '<sql>' [USING …]` (how
+ * Trino's JDBC driver sends a PreparedStatement), or `EXECUTE name [USING …]` with the body the client
+ * sent in X-Trino-Prepared-Statement. Undefined for anything else.
+ */
+function executedStatement(body: readonly Token[], prepared: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (body[0]?.text.toLowerCase() !== 'execute') return undefined;
+  const second = body[1];
+  if (second?.kind === 'word' && second.text.toLowerCase() === 'immediate') return body[2]?.kind === 'string' ? stringValue(body[2]) : undefined;
+  if (second === undefined || (second.kind !== 'word' && second.kind !== 'quoted') || prepared === undefined) return undefined;
+  const name = identifierName(second);
+  return prepared[second.text] ?? prepared[name] ?? Object.entries(prepared).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+export interface ClassifyOptions {
+  /** Prepared statements the client holds (X-Trino-Prepared-Statement): `EXECUTE name` is classified as its body. */
+  prepared?: Readonly<Record<string, string>> | undefined;
+  /** Classifying what an EXECUTE runs: an EXECUTE inside it is not looked into (one level only). */
+  executed?: boolean;
+}
+
+export function classifySql(sql: string, opts: ClassifyOptions = {}): Classification {
   const { tokens, error, errorAt } = tokenize(sql);
   const normalizedSql = normalizeSql(tokens);
   const base = { normalizedSql, mentions: [], readsSystemTables: false, callsTableFunction: false, syntaxError: undefined, parseTarget: sql, normalizedTarget: normalizedSql };
@@ -153,12 +180,21 @@ export function classifySql(sql: string): Classification {
   const firstWord = first?.kind === 'word' ? first.text.toLowerCase() : '';
   if (!STATEMENT_FIRST.has(firstWord)) {
     const what = first ? `mismatched input '${first.text.slice(0, 64)}'` : 'no statement inside the parentheses';
+    // At the very start, the words of Trino's own message (what a Trino client would have seen).
+    const expecting = first === body[0] ? TRINO_STATEMENT_EXPECTING : 'Expecting a statement (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN, …)';
     return {
       ...base,
       readOnly: false,
       bypass: undefined,
-      syntaxError: `${lineColumn(sql, first?.start ?? 0)}: ${what}. Expecting a statement (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN, …)`,
+      syntaxError: `${lineColumn(sql, first?.start ?? 0)}: ${what}. ${expecting}`,
     };
+  }
+  // EXECUTE of a read-only statement reads like that statement (its key stays the whole EXECUTE text,
+  // USING values included, and the door keys prepared bodies too); anything else stays not read-only.
+  const executed = opts.executed === true ? undefined : executedStatement(body, opts.prepared);
+  if (executed !== undefined) {
+    const inner = classifySql(executed, { executed: true });
+    if (inner.readOnly && inner.syntaxError === undefined) return { ...inner, normalizedSql };
   }
   // The whole text goes to the parser (trailing comments and semicolons included: it must see exactly what
   // the engine will run); for EXPLAIN, everything after the EXPLAIN and its options.

@@ -26,6 +26,8 @@ export async function createEngine(config: Config): Promise<Engine> {
         requestTimeoutMs: config.trinoRequestTimeoutMs,
         statementTimeoutMs: config.statementTimeoutMs,
         maxRetries: config.trinoMaxRetries,
+        // auto: credentials only over https (Trino refuses them over http).
+        forwardAuthorization: config.trinoForwardAuthorization === 'always' || (config.trinoForwardAuthorization === 'auto' && new URL(config.trinoUrl!).protocol === 'https:'),
         ...(config.trinoClusterId ? { clusterId: config.trinoClusterId } : {}),
         ...(config.trinoCaFile ? { ca: readCaBundle('TRINO_CA_FILE', config.trinoCaFile) } : {}),
       });

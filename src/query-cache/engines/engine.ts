@@ -42,6 +42,13 @@ export interface EngineQuery {
   upstreamHeaders?: Record<string, string>;
 }
 
+/** What a statement that is not a query reports (Trino's QueryResults `updateType`/`updateCount`). */
+export interface StatementUpdate {
+  /** e.g. `SET SESSION`, `PREPARE`, `INSERT`. */
+  type: string;
+  count?: number;
+}
+
 export interface EngineResult {
   columns: Column[];
   rows: Cell[][];
@@ -50,6 +57,8 @@ export interface EngineResult {
    * values as received). Present only when there were any: such a statement changed session state.
    */
   sessionChanges?: Record<string, string[]>;
+  /** Present for a statement that is not a query: clients (the JDBC driver) treat it as an update. */
+  update?: StatementUpdate;
 }
 
 /**
@@ -62,11 +71,14 @@ export class EngineError extends Error {
   readonly kind: EngineErrorKind;
   /** The engine's own error name, e.g. Trino's `SYNTAX_ERROR` or DuckDB's `Parser Error`. */
   readonly errorName: string;
-  constructor(kind: EngineErrorKind, errorName: string, message: string, options?: { cause?: unknown }) {
+  /** An upstream Trino's own errorCode and errorType, passed to Trino clients as they were. */
+  readonly trinoCode: { errorCode: number; errorType: string } | undefined;
+  constructor(kind: EngineErrorKind, errorName: string, message: string, options?: { cause?: unknown; trinoCode?: { errorCode: number; errorType: string } }) {
     super(message, options);
     this.name = 'EngineError';
     this.kind = kind;
     this.errorName = errorName;
+    this.trinoCode = options?.trinoCode;
   }
 }
 
@@ -78,6 +90,7 @@ export interface EngineBatch {
 
 export interface EngineStreamEnd {
   sessionChanges?: Record<string, string[]>;
+  update?: StatementUpdate;
 }
 
 /** A statement to parse, in the session context its names resolve in. */

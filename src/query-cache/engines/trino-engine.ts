@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortError, closedEngineError, ENGINE_CLOSED, EngineError } from './engine.ts';
-import type { Cell, Column, Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd } from './engine.ts';
+import type { Cell, Column, Engine, EngineBatch, EngineQuery, EngineResult, EngineStreamEnd, StatementUpdate } from './engine.ts';
 
 export interface TrinoEngineOptions {
   /** Coordinator base URL, e.g. `http://trino:8080`. */
@@ -24,6 +24,8 @@ export interface TrinoEngineOptions {
   source?: string;
   /** Part of the engine id; default the URL's host. */
   clusterId?: string;
+  /** Send the caller's Authorization header upstream (default true; create-engine applies HOTPATH_TRINO_FORWARD_AUTHORIZATION). */
+  forwardAuthorization?: boolean;
   /** PEM CA bundle trusted instead of the default roots for https (TRINO_CA_FILE): a private CA or a self-signed coordinator. */
   ca?: string;
 }
@@ -64,7 +66,7 @@ export function parseTrinoJson(text: string): unknown {
   return LONG_DIGIT_RUN.test(text) ? JSON.parse(text, exactIntegers) : JSON.parse(text);
 }
 
-interface TrinoErrorBody { message?: unknown; errorName?: unknown; errorType?: unknown }
+interface TrinoErrorBody { message?: unknown; errorName?: unknown; errorType?: unknown; errorCode?: unknown }
 
 /**
  * A FAILED page's error -> EngineError. EXCEEDED_TIME_LIMIT -> timeout; USER_ERROR -> user;
@@ -75,10 +77,13 @@ interface TrinoErrorBody { message?: unknown; errorName?: unknown; errorType?: u
 export function fromTrinoError(error: TrinoErrorBody): EngineError {
   const name = typeof error.errorName === 'string' && error.errorName ? error.errorName : 'GENERIC_INTERNAL_ERROR';
   const message = typeof error.message === 'string' ? error.message : `Upstream Trino query failed (${name})`;
-  if (name === 'EXCEEDED_TIME_LIMIT') return new EngineError('timeout', name, message);
-  if (error.errorType === 'USER_ERROR') return new EngineError('user', name, message);
-  if (error.errorType === 'INSUFFICIENT_RESOURCES' || error.errorType === 'EXTERNAL') return new EngineError('unavailable', name, message);
-  return new EngineError('internal', name, message);
+  // Trino's own code and type travel on, so a Trino client sees the error Trino reported.
+  const code = typeof error.errorCode === 'number' || typeof error.errorCode === 'bigint' ? Number(error.errorCode) : undefined;
+  const opts = code !== undefined && typeof error.errorType === 'string' ? { trinoCode: { errorCode: code, errorType: error.errorType } } : {};
+  if (name === 'EXCEEDED_TIME_LIMIT') return new EngineError('timeout', name, message, opts);
+  if (error.errorType === 'USER_ERROR') return new EngineError('user', name, message, opts);
+  if (error.errorType === 'INSUFFICIENT_RESOURCES' || error.errorType === 'EXTERNAL') return new EngineError('unavailable', name, message, opts);
+  return new EngineError('internal', name, message, opts);
 }
 
 const unavailable = (message: string, cause?: unknown) => new EngineError('unavailable', 'UPSTREAM_UNAVAILABLE', message, { cause });
@@ -91,7 +96,7 @@ const describe = (err: unknown) => (err instanceof Error ? `${(err as { code?: s
 const snippet = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 200);
 
 interface Reply { status: number; headers: IncomingHttpHeaders; text: string }
-interface QueryResultsPage { nextUri?: string; columns?: Column[]; data?: Cell[][]; error?: TrinoErrorBody }
+interface QueryResultsPage { nextUri?: string; columns?: Column[]; data?: Cell[][]; error?: TrinoErrorBody; updateType?: unknown; updateCount?: unknown }
 
 /** `Retry-After` (seconds or an HTTP date) in ms, if present. */
 function retryAfterMs(v: string | string[] | undefined): number | undefined {
@@ -103,9 +108,9 @@ function retryAfterMs(v: string | string[] | undefined): number | undefined {
 }
 
 /** X-Trino-* request headers for a statement; throws a user EngineError for values no header can carry. */
-function statementHeaders(query: EngineQuery, source: string): Record<string, string> {
+function statementHeaders(query: EngineQuery, source: string, forwardAuthorization: boolean): Record<string, string> {
   const h: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user, 'x-trino-source': source };
-  if (query.authorization) h.authorization = query.authorization;
+  if (query.authorization && forwardAuthorization) h.authorization = query.authorization;
   // Parametric time types (timestamp(6), …) as the embedded engine reports them, not ones rounded to ms,
   // unless a Trino client said what it supports (upstreamHeaders).
   h['x-trino-client-capabilities'] = 'PARAMETRIC_DATETIME';
@@ -167,6 +172,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   const base = opts.url.replace(/\/+$/, '');
   const maxRetries = Math.max(0, Math.floor(opts.maxRetries ?? DEFAULT_MAX_RETRIES));
   const source = opts.source ?? 'hotpath';
+  const forwardAuthorization = opts.forwardAuthorization ?? true;
   const { requestTimeoutMs, statementTimeoutMs } = opts;
   const cancelWaitMs = Math.min(requestTimeoutMs, MAX_CANCEL_WAIT_MS);
   const agent = new Agent({ keepAliveTimeout: 10_000, ...(opts.ca !== undefined ? { connect: { ca: opts.ca } } : {}) });
@@ -224,7 +230,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   /** Best effort: tells Trino to drop the query; never awaited by the caller, bounded by cancelWaitMs. */
   function cancelUpstream(uri: string, query: EngineQuery): void {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user };
-    if (query.authorization) headers.authorization = query.authorization;
+    if (query.authorization && forwardAuthorization) headers.authorization = query.authorization;
     const p = once('DELETE', uri, headers, undefined, AbortSignal.timeout(cancelWaitMs)).catch(() => {});
     cancels.add(p);
     void p.finally(() => cancels.delete(p));
@@ -240,15 +246,20 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   ): Promise<EngineResult> {
     const postHeaders = { ...headers, 'content-type': 'text/plain; charset=utf-8' };
     const pollHeaders: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user };
-    if (query.authorization) pollHeaders.authorization = query.authorization;
+    if (query.authorization && forwardAuthorization) pollHeaders.authorization = query.authorization;
     let reply = await exchange('POST', `${base}/v1/statement`, postHeaders, query.sql, stmt);
     let columns: Column[] | undefined;
     const rows: Cell[][] = [];
     const sessionChanges: Record<string, string[]> = {};
     let handedOver = false;
+    let update: StatementUpdate | undefined;
     for (;;) {
       const page = readPage(reply, query.user);
       collectSessionChanges(reply.headers, sessionChanges);
+      if (typeof page.updateType === 'string') {
+        const count = typeof page.updateCount === 'number' || typeof page.updateCount === 'bigint' ? Number(page.updateCount) : undefined;
+        update = { type: page.updateType, ...(count !== undefined ? { count } : {}) };
+      }
       columns ??= page.columns;
       if (page.data) {
         if (!columns) throw protocolError('QueryResults carried data before columns');
@@ -270,7 +281,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
     }
     track(undefined);
     if (onBatch && !handedOver) await onBatch({ columns: columns ?? [], rows: [] }); // an empty result still has columns
-    return { columns: columns ?? [], rows, ...(Object.keys(sessionChanges).length > 0 ? { sessionChanges } : {}) };
+    return { columns: columns ?? [], rows, ...(Object.keys(sessionChanges).length > 0 ? { sessionChanges } : {}), ...(update ? { update } : {}) };
   }
 
   /** One statement under the engine's abort rules: the caller's signal, the statement timeout, close(). */
@@ -280,7 +291,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
     const inner = new AbortController();
     let current: string | undefined;
     return new Promise<T>((resolve, reject) => {
-      const headers = statementHeaders(query, source); // throws (rejects) before anything starts
+      const headers = statementHeaders(query, source, forwardAuthorization); // throws (rejects) before anything starts
       // On abort: reject at once and DELETE the page being polled (a POST still in flight is simply dropped:
       // Trino starts nothing until its queued URI is fetched, and abandons it).
       const onAbort = (): void => {
@@ -312,8 +323,8 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
       return statement(query, signal, (headers, stmt, track) => run(query, headers, stmt, track));
     },
     async stream(query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd> {
-      const { sessionChanges } = await statement(query, signal, (headers, stmt, track) => run(query, headers, stmt, track, onBatch));
-      return sessionChanges ? { sessionChanges } : {};
+      const { sessionChanges, update } = await statement(query, signal, (headers, stmt, track) => run(query, headers, stmt, track, onBatch));
+      return { ...(sessionChanges ? { sessionChanges } : {}), ...(update ? { update } : {}) };
     },
     async ping(signal: AbortSignal): Promise<void> {
       if (closed) throw closedError();

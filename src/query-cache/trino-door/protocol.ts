@@ -157,6 +157,9 @@ export interface TrinoError {
 }
 
 /** The Trino error a hotpath AppError becomes on a FAILED page. */
+const TRINO_ERROR_TYPES: readonly string[] = ['USER_ERROR', 'INTERNAL_ERROR', 'INSUFFICIENT_RESOURCES', 'EXTERNAL'];
+const isTrinoErrorType = (v: unknown): v is TrinoErrorType => typeof v === 'string' && TRINO_ERROR_TYPES.includes(v);
+
 export function toTrinoError(err: AppError): TrinoError {
   const byCode: Record<string, string> = {
     NOT_READ_ONLY: 'READ_ONLY_VIOLATION',
@@ -170,6 +173,11 @@ export function toTrinoError(err: AppError): TrinoError {
     BAD_REQUEST: 'GENERIC_USER_ERROR',
   };
   const fromEngine = typeof err.details?.errorName === 'string' ? err.details.errorName : undefined;
+  // An upstream Trino's error: its own name, code, type and message, as Trino would have sent them.
+  const { errorCode: upstreamCode, errorType: upstreamType } = err.details ?? {};
+  if (fromEngine !== undefined && typeof upstreamCode === 'number' && isTrinoErrorType(upstreamType)) {
+    return { message: err.message, errorCode: upstreamCode, errorName: fromEngine, errorType: upstreamType, failureInfo: { type: `hotpath.${err.code}`, message: err.message, suppressed: [], stack: [] } };
+  }
   const name = (fromEngine && ERROR_CODES[fromEngine] ? fromEngine : undefined) ?? byCode[err.code] ?? (err.status < 500 ? 'GENERIC_USER_ERROR' : 'GENERIC_INTERNAL_ERROR');
   const [errorCode, errorType] = ERROR_CODES[name] ?? [err.status < 500 ? 0 : 65536, err.status < 500 ? 'USER_ERROR' : 'INTERNAL_ERROR'];
   const message = err.status >= 500 && err.code === 'INTERNAL' ? 'internal error' : err.message;
@@ -192,6 +200,9 @@ export interface PageParts {
   queuedMs: number;
   processedRows?: number;
   progressPercentage?: number;
+  /** A statement that is not a query: Trino's updateType / updateCount (the JDBC driver reads them). */
+  updateType?: string | undefined;
+  updateCount?: number | undefined;
 }
 
 /** One QueryResults JSON document, built by concatenation; null fields are left out, as Trino does. */
@@ -222,6 +233,8 @@ export function buildPage(p: PageParts): Buffer {
   if (p.columns && p.data) parts.push(',"data":', p.data);
   parts.push(`,"stats":${JSON.stringify(stats)}`);
   if (p.error) parts.push(`,"error":${JSON.stringify(p.error)}`);
+  if (p.updateType !== undefined) parts.push(`,"updateType":${JSON.stringify(p.updateType)}`);
+  if (p.updateCount !== undefined) parts.push(`,"updateCount":${JSON.stringify(p.updateCount)}`);
   parts.push(',"warnings":[]}');
   return Buffer.concat(parts.map((x) => (typeof x === 'string' ? Buffer.from(x) : x)));
 }
@@ -248,6 +261,8 @@ export interface PagePlan {
   progressPercentage?: number;
   /** On a FAILED page: the error, as the catalogue has it (toTrinoError names it for the client). */
   failure?: AppError;
+  updateType?: string | undefined;
+  updateCount?: number | undefined;
 }
 
 const infoUri = (base: string, id: string) => `${base}/v1/query/${id}`;

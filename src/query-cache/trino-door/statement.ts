@@ -200,6 +200,7 @@ export class Statement {
       next: last ? undefined : { kind: 'executing', token: token + 1 },
       processedRows: s.rowCount,
       ...(last ? { progressPercentage: 100 } : {}),
+      ...(s.update ? { updateType: s.update.type, updateCount: s.update.count } : {}),
     };
   }
 

@@ -66,6 +66,11 @@ describe('classifySql', () => {
     ['PREPARE q FROM SELECT 1', false, 'session'],
     ['SET ROLE admin', false, 'session'],
     ['EXECUTE q', false, 'not-read-only'], // the prepared body could write
+    // Trino's JDBC driver sends a PreparedStatement as EXECUTE IMMEDIATE: it reads like its statement.
+    ["EXECUTE IMMEDIATE 'SELECT name FROM tpch.tiny.nation WHERE nationkey = ?' USING 3", true, undefined],
+    ["EXECUTE IMMEDIATE 'SELECT now()'", true, 'nondeterministic'],
+    ["EXECUTE IMMEDIATE 'DELETE FROM t WHERE a = ?' USING 1", false, 'not-read-only'],
+    ["EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE ''SELECT 1'''", false, 'not-read-only'], // one level only
     // Write words used as names (tpch's `comment` columns, `start`, `load`, `set`) are names, not writes.
     ['SELECT orderkey, comment FROM tpch.tiny.orders', true, undefined],
     ['SELECT comment, n.comment FROM tpch.tiny.nation n WHERE comment LIKE \'%x%\' ORDER BY comment DESC', true, undefined],
@@ -101,6 +106,19 @@ describe('classifySql', () => {
     const c = classifySql(sql);
     expect(c.readOnly).toBe(readOnly);
     expect(c.bypass).toBe(bypass);
+  });
+});
+
+describe('EXECUTE of a prepared statement the client holds', () => {
+  it('reads like its body; an unknown name or a writing body stays not read-only', () => {
+    const prepared = { statement1: 'SELECT * FROM demo.sales.orders WHERE order_id = ?', w: 'INSERT INTO t VALUES (?)' };
+    const c = classifySql('EXECUTE statement1 USING 5', { prepared });
+    expect([c.readOnly, c.bypass]).toEqual([true, undefined]);
+    expect(c.normalizedSql).toBe('EXECUTE statement1 USING 5'); // the key keeps the USING values
+    expect(c.mentions).toContainEqual(['demo', 'sales', 'orders']);
+    expect(classifySql('EXECUTE w USING 1', { prepared }).readOnly).toBe(false);
+    expect(classifySql('EXECUTE other USING 1', { prepared }).readOnly).toBe(false);
+    expect(classifySql('EXECUTE statement1 USING 5').readOnly).toBe(false); // no header: unknown body
   });
 });
 

@@ -1,7 +1,7 @@
 // Why: the real-Trino suite needs a real Trino 476 coordinator: fetched and unpacked once per machine by
 // scripts/trino-setup.sh, started here as a single node (catalogs tpch and a memory catalog named demo,
 // a small heap) on a free loopback port with the newest JDK the machine has, ready once /v1/info says
-// starting:false, stopped by PID. The process is tied to this one (spawnTied): a killed test run leaves
+// starting:false and SELECT 1 runs, stopped by PID. The process is tied to this one (spawnTied): a killed test run leaves
 // no Trino behind.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnTied } from '../../../src/shared/redis-autostart.ts';
 import { freePort } from '../../helpers/redis.ts';
+import { runStatement } from './protocol.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -119,6 +120,16 @@ export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; sta
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`Trino did not become ready within ${opts.startTimeoutMs ?? 180_000} ms; its log: ${tail(logFile)}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  // starting:false comes a moment before the node schedules work (NO_NODES_AVAILABLE): ready means a query runs.
+  for (;;) {
+    const probe = await runStatement(url, 'SELECT 1', { user: 'hotpath-setup', timeoutMs: 30_000 }).catch((err: Error) => ({ error: { errorName: err.message } }));
+    if (probe.error === undefined) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`Trino answered /v1/info but could not run SELECT 1 (${probe.error.errorName}); its log: ${tail(logFile)}`);
     }
     await new Promise((r) => setTimeout(r, 500));
   }
