@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../../shared/errors.ts';
 import type { PageStream } from '../page-stream.ts';
-import type { PageKind, TrinoContext } from './protocol.ts';
+import type { PageKind, QueryState, TrinoContext } from './protocol.ts';
 import { Statement } from './statement.ts';
 
 export type Open = (q: Statement) => Promise<PageStream>;
@@ -43,6 +43,18 @@ const QUERY_OVERHEAD_BYTES = 2048;
 const FINISHED_MAX_BYTES = 32 * 1024 * 1024;
 /** Ids of removed queries remembered (their URIs answer 410); bounded so a flood cannot grow it. */
 const GONE_MAX = 100_000;
+/** Final states of removed queries, for GET /v1/query/{id} after a cancel (as Trino answers it): bytes kept. */
+const OUTCOMES_MAX_BYTES = 8 * 1024 * 1024;
+/** Statement text kept with an outcome (the info's `query`), at most. */
+const OUTCOME_SQL_MAX_CHARS = 4096;
+
+/** How a query that is no longer held ended: what its info page still tells its user. */
+export interface Outcome {
+  user: string;
+  sql: string;
+  state: QueryState;
+  failure: AppError | undefined;
+}
 
 interface Usage {
   count: number;
@@ -53,6 +65,7 @@ export class StatementRegistry {
   private readonly queries = new Map<string, Statement>();
   /** Ids removed recently: their URIs answer 410 Gone rather than 404. */
   private readonly gone: LRUCache<string, true>;
+  private readonly outcomes = new LRUCache<string, Outcome>({ maxSize: OUTCOMES_MAX_BYTES, sizeCalculation: (o) => 256 + o.sql.length * 2 });
   /** Queries whose last page was served, kept (bounded by their kept page's bytes) for retries and info. */
   private readonly finished: LRUCache<string, Statement>;
   /** Per query: bytes counted overall, bytes charged to its user, and bytes of its stream's pages. */
@@ -72,8 +85,10 @@ export class StatementRegistry {
       maxSize: FINISHED_MAX_BYTES,
       sizeCalculation: (q) => QUERY_OVERHEAD_BYTES + Buffer.byteLength(q.sql) + q.keptBytes,
       ttl: opts.clientTimeoutMs,
-      dispose: (_q, id, reason) => {
-        if (reason !== 'delete') this.gone.set(id, true);
+      dispose: (q, id, reason) => {
+        if (reason === 'delete') return;
+        this.gone.set(id, true);
+        this.remember(id, q, q.infoState, q.failure);
       },
     });
     const everyMs = Math.max(250, Math.min(10_000, Math.floor(Math.min(opts.clientTimeoutMs, opts.busyClientTimeoutMs) / 3)));
@@ -272,8 +287,11 @@ export class StatementRegistry {
   }
 
   remove(id: string): boolean {
-    if (this.finished.delete(id)) {
+    const done = this.finished.get(id);
+    if (done !== undefined) {
+      this.finished.delete(id);
       this.gone.set(id, true);
+      this.remember(id, done, done.infoState, done.failure);
       return true;
     }
     const q = this.queries.get(id);
@@ -283,7 +301,17 @@ export class StatementRegistry {
     this.detach(q);
     this.forget(q);
     this.gone.set(id, true);
+    this.remember(id, q, 'FAILED', cancelled);
     return true;
+  }
+
+  /** How a query no longer held ended (cancelled, abandoned, or finished and let go), while remembered. */
+  outcome(id: string): Outcome | undefined {
+    return this.outcomes.get(id);
+  }
+
+  private remember(id: string, q: Statement, state: QueryState, failure: AppError | undefined): void {
+    this.outcomes.set(id, { user: q.user, sql: q.sql.slice(0, OUTCOME_SQL_MAX_CHARS), state, failure });
   }
 
   private sweep(): void {

@@ -181,15 +181,26 @@ export function registerTrinoDoor(app: FastifyInstance, deps: TrinoDoorDeps): vo
   app.delete<{ Params: { id: string } }>('/v1/query/:id', { schema: cancelQuerySchema, config: { access: 'user' }, preHandler: forwardForeign }, cancel);
 
   app.get<{ Params: { id: string } }>('/v1/query/:id', { schema: queryInfoSchema, config: { access: 'user' }, preHandler: forwardForeign }, async (request) => {
-    let q: Statement;
+    let q: Pick<Statement, 'user' | 'sql' | 'infoState' | 'failure'>;
     try {
       q = ownQuery(request, request.params.id);
     } catch (err) {
-      if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('GONE', `unknown query ${request.params.id}`);
-      throw err;
+      // A query no longer held (cancelled, abandoned, finished and let go): its final state, as Trino tells it.
+      const ended = isAppError(err) && err.code === 'GONE' ? registry.outcome(request.params.id) : undefined;
+      const principal = principalOf(request);
+      if (ended !== undefined && (ended.user === principal.user || principal.admin)) q = { user: ended.user, sql: ended.sql, infoState: ended.state, failure: ended.failure };
+      else if (isAppError(err) && (err.code === 'NOT_FOUND' || err.code === 'GONE')) throw new AppError('GONE', `unknown query ${request.params.id}`);
+      else throw err;
     }
     const failed = q.failure;
-    return { queryId: q.id, state: q.infoState, query: q.sql, session: { user: q.user }, ...(failed ? { failureInfo: toTrinoError(failed).failureInfo } : {}) };
+    const info = failed ? toTrinoError(failed) : undefined;
+    return {
+      queryId: request.params.id,
+      state: q.infoState,
+      query: q.sql,
+      session: { user: q.user },
+      ...(info ? { failureInfo: info.failureInfo, errorCode: { code: info.errorCode, name: info.errorName, type: info.errorType } } : {}),
+    };
   });
 
   const startedAt = now();

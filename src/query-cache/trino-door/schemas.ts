@@ -66,8 +66,15 @@ export const QueryResults = Type.Object(
   { $id: 'TrinoQueryResults', description: 'A QueryResults page of the Trino client protocol' },
 );
 const QueryInfo = Type.Object(
-  { queryId: Type.String(), state: QueryState, query: Type.String(), session: Type.Object({ user: Type.String() }), failureInfo: Type.Optional(FailureInfo) },
-  { $id: 'TrinoQueryInfo', description: 'What this replica knows of a query' },
+  {
+    queryId: Type.String(),
+    state: QueryState,
+    query: Type.String(),
+    session: Type.Object({ user: Type.String() }),
+    failureInfo: Type.Optional(FailureInfo),
+    errorCode: Type.Optional(Type.Object({ code: Type.Integer(), name: Type.String(), type: Type.String() }, { description: "Trino's error code of a failed (or cancelled: USER_CANCELED) query" })),
+  },
+  { $id: 'TrinoQueryInfo', description: 'What this replica knows of a query: a query it no longer holds (cancelled, abandoned, finished and let go) keeps its final state while remembered' },
 );
 const ServerInfo = Type.Object(
   {
@@ -131,5 +138,5 @@ export function pageSchema(kind: PageKind, method: 'GET' | 'DELETE') {
 }
 
 export const cancelQuerySchema = { summary: 'Cancel a query (its user or an admin)', operationId: 'trinoCancelQuery', tags, params: IdParams, response: { 204: Cancelled, ...errorResponses } };
-export const queryInfoSchema = { summary: 'Query info (its user or an admin); 410 for a query not known', operationId: 'trinoQueryInfo', tags, params: IdParams, response: { 200: ref(QueryInfo), ...errorResponses } };
+export const queryInfoSchema = { summary: 'Query info (its user or an admin), also the final state of a cancelled or finished query; 410 for a query not known', operationId: 'trinoQueryInfo', tags, params: IdParams, response: { 200: ref(QueryInfo), ...errorResponses } };
 export const serverInfoSchema = { summary: 'Server info (health probes)', operationId: 'trinoServerInfo', tags, response: { 200: ref(ServerInfo), ...errorResponses } };

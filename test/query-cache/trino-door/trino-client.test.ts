@@ -89,7 +89,11 @@ describe('trino-client against the Trino door', () => {
     const post = await fetch(`${h.url}/v1/statement`, { method: 'POST', headers: { 'x-trino-user': 'alice' }, body: 'SELECT 1 AS one' });
     const { id } = (await post.json()) as { id: string };
     await c.cancel(id);
-    const info = await fetch(`${h.url}/v1/query/${id}`);
-    expect(info.status).toBe(410);
+    // As Trino: the info of a cancelled query is its final state, for its user (or an admin) only.
+    const info = await fetch(`${h.url}/v1/query/${id}`, { headers: { 'x-trino-user': 'alice' } });
+    expect(info.status).toBe(200);
+    expect(await info.json()).toMatchObject({ queryId: id, state: 'FAILED', query: 'SELECT 1 AS one', errorCode: { name: 'USER_CANCELED', type: 'USER_ERROR' } });
+    expect((await fetch(`${h.url}/v1/query/${id}`, { headers: { 'x-trino-user': 'mallory' } })).status).toBe(410);
+    expect((await fetch(`${h.url}/v1/query/20990101_000000_00000_nope0`, { headers: { 'x-trino-user': 'alice' } })).status).toBe(410);
   });
 });
