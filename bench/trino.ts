@@ -19,7 +19,7 @@ import { benchCli, jsonOption, machine, progress, resultsPath, stopChild, writeR
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
 import { freePort } from '../test/helpers/redis.ts';
 import { tierHits } from './lib/servers.ts';
-import { BACK_CACHE_RULES, countsDelta, doorCounts, startTrinoChain, type DoorCounts, type TrinoChain } from './lib/trino-chain.ts';
+import { BACK_CACHE_RULES, countsDelta, doorCounts, startRealTrinoChain, startTrinoChain, type DoorCounts, type TrinoChain } from './lib/trino-chain.ts';
 import { killAllTrinoLoad, startTrinoLoad, trinoQuery, type TrinoLoad, type TrinoLoadResult, type TrinoLoadSpec } from './lib/trino-load.ts';
 import { formatRatios, formatWorkloads, summarize, type TrinoRunRecord, type Workload } from './lib/trino-report.ts';
 
@@ -47,10 +47,12 @@ interface Options {
   warmupSec: number;
   concurrency: number;
   quick: boolean;
+  real: boolean;
 }
 
 const OPTIONS = {
   quick: { type: 'boolean', help: 'short runs (1.5 s, 2 rounds, 0.5 s warm-ups), as CI runs it' },
+  real: { type: 'boolean', help: 'the back is a real Trino 476 (scripts/trino-setup.sh, JDK 24+), the demo tables in its memory catalog' },
   rounds: { type: 'number', integer: true, min: 1, max: 20, defaultText: '3; 2 with --quick', help: 'measured rounds per workload' },
   duration: { type: 'number', arg: 'SECONDS', min: 0.5, max: 60, defaultText: '5; 1.5 with --quick', help: 'length of each run' },
   concurrency: { type: 'number', integer: true, default: 16, min: 1, max: 256, help: 'concurrent trino-client loops' },
@@ -66,6 +68,7 @@ function deriveOptions(values: OptionValues<typeof OPTIONS>): Options {
     warmupSec: quick ? 0.5 : Math.min(durationSec, 1.5),
     concurrency: values.concurrency,
     quick,
+    real: values.real,
   };
 }
 
@@ -118,28 +121,30 @@ async function main(): Promise<number> {
     const setupStartedMs = performance.now();
     // Admission is not what this bench measures: both apps admit as many executions as there are loops.
     const maxConcurrentExecutions = Math.max(16, opts.concurrency);
-    chain = await startTrinoChain({ redisUrl, demoOrderRowCount: DEMO_ORDER_ROW_COUNT, maxConcurrentExecutions });
+    chain = opts.real
+      ? await startRealTrinoChain({ redisUrl, demoOrderRowCount: DEMO_ORDER_ROW_COUNT, maxConcurrentExecutions, user: USER, log: progress })
+      : await startTrinoChain({ redisUrl, demoOrderRowCount: DEMO_ORDER_ROW_COUNT, maxConcurrentExecutions });
     const c = chain;
-    progress(`  back ${c.back.url} (duckdb, ${fmt(DEMO_ORDER_ROW_COUNT)} orders, never caches), front ${c.front.url} (trino -> back), ` +
-      `set up in ${fmt(performance.now() - setupStartedMs)} ms`);
+    progress(`  back ${c.back.url} (${c.backLabel}), front ${c.front.url} (trino -> back), set up in ${fmt(performance.now() - setupStartedMs)} ms`);
     load = startTrinoLoad();
 
     // Set-up checks: the front answers exactly what the back answers; a second front query is a cache hit
     // that never reaches the upstream; the back really does execute every query.
     const direct = await trinoQuery(c.back.url, REPEATED_SQL, USER);
     if (direct.rows.length === 0) throw new Error('the dashboard query answered no rows');
-    const upstreamBefore = c.upstream.executions;
+    const upstreamBefore = await c.upstreamExecutions();
     const viaFront = await trinoQuery(c.front.url, REPEATED_SQL, USER);
     if (!isDeepStrictEqual(viaFront, direct)) throw new Error('the front answers differently from the back');
-    const afterMiss = c.upstream.executions;
+    const afterMiss = await c.upstreamExecutions();
     const again = await trinoQuery(c.front.url, REPEATED_SQL, USER);
     if (!isDeepStrictEqual(again, direct)) throw new Error('the front\'s cached answer differs from the back\'s');
-    if (afterMiss - upstreamBefore !== 1 || c.upstream.executions !== afterMiss) {
-      throw new Error(`warming the front took ${afterMiss - upstreamBefore} upstream executions and the repeat ${c.upstream.executions - afterMiss} (want 1 and 0)`);
+    const afterRepeat = await c.upstreamExecutions();
+    if (afterMiss - upstreamBefore !== 1 || afterRepeat !== afterMiss) {
+      throw new Error(`warming the front took ${afterMiss - upstreamBefore} upstream executions and the repeat ${afterRepeat - afterMiss} (want 1 and 0)`);
     }
-    const backBefore = c.upstream.executions;
+    const backBefore = await c.upstreamExecutions();
     await trinoQuery(c.back.url, REPEATED_SQL, USER);
-    if (c.upstream.executions - backBefore !== 1) throw new Error('the back answered without executing: it must not cache');
+    if ((await c.upstreamExecutions()) - backBefore !== 1) throw new Error('the back answered without executing: it must not cache');
     const expectedRows = direct.rows.length;
     progress(`  dashboard query: ${expectedRows} rows; front == back, repeat served from the front's cache`);
 
@@ -156,7 +161,7 @@ async function main(): Promise<number> {
 
     const runs: TrinoRunRecord[] = [];
     const measure = async (round: number, workload: Workload): Promise<void> => {
-      const upstream0 = c.upstream.executions;
+      const upstream0 = await c.upstreamExecutions();
       const frontEngine0 = c.frontEngine.executions;
       const front0 = await doorCounts(c.front.app);
       const tiers0 = workload === 'hit-front' ? await tierHits(c.front.app) : undefined;
@@ -167,7 +172,7 @@ async function main(): Promise<number> {
         workload,
         startedAt: runStartedAt,
         result,
-        upstreamExecutions: c.upstream.executions - upstream0,
+        upstreamExecutions: (await c.upstreamExecutions()) - upstream0,
         frontEngineExecutions: c.frontEngine.executions - frontEngine0,
         front: countsDelta(await doorCounts(c.front.app), front0),
       };
@@ -197,14 +202,14 @@ async function main(): Promise<number> {
     // Single-flight: fresh SQL nobody asked before, fired by 100 trino-client loops at once.
     const nonce = `'sf-${Date.now()}-${Math.random().toString(36).slice(2, 10)}'`;
     const sfSql = dashboardSql(nonce);
-    const sfUpstream0 = c.upstream.executions;
+    const sfUpstream0 = await c.upstreamExecutions();
     const sfFrontEngine0 = c.frontEngine.executions;
     const sfFront0 = await doorCounts(c.front.app);
     const sfResult = await load.run({ ...specFor('hit-front', 0), sql: sfSql, concurrency: SINGLE_FLIGHT_CONCURRENT, queriesPerLoop: 1 });
     const singleFlight: SingleFlightReport = {
       concurrent: SINGLE_FLIGHT_CONCURRENT,
       sql: sfSql,
-      upstreamExecutions: c.upstream.executions - sfUpstream0,
+      upstreamExecutions: (await c.upstreamExecutions()) - sfUpstream0,
       frontEngineExecutions: c.frontEngine.executions - sfFrontEngine0,
       front: countsDelta(await doorCounts(c.front.app), sfFront0),
       result: sfResult,
@@ -216,7 +221,7 @@ async function main(): Promise<number> {
     const summary = summarize(runs);
     const results = Object.entries(singleFlight.front.results).map(([k, n]) => `${n} ${k}`).join(', ');
     const out = [
-      `== trino-client -> hotpath front (engine=trino) -> hotpath back door (duckdb, ${fmt(DEMO_ORDER_ROW_COUNT)} orders) ==\n` +
+      `== trino-client -> hotpath front (engine=trino) -> ${c.backLabel} ==\n` +
         `   ${opts.concurrency} concurrent client loops, ${opts.rounds} rounds × ${opts.durationSec} s per workload, medians over rounds; ` +
         `latency = whole query (POST to last page)\n   ${REPEATED_SQL}  (${expectedRows} rows; miss-front: unique number instead of 0)`,
       formatWorkloads(summary),
@@ -225,8 +230,11 @@ async function main(): Promise<number> {
         `upstream executions: ${singleFlight.upstreamExecutions} (must be 1)  ${singleFlight.pass ? 'PASS' : 'FAIL'}\n` +
         `front engine executions: ${singleFlight.frontEngineExecutions}; front results: ${results || '-'}; collapsed waiters: ${singleFlight.front.collapsed}; ` +
         `ok ${sfResult.queries}/${SINGLE_FLIGHT_CONCURRENT}, errors ${sfResult.errors}, p50 ${ms1(sfResult.latencyP50Ms)} ms, max ${ms1(sfResult.latencyMaxMs)} ms`,
-      `notes: the back is a plain upstream: HOTPATH_CACHE_RULES=${JSON.stringify(BACK_CACHE_RULES)}, so it executes every query ` +
-        `(DuckDB, 4 connections). Both apps admit ${maxConcurrentExecutions} executions at once, per user and in all ` +
+      (opts.real
+        ? 'notes: the back is a real Trino 476, single node on this machine (1.5 GB heap), the demo tables in its memory catalog; its executions are counted from system.runtime.queries. The front admits'
+        : `notes: the back is a plain upstream: HOTPATH_CACHE_RULES=${JSON.stringify(BACK_CACHE_RULES)}, so it executes every query ` +
+          '(DuckDB, 4 connections). Both apps admit') +
+        ` ${maxConcurrentExecutions} executions at once, per user and in all ` +
         `(defaults 4 per user / 16), so admission is not what is measured; one user "${USER}". The front's hit runs are checked ` +
         `to reach neither its engine nor the upstream. Clients, both apps, DuckDB and Redis share ${cpus().length} CPUs: ` +
         `ratios are the figures to quote, absolute numbers are context.`,

@@ -8,18 +8,23 @@ import { createDuckDbEngine } from '../../src/query-cache/engines/duckdb-engine.
 import { createTrinoEngine } from '../../src/query-cache/engines/trino-engine.ts';
 import type { Config } from '../../src/shared/config.ts';
 import { benchConfig, CountingEngine, startHotpath, type Listening } from './servers.ts';
+import { loadDemoTables } from '../../test/trino/helpers/demo-load.ts';
+import { execute } from '../../test/trino/helpers/protocol.ts';
+import { startTrino, trinoSetup } from '../../test/trino/helpers/trino-server.ts';
 
 /** The back never caches anything in the demo catalog (every query the bench sends reads it). */
 export const BACK_CACHE_RULES = [{ catalogs: ['demo'], cache: false }];
 
 export interface TrinoChain {
-  /** DuckDB under the back app: its executions are the upstream's. */
-  upstream: CountingEngine;
-  back: Listening;
+  /** What the back is, for the report. */
+  backLabel: string;
+  /** Statements the upstream has executed so far (the bench's user's). */
+  upstreamExecutions(): Promise<number>;
+  /** Where trino-client sends direct-back queries. */
+  back: { url: string };
   /** The front's engine=trino adapter (executions, streamed or not = front misses sent upstream). */
   frontEngine: CountingEngine;
   front: Listening;
-  backConfig: Config;
   frontConfig: Config;
   close(): Promise<void>;
 }
@@ -70,7 +75,66 @@ export async function startTrinoChain(opts: TrinoChainOptions): Promise<TrinoCha
     closers.push(() => frontEngine.close());
     const front = await startHotpath('front', frontConfig, frontEngine);
     closers.push(() => front.app.close());
-    return { upstream, back, frontEngine, front, backConfig, frontConfig, close };
+    return {
+      backLabel: `hotpath back door (duckdb, ${opts.demoOrderRowCount.toLocaleString('en-US')} orders, never caches)`,
+      upstreamExecutions: async () => upstream.executions,
+      back,
+      frontEngine,
+      front,
+      frontConfig,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * The same front before a real Trino 476 (test/trino/helpers: scripts/trino-setup.sh fetches it from Maven
+ * Central once; JDK 24+), the embedded engine's demo tables copied into its memory catalog `demo`, so the
+ * dashboard SQL runs unchanged. Trino has no cache of results to turn off; its executions are counted from
+ * system.runtime.queries (query history kept long enough for the whole run).
+ */
+export async function startRealTrinoChain(opts: TrinoChainOptions & { user: string; log: (line: string) => void }): Promise<TrinoChain> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+  };
+  try {
+    const setup = trinoSetup();
+    const trino = await startTrino(setup, { extraConfig: ['query.max-history=1000000', 'query.min-expire-age=2h'] });
+    closers.push(() => trino.stop());
+    opts.log(`  Trino ${setup.version} on ${trino.url} (${setup.javaHome}); copying the demo tables into its memory catalog`);
+    const source = await createDuckDbEngine({ demoData: true, demoOrderRowCount: opts.demoOrderRowCount, statementTimeoutMs: 120_000 });
+    try {
+      await loadDemoTables(source, trino.url, { log: (l) => opts.log(`  ${l}`) });
+    } finally {
+      await source.close();
+    }
+    const frontConfig = benchConfig(opts.redisUrl, {
+      HOTPATH_MAX_CONCURRENT_EXECUTIONS: String(opts.maxConcurrentExecutions),
+      HOTPATH_MAX_CONCURRENT_PER_USER: String(opts.maxConcurrentExecutions),
+      HOTPATH_REDIS_PREFIX: 'bench-trino-real-front:',
+      HOTPATH_ENGINE: 'trino',
+      TRINO_URL: trino.url,
+    });
+    const frontEngine = new CountingEngine(
+      createTrinoEngine({ url: trino.url, requestTimeoutMs: frontConfig.trinoRequestTimeoutMs, statementTimeoutMs: frontConfig.statementTimeoutMs, maxRetries: frontConfig.trinoMaxRetries }),
+    );
+    closers.push(() => frontEngine.close());
+    const front = await startHotpath('front', frontConfig, frontEngine);
+    closers.push(() => front.app.close());
+    const counted = `SELECT count(*) FROM system.runtime.queries WHERE "user" = '${opts.user}'`;
+    return {
+      backLabel: `real Trino ${setup.version} (single node, memory catalog demo with ${opts.demoOrderRowCount.toLocaleString('en-US')} orders)`,
+      upstreamExecutions: async () => Number((((await execute(trino.url, counted, { user: 'bench-counter' })).rows[0]![0]) as { text: string }).text),
+      back: { url: trino.url },
+      frontEngine,
+      front,
+      frontConfig,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

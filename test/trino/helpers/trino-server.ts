@@ -55,7 +55,7 @@ const JVM_FLAGS = (heapMb: number) => [
   '-Dfile.encoding=UTF-8',
 ];
 
-export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; startTimeoutMs?: number } = {}): Promise<StartedTrino> {
+export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; startTimeoutMs?: number; extraConfig?: string[] } = {}): Promise<StartedTrino> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-trino-'));
   const etc = join(dir, 'etc');
@@ -73,6 +73,7 @@ export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; sta
       `plugin.dir=${join(setup.home, 'plugin')}`,
       `query.max-memory=${Math.floor(heapMb / 3)}MB`,
       `query.max-memory-per-node=${Math.floor(heapMb / 3)}MB`,
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
   );
