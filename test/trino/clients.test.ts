@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../../src/shared/passwords.ts';
 import type { TestApp } from '../helpers/app.ts';
-import { cli, jdbc, type JdbcStep } from './helpers/java-clients.ts';
+import { cli, cliInterrupted, jdbc, type JdbcStep } from './helpers/java-clients.ts';
 import { useTrinoSuite } from './helpers/hotpath.ts';
 
 const { setup } = inject('trino');
@@ -67,6 +67,20 @@ const JDBC_SCRIPT = [
   'QUERY SELEC 1',
 ];
 
+/** How Trino recorded the query with this text: `STATE:errorName`, once it failed (or what it was after 20 s). */
+async function trinoOutcome(sql: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  let state = '';
+  while (Date.now() < deadline) {
+    const queries = (await (await fetch(`${trinoUrl}/v1/query`, { headers: { 'x-trino-user': 'alice' } })).json()) as { query: string; state: string; errorCode?: { name: string } }[];
+    const q = queries.find((x) => x.query === sql);
+    state = `${q?.state}:${q?.errorCode?.name ?? ''}`;
+    if (q?.state === 'FAILED') break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return state;
+}
+
 describe('Trino JDBC driver at the door (real Trino behind it)', () => {
   it('sees through hotpath exactly what it sees from Trino: rows, types, prepared statements, max rows, metadata, errors', async () => {
     const direct = await jdbc(setup, jdbcUrl(trinoUrl), 'alice', undefined, JDBC_SCRIPT);
@@ -96,17 +110,7 @@ describe('Trino JDBC driver at the door (real Trino behind it)', () => {
     const [step] = await jdbc(setup, jdbcUrl(upstream.url), 'alice', undefined, [`CANCEL ${slow}`]);
     expect(step!.outcome).toMatch(/^error:/); // the driver's words vary ("Error fetching results", …); Trino's record below is the proof
     // Trino's own record of the query: it ended cancelled, not finished and not still running.
-    const deadline = Date.now() + 20_000;
-    let state = '';
-    while (Date.now() < deadline) {
-      const res = await fetch(`${trinoUrl}/v1/query`, { headers: { 'x-trino-user': 'alice' } });
-      const queries = (await res.json()) as { query: string; state: string; errorCode?: { name: string } }[];
-      const q = queries.find((x) => x.query === slow);
-      state = `${q?.state}:${q?.errorCode?.name ?? ''}`;
-      if (q && q.state === 'FAILED') break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(state).toBe('FAILED:USER_CANCELED');
+    expect(await trinoOutcome(slow)).toBe('FAILED:USER_CANCELED');
   });
 });
 
@@ -124,6 +128,13 @@ describe('Trino CLI at the door', () => {
       expect(via.stdout).toBe(direct.stdout);
       expect(direct.stdout.split('\n').length).toBeGreaterThan(25);
     }
+  });
+
+  it('Ctrl-C (SIGINT) during a query aborts it, and Trino records it cancelled', async () => {
+    const slow = 'SELECT count(*) FROM tpch.sf1.lineitem a CROSS JOIN tpch.sf1.lineitem b WHERE a.linenumber < b.linenumber';
+    const r = await cliInterrupted(setup, args(upstream.url, ['--execute', slow]), 4000);
+    expect(r.output).toContain('Query aborted by user');
+    expect(await trinoOutcome(slow)).toBe('FAILED:USER_CANCELED');
   });
 
   it('a bad statement fails the same way (exit code and message)', async () => {

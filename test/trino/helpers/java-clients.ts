@@ -1,7 +1,7 @@
 // Why: Trino's reference clients, driven from the tests: the JDBC driver through a small Java program
 // (test/trino/java/JdbcProbe.java, run as a single source file by the JDK 25 launcher: no build step, one
 // JVM per script) and the CLI's executable jar, each with a time limit so a hung client fails the test.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,4 +46,19 @@ export async function jdbc(setup: TrinoSetup, url: string, user: string, passwor
 export async function cli(setup: TrinoSetup, args: string[], opts: { password?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string; code: number }> {
   const java = join(setup.javaHome, 'bin', 'java');
   return run(java, ['--enable-native-access=ALL-UNNAMED', '-jar', setup.cliJar, ...args], opts.password !== undefined ? { TRINO_PASSWORD: opts.password } : {}, opts.timeoutMs ?? 120_000);
+}
+
+/** The CLI running `sql`, interrupted (SIGINT, what Ctrl-C sends) after `afterMs`: its exit and output. */
+export async function cliInterrupted(setup: TrinoSetup, args: string[], afterMs: number): Promise<{ output: string; exit: string }> {
+  const child = spawn(join(setup.javaHome, 'bin', 'java'), ['--enable-native-access=ALL-UNNAMED', '-jar', setup.cliJar, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`${code ?? ''}${signal ? `/${signal}` : ''}`)));
+  const timer = setTimeout(() => child.kill('SIGINT'), afterMs);
+  const killer = setTimeout(() => child.kill('SIGKILL'), afterMs + 30_000);
+  const exit = await exited;
+  clearTimeout(timer);
+  clearTimeout(killer);
+  return { output, exit };
 }
