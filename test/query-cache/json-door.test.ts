@@ -169,6 +169,15 @@ describe('POST /v1/query', () => {
     expect(miss.body.columns.map((c: { type: string }) => c.type)).toEqual(['bigint', 'bigint', 'bigint', 'decimal(10,2)']);
   });
 
+  it('a negative zero double keeps its sign (-0.0, as Trino writes it), on the miss and on the hit', async () => {
+    const sql = "SELECT CAST('-0.0' AS DOUBLE) AS negzero, CAST(0 AS DOUBLE) AS zero, [CAST('-0.0' AS DOUBLE)] AS nested";
+    const miss = await query(h.url, sql, { user: 'alice' });
+    const hit = await query(h.url, sql, { user: 'alice' });
+    expect(miss.text).toContain('[[-0.0,0,[-0.0]]]');
+    expect(hit.text).toBe(miss.text);
+    expect(Object.is(miss.body.rows[0][0], -0)).toBe(true);
+  });
+
   it('Cache-Control: no-cache forces a refresh and stores the new result', async () => {
     const sql = 'SELECT max(order_id) AS m FROM demo.sales.orders';
     await query(h.url, sql, { user: 'alice' });

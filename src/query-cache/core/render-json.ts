@@ -1,6 +1,6 @@
 // Why: the JSON door's answer bytes, `{"columns":[…],"rows":[…],"rowCount":n}`, produced in pieces as rows
 // arrive (a large answer streams) and stored as the concatenation of those pieces, which is exactly what a
-// hit sends. Integers past 2^53 arrive as bigint and are written as bare digits (JSON.rawJSON). Pure.
+// hit sends. Integers past 2^53 arrive as bigint and are written as bare digits (JSON.rawJSON), -0 as -0.0. Pure.
 
 import type { Cell, EngineResult } from '../engines/engine.ts';
 import { checkRowSize, renderWhole, type AnswerFormat, type AnswerPager } from './answer-format.ts';
@@ -11,7 +11,9 @@ declare global {
   }
 }
 
-const bigintAware = (_key: string, value: unknown) => (typeof value === 'bigint' ? JSON.rawJSON(value.toString()) : value);
+// A negative zero keeps its sign as Trino writes it (`-0.0`): JSON.stringify would write `0`, another value.
+const bigintAware = (_key: string, value: unknown) =>
+  typeof value === 'bigint' ? JSON.rawJSON(value.toString()) : typeof value === 'number' && Object.is(value, -0) ? JSON.rawJSON('-0.0') : value;
 
 /** JSON text of a value that may hold bigints. */
 export function stringifyCells(value: Cell[][] | Cell): string {
