@@ -11,7 +11,7 @@ export const DEMO_ORDER_ROWS = 20_000;
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    trino: { url: string; version: string; setup: TrinoSetup };
+    trino: { url: string; httpsUrl: string; caPem: string; version: string; setup: TrinoSetup };
   }
 }
 
@@ -19,7 +19,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = (line: string) => process.stderr.write(`test:trino: ${line}\n`);
   const started = Date.now();
   const s = trinoSetup();
-  const trino = await startTrino(s);
+  const trino = await startTrino(s, { https: true });
   log(`Trino ${s.version} on ${trino.url} (pid ${trino.pid}, ${s.javaHome}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   try {
     const source = await createDuckDbEngine({ demoData: true, demoOrderRowCount: DEMO_ORDER_ROWS, statementTimeoutMs: 120_000 });
@@ -32,7 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await trino.stop();
     throw err;
   }
-  project.provide('trino', { url: trino.url, version: s.version, setup: s });
+  project.provide('trino', { url: trino.url, httpsUrl: trino.httpsUrl!, caPem: trino.caPem!, version: s.version, setup: s });
   return async () => {
     await trino.stop();
     log('Trino stopped');

@@ -37,6 +37,9 @@ export function trinoSetup(): TrinoSetup {
 export interface StartedTrino {
   url: string;
   port: number;
+  /** With `https`: the TLS port's URL and the PEM certificate it serves (self-signed for 127.0.0.1). */
+  httpsUrl: string | undefined;
+  caPem: string | undefined;
   pid: number;
   /** The server's log (stdout and stderr). */
   logFile: string;
@@ -55,11 +58,21 @@ const JVM_FLAGS = (heapMb: number) => [
   '-Dfile.encoding=UTF-8',
 ];
 
-export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; startTimeoutMs?: number; extraConfig?: string[] } = {}): Promise<StartedTrino> {
+export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; startTimeoutMs?: number; extraConfig?: string[]; https?: boolean } = {}): Promise<StartedTrino> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hotpath-trino-'));
   const etc = join(dir, 'etc');
   mkdirSync(join(etc, 'catalog'), { recursive: true });
+  // https: a second port with a self-signed certificate for 127.0.0.1 (Trino reads a PEM file holding key and certificate).
+  const httpsPort = opts.https === true ? await freePort() : undefined;
+  let caPem: string | undefined;
+  if (httpsPort !== undefined) {
+    const key = join(dir, 'tls.key');
+    const crt = join(dir, 'tls.crt');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-days', '1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
+    caPem = readFileSync(crt, 'utf8');
+    writeFileSync(join(dir, 'tls.pem'), readFileSync(key, 'utf8') + caPem);
+  }
   const heapMb = opts.heapMb ?? 1536;
   writeFileSync(
     join(etc, 'config.properties'),
@@ -73,6 +86,7 @@ export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; sta
       `plugin.dir=${join(setup.home, 'plugin')}`,
       `query.max-memory=${Math.floor(heapMb / 3)}MB`,
       `query.max-memory-per-node=${Math.floor(heapMb / 3)}MB`,
+      ...(httpsPort !== undefined ? ['http-server.https.enabled=true', `http-server.https.port=${httpsPort}`, `http-server.https.keystore.path=${join(dir, 'tls.pem')}`] : []),
       ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
@@ -134,7 +148,7 @@ export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; sta
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  return { url, port, pid: child.pid!, logFile, stop };
+  return { url, port, httpsUrl: httpsPort !== undefined ? `https://127.0.0.1:${httpsPort}` : undefined, caPem, pid: child.pid!, logFile, stop };
 }
 
 function tail(file: string): string {
