@@ -33,7 +33,7 @@ export interface Classification {
   normalizedTarget: string;
 }
 
-const READ_ONLY_FIRST = new Set(['select', 'with', 'values', 'show', 'describe', 'table', 'explain']);
+const READ_ONLY_FIRST = new Set(['select', 'with', 'values', 'show', 'describe', 'desc', 'table', 'explain']);
 
 /** First words of every statement Trino or DuckDB knows; anything else is a syntax error. */
 const STATEMENT_FIRST = new Set([

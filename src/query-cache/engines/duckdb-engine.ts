@@ -13,6 +13,7 @@ import { columnReader } from './duckdb-types.ts';
 import { checkRowSize } from '../core/answer-format.ts';
 import { column } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
+import { translateForDuckDb } from './trino-face.ts';
 
 export interface DuckDbEngineOptions {
   /** Build the `demo` catalog (sales.customers, sales.orders, ops.gpu_usage) at start. */
@@ -294,7 +295,8 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
   async function runStreaming(conn: DuckDBConnection, query: EngineQuery, aborted: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<void> {
     await useCatalog(conn, query, aborted);
     aborted.throwIfAborted();
-    const extracted = await conn.extractStatements(query.sql);
+    // Trino's metadata statements, answered in Trino's layout (trino-face.ts); anything else as it is.
+    const extracted = await conn.extractStatements(translateForDuckDb(query.sql, contextOf(query)));
     if (extracted.count !== 1) {
       const why = extracted.count === 0 ? 'No statement' : `${extracted.count} statements`;
       throw new EngineError('user', 'SYNTAX_ERROR', `${why} given; a query must be exactly one statement`);
@@ -371,18 +373,28 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
       if (closed) return Promise.reject(closedError());
       return onDedicated(parseConnection, signal, async (conn, aborted) => {
         const serialize = async (sql: string) => String((await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql])).getRows()[0]?.[0] ?? '');
-        const serialized = await serialize(query.sql);
+        // What runs is the translated statement (trino-face.ts): its table sets are the ones that count.
+        let sql: string;
+        let normalized: string | undefined;
+        try {
+          sql = translateForDuckDb(query.sql, contextOf(query));
+          normalized = query.normalized === undefined ? undefined : translateForDuckDb(query.normalized, contextOf(query));
+        } catch (err) {
+          if (err instanceof EngineError && err.errorName === 'SYNTAX_ERROR') return { kind: 'syntax-error', message: err.message };
+          throw err;
+        }
+        const serialized = await serialize(sql);
         aborted.throwIfAborted();
         if (serialized.length > MAX_AST_CHARS) return { kind: 'key-mismatch' }; // too large to check on the event loop: not cached
         // The key's form of the statement must be the same statement to DuckDB (else two statements
         // that run differently would share a key): compare the two ASTs, positions aside.
-        if (query.normalized !== undefined && query.normalized !== query.sql && !sameStatement(serialized, await serialize(query.normalized))) {
+        if (normalized !== undefined && normalized !== sql && !sameStatement(serialized, await serialize(normalized))) {
           return { kind: 'key-mismatch' };
         }
         aborted.throwIfAborted();
         const catalog = await catalogOf(conn);
         const ctx = { ...contextOf(query), volatileFunctions: catalog.volatileFunctions };
-        const relations = relationsFromSerialized(serialized, query.sql, catalog.relations, ctx);
+        const relations = relationsFromSerialized(serialized, sql, catalog.relations, ctx);
         return relations.kind === 'syntax-error' ? { ...relations, message: scrubPaths(relations.message) } : relations;
       });
     },

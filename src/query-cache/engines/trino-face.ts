@@ -1,0 +1,131 @@
+// Why: BI tools and Trino's CLI browse a cluster with Trino's metadata statements (SHOW CATALOGS, SHOW
+// SCHEMAS FROM demo, SHOW TABLES, SHOW COLUMNS, DESCRIBE), which DuckDB does not speak or answers in its
+// own layout. The embedded engine translates them, before it parses or runs a statement, into DuckDB
+// queries over its catalog that answer in Trino's layout (Trino's column names, Trino's type names, its
+// order); every other statement passes through unchanged. Pure: text in, text out.
+//
+// Covered (Trino 476 syntax):          answers
+//   SHOW CATALOGS [LIKE p [ESCAPE e]]  Catalog
+//   SHOW SCHEMAS [FROM|IN c] [LIKE …]  Schema
+//   SHOW TABLES [FROM|IN [c.]s] [LIKE …]  Table
+//   SHOW COLUMNS FROM|IN [[c.]s.]t [LIKE …], DESCRIBE|DESC [[c.]s.]t   Column, Type, Extra, Comment
+import { identifierName, stringValue, tokenize, type Token } from '../core/sql.ts';
+import { EngineError } from './engine.ts';
+
+export interface FaceContext {
+  catalog: string;
+  schema: string;
+}
+
+/** DuckDB's information_schema type names as Trino names them (what the embedded engine's answers say). */
+const TRINO_TYPE_OF_DATA_TYPE =
+  "CASE data_type WHEN 'TIMESTAMP' THEN 'timestamp(6)' WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp(6) with time zone' " +
+  "WHEN 'TIMESTAMP_S' THEN 'timestamp(0)' WHEN 'TIMESTAMP_MS' THEN 'timestamp(3)' WHEN 'TIMESTAMP_NS' THEN 'timestamp(9)' " +
+  "WHEN 'TIME' THEN 'time(6)' WHEN 'FLOAT' THEN 'real' WHEN 'BLOB' THEN 'varbinary' WHEN 'HUGEINT' THEN 'decimal(38,0)' " +
+  "WHEN 'UUID' THEN 'uuid' WHEN 'JSON' THEN 'json' ELSE lower(data_type) END";
+
+const lit = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+const word = (t: Token | undefined): string | undefined => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
+
+/** A (possibly qualified) name at `i`: its parts (quoted ones as written, others lower-cased) and where it ends. */
+function qualifiedName(tokens: readonly Token[], i: number): { parts: string[]; next: number } | undefined {
+  const isName = (t: Token | undefined) => t !== undefined && (t.kind === 'word' || t.kind === 'quoted');
+  if (!isName(tokens[i])) return undefined;
+  const parts = [identifierName(tokens[i]!)];
+  let j = i + 1;
+  while (tokens[j]?.text === '.' && isName(tokens[j + 1])) {
+    parts.push(identifierName(tokens[j + 1]!));
+    j += 2;
+  }
+  return { parts, next: j };
+}
+
+/** `LIKE 'p' [ESCAPE 'e']` at `i` as a DuckDB condition on `column`; '' when absent; undefined when malformed. */
+function likeClause(tokens: readonly Token[], i: number, column: string): { sql: string; next: number } | undefined {
+  if (word(tokens[i]) !== 'like') return { sql: '', next: i };
+  const pattern = tokens[i + 1];
+  if (pattern?.kind !== 'string') return undefined;
+  if (word(tokens[i + 2]) === 'escape') {
+    const escape = tokens[i + 3];
+    if (escape?.kind !== 'string') return undefined;
+    return { sql: ` AND ${column} LIKE ${lit(stringValue(pattern))} ESCAPE ${lit(stringValue(escape))}`, next: i + 4 };
+  }
+  return { sql: ` AND ${column} LIKE ${lit(stringValue(pattern))}`, next: i + 2 };
+}
+
+const unsupported = (what: string) => new EngineError('user', 'NOT_SUPPORTED', `${what} is not supported by the embedded engine`);
+const syntax = (message: string) => new EngineError('user', 'SYNTAX_ERROR', message);
+
+/**
+ * The DuckDB statement that answers `sql` as Trino would, or `sql` itself when it is not a metadata
+ * statement this covers. Throws a user EngineError (SYNTAX_ERROR, NOT_SUPPORTED) for a malformed or
+ * uncovered form of one.
+ */
+export function translateForDuckDb(sql: string, ctx: FaceContext): string {
+  const { tokens, error } = tokenize(sql);
+  if (error) return sql; // the engine reports it
+  let end = tokens.length;
+  while (end > 0 && tokens[end - 1]!.text === ';') end--;
+  const t = tokens.slice(0, end);
+  const first = word(t[0]);
+  if (first === 'describe' || first === 'desc') {
+    if (word(t[1]) === 'input' || word(t[1]) === 'output') throw unsupported(`DESCRIBE ${t[1]!.text.toUpperCase()}`);
+    return columnsOf(t, 1, ctx, 'DESCRIBE');
+  }
+  if (first !== 'show') return sql;
+  const what = word(t[1]);
+  switch (what) {
+    case 'catalogs': {
+      const like = likeClause(t, 2, 'database_name');
+      if (!like || like.next !== t.length) throw syntax('SHOW CATALOGS: expected [LIKE pattern [ESCAPE escape]]');
+      return `SELECT database_name AS "Catalog" FROM duckdb_databases() WHERE NOT internal${like.sql} ORDER BY 1`;
+    }
+    case 'schemas': {
+      let i = 2;
+      let catalog = ctx.catalog;
+      if (word(t[i]) === 'from' || word(t[i]) === 'in') {
+        const name = qualifiedName(t, i + 1);
+        if (!name || name.parts.length !== 1) throw syntax('SHOW SCHEMAS: expected FROM catalog');
+        catalog = name.parts[0]!;
+        i = name.next;
+      }
+      const like = likeClause(t, i, 'schema_name');
+      if (!like || like.next !== t.length) throw syntax('SHOW SCHEMAS: expected [FROM catalog] [LIKE pattern [ESCAPE escape]]');
+      return `SELECT schema_name AS "Schema" FROM information_schema.schemata WHERE catalog_name = ${lit(catalog)}${like.sql} ORDER BY 1`;
+    }
+    case 'tables': {
+      let i = 2;
+      let { catalog, schema } = ctx;
+      if (word(t[i]) === 'from' || word(t[i]) === 'in') {
+        const name = qualifiedName(t, i + 1);
+        if (!name || name.parts.length > 2) throw syntax('SHOW TABLES: expected FROM [catalog.]schema');
+        [catalog, schema] = name.parts.length === 2 ? [name.parts[0]!, name.parts[1]!] : [ctx.catalog, name.parts[0]!];
+        i = name.next;
+      }
+      const like = likeClause(t, i, 'table_name');
+      if (!like || like.next !== t.length) throw syntax('SHOW TABLES: expected [FROM [catalog.]schema] [LIKE pattern [ESCAPE escape]]');
+      return `SELECT table_name AS "Table" FROM information_schema.tables WHERE table_catalog = ${lit(catalog)} AND table_schema = ${lit(schema)}${like.sql} ORDER BY 1`;
+    }
+    case 'columns':
+      if (word(t[2]) !== 'from' && word(t[2]) !== 'in') throw syntax('SHOW COLUMNS: expected FROM table');
+      return columnsOf(t, 3, ctx, 'SHOW COLUMNS');
+    default:
+      // SHOW FUNCTIONS, SESSION, CREATE TABLE, GRANTS, ROLES, STATS: not yet.
+      throw unsupported(`SHOW ${what?.toUpperCase() ?? ''}`.trim());
+  }
+}
+
+/** SHOW COLUMNS / DESCRIBE of the table named at `i`, in Trino's four columns. */
+function columnsOf(t: readonly Token[], i: number, ctx: FaceContext, statement: string): string {
+  const name = qualifiedName(t, i);
+  if (!name || name.parts.length > 3) throw syntax(`${statement}: expected a table name`);
+  const like = likeClause(t, name.next, 'column_name');
+  if (!like || like.next !== t.length) throw syntax(`${statement}: expected a table name${statement === 'SHOW COLUMNS' ? ' [LIKE pattern]' : ''}`);
+  const parts = name.parts;
+  const [catalog, schema, table] = parts.length === 3 ? parts : parts.length === 2 ? [ctx.catalog, parts[0]!, parts[1]!] : [ctx.catalog, ctx.schema, parts[0]!];
+  return (
+    `SELECT column_name AS "Column", ${TRINO_TYPE_OF_DATA_TYPE} AS "Type", '' AS "Extra", '' AS "Comment" FROM information_schema.columns ` +
+    `WHERE table_catalog = ${lit(catalog!)} AND table_schema = ${lit(schema!)} AND table_name = ${lit(table!)}${like.sql} ORDER BY ordinal_position`
+  );
+}
