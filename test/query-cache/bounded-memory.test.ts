@@ -174,9 +174,11 @@ describe('Trino door: abandonment', () => {
     expect(await waitUntil(() => admission.runningCount === 1, 5000)).toBe(true);
     const neverPolled = await post(busy, 'SELECT 1 AS quiet', 'idler'); // submitted, never polled: abandoned soon too
     const started = Date.now();
-    expect(await waitUntil(() => admission.runningCount === 0, 15_000)).toBe(true);
+    expect(await waitUntil(() => admission.runningCount === 0, 45_000)).toBe(true);
     const heldMs = Date.now() - started;
-    expect(heldMs).toBeLessThan(10_000); // 1 s timeout + the sweep; the old fixed 5 min held it all along
+    // 1 s timeout + the sweep + DuckDB noticing the interrupt (seconds on a loaded 2-core machine: 14 s seen
+    // while a JVM ran beside it); the old fixed 5 min held it all along.
+    expect(heldMs).toBeLessThan(30_000);
     expect((await fetch(first.nextUri!)).status).toBe(410);
     // the slot is free for others at once
     expect((await query(busy.url, 'SELECT 2 AS two', { user: 'other' })).status).toBe(200);
@@ -190,7 +192,7 @@ describe('Trino door: abandonment', () => {
     await new Promise((r) => setTimeout(r, 2500)); // past the 1 s busy timeout and its sweep
     while (page.nextUri) page = (await (await fetch(page.nextUri)).json()) as Page;
     expect(page.stats.state).toBe('FINISHED');
-  });
+  }, 90_000);
 });
 
 describe('JSON door: large answers stream', () => {

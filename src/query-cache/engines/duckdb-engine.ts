@@ -58,6 +58,14 @@ export function scrubPaths(message: string): string {
   return message.replace(/(^|[\s"'(=:,])(~?\/(?:[\w.@+-]+\/)+[\w.@*+-]*)/g, '$1<path>');
 }
 
+/** `line L:C: ` from DuckDB's `LINE L: <text>` and caret lines, or '' when it gave none. */
+function duckPosition(message: string): string {
+  const m = /\nLINE (\d+): (.*)\n( *)\^/.exec(message);
+  if (!m) return '';
+  const column = m[3]!.length - `LINE ${m[1]}: `.length + 1;
+  return column >= 1 ? `line ${m[1]}:${column}: ` : '';
+}
+
 /** Maps a DuckDB error (`<Kind> Error: message`) to an EngineError with a Trino-like error name. */
 export function toEngineError(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
@@ -74,11 +82,16 @@ export function toEngineError(err: unknown): EngineError {
   if (kind === 'CONVERSION') return user('INVALID_CAST_ARGUMENT');
   if (kind === 'PERMISSION') return user('PERMISSION_DENIED');
   if (kind === 'CATALOG' || kind === 'BINDER') {
-    if (/^Catalog Error: (Table|View) with name .* does not exist/.test(message)) return user('TABLE_NOT_FOUND');
-    if (/^Catalog Error: Schema with name .* does not exist/.test(message)) return user('SCHEMA_NOT_FOUND');
-    if (/^Catalog Error: (Scalar |Table |Aggregate )?Function with name .* does not exist/.test(message)) {
-      return user('FUNCTION_NOT_FOUND');
-    }
+    // In Trino's words (line:column, then its sentence), as a Trino client would read them.
+    const trino = (name: string, sentence: string): EngineError => new EngineError('user', name, `${duckPosition(message)}${sentence}`, { cause: err });
+    let m = /^Catalog Error: (?:Table|View) with name (.+?) does not exist/.exec(message);
+    if (m) return trino('TABLE_NOT_FOUND', `Table '${m[1]}' does not exist`);
+    m = /^Catalog Error: Schema with name (.+?) does not exist/.exec(message);
+    if (m) return trino('SCHEMA_NOT_FOUND', `Schema '${m[1]}' does not exist`);
+    m = /^Catalog Error: (?:Scalar |Table |Aggregate )?Function with name (.+?) does not exist/.exec(message);
+    if (m) return trino('FUNCTION_NOT_FOUND', `Function '${m[1]}' not registered`);
+    m = /^Binder Error: Referenced column "?(.+?)"? not found/i.exec(message);
+    if (m) return trino('COLUMN_NOT_FOUND', `Column '${m[1]}' cannot be resolved`);
     if (/^Binder Error: .*column .* not found/i.test(message)) return user('COLUMN_NOT_FOUND');
   }
   return user('GENERIC_USER_ERROR');

@@ -9,6 +9,7 @@
 //   SHOW SCHEMAS [FROM|IN c] [LIKE …]  Schema
 //   SHOW TABLES [FROM|IN [c.]s] [LIKE …]  Table
 //   SHOW COLUMNS FROM|IN [[c.]s.]t [LIKE …], DESCRIBE|DESC [[c.]s.]t   Column, Type, Extra, Comment
+// and Trino's functions that DuckDB knows by another name (TRINO_FUNCTIONS), renamed where they are called.
 import { identifierName, stringValue, tokenize, type Token } from '../core/sql.ts';
 import { EngineError } from './engine.ts';
 
@@ -23,6 +24,74 @@ const TRINO_TYPE_OF_DATA_TYPE =
   "WHEN 'TIMESTAMP_S' THEN 'timestamp(0)' WHEN 'TIMESTAMP_MS' THEN 'timestamp(3)' WHEN 'TIMESTAMP_NS' THEN 'timestamp(9)' " +
   "WHEN 'TIME' THEN 'time(6)' WHEN 'FLOAT' THEN 'real' WHEN 'BLOB' THEN 'varbinary' WHEN 'HUGEINT' THEN 'decimal(38,0)' " +
   "WHEN 'UUID' THEN 'uuid' WHEN 'JSON' THEN 'json' ELSE lower(data_type) END";
+
+/**
+ * Trino functions DuckDB has under another name, with the same arguments in the same order and the same
+ * meaning (each checked against DuckDB in the tests). A Trino function with no entry and no DuckDB function
+ * of its name fails as FUNCTION_NOT_FOUND.
+ */
+export const TRINO_FUNCTIONS: Readonly<Record<string, string>> = {
+  approx_distinct: 'approx_count_distinct',
+  approx_percentile: 'approx_quantile',
+  arbitrary: 'any_value',
+  regexp_like: 'regexp_matches',
+  cardinality: 'len',
+  contains: 'list_contains', // Trino's contains() is the array one (strings use strpos or LIKE)
+  json_extract_scalar: 'json_extract_string',
+  from_unixtime: 'to_timestamp',
+  to_unixtime: 'epoch',
+  is_nan: 'isnan',
+  is_infinite: 'isinf',
+  is_finite: 'isfinite',
+  day_of_week: 'isodow', // ISO: Monday = 1 … Sunday = 7, as Trino (DuckDB's dayofweek has Sunday = 0)
+  dow: 'isodow',
+  day_of_year: 'dayofyear',
+  doy: 'dayofyear',
+  year_of_week: 'isoyear',
+  yow: 'isoyear',
+  week_of_year: 'week',
+  levenshtein_distance: 'levenshtein',
+  hamming_distance: 'hamming',
+  codepoint: 'unicode',
+  to_hex: 'hex',
+  from_hex: 'unhex',
+  truncate: 'trunc',
+  array_join: 'array_to_string',
+  sequence: 'generate_series',
+  array_max: 'list_max',
+  array_min: 'list_min',
+  array_sort: 'list_sort',
+  split: 'string_split',
+};
+
+/** Trino's zero-argument constants DuckDB writes as casts. */
+const TRINO_CONSTANTS: Readonly<Record<string, string>> = {
+  nan: "CAST('NaN' AS DOUBLE)",
+  infinity: "CAST('Infinity' AS DOUBLE)",
+};
+
+/** `sql` with Trino's function names (unqualified calls) renamed to DuckDB's; the rest of the text as it is. */
+function renameFunctions(sql: string, t: readonly Token[]): string {
+  let out = '';
+  let at = 0;
+  for (let i = 0; i < t.length; i++) {
+    const tok = t[i]!;
+    if (tok.kind !== 'word' || t[i + 1]?.text !== '(' || t[i - 1]?.text === '.') continue;
+    const name = tok.text.toLowerCase();
+    const constant = TRINO_CONSTANTS[name];
+    if (constant !== undefined && t[i + 2]?.text === ')') {
+      out += sql.slice(at, tok.start) + constant;
+      at = t[i + 2]!.start + 1;
+      i += 2;
+      continue;
+    }
+    const renamed = TRINO_FUNCTIONS[name];
+    if (renamed === undefined) continue;
+    out += sql.slice(at, tok.start) + renamed;
+    at = tok.start + tok.text.length;
+  }
+  return at === 0 ? sql : out + sql.slice(at);
+}
 
 const lit = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
@@ -64,16 +133,16 @@ const syntax = (message: string) => new EngineError('user', 'SYNTAX_ERROR', mess
  */
 export function translateForDuckDb(sql: string, ctx: FaceContext): string {
   const { tokens, error } = tokenize(sql);
-  if (error) return sql; // the engine reports it
+  if (error) return sql; // the engine reports it (the classifier refused such text before it got here)
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.text === ';') end--;
   const t = tokens.slice(0, end);
   const first = word(t[0]);
+  if (first !== 'show' && first !== 'describe' && first !== 'desc') return renameFunctions(sql, tokens);
   if (first === 'describe' || first === 'desc') {
     if (word(t[1]) === 'input' || word(t[1]) === 'output') throw unsupported(`DESCRIBE ${t[1]!.text.toUpperCase()}`);
     return columnsOf(t, 1, ctx, 'DESCRIBE');
   }
-  if (first !== 'show') return sql;
   const what = word(t[1]);
   switch (what) {
     case 'catalogs': {

@@ -69,3 +69,41 @@ describe("Trino's metadata statements on the embedded engine", () => {
     expect(translateForDuckDb('SELECT 1', { catalog: 'demo', schema: 'sales' })).toBe('SELECT 1');
   });
 });
+
+describe("Trino's function names and error words on the embedded engine", () => {
+  it('Trino functions DuckDB knows by another name answer (each mapping runs on DuckDB)', async () => {
+    const sql =
+      "SELECT approx_distinct(region) AS ad, arbitrary(1) AS arb, regexp_like('abc', 'b') AS rl, cardinality(ARRAY[1, 2]) AS card, " +
+      "contains(ARRAY[1, 2], 2) AS cont, from_unixtime(0) = TIMESTAMP '1970-01-01 00:00:00+00' AS fu, is_nan(nan()) AS nan, " +
+      "infinity() > 1e308 AS inf, day_of_week(DATE '2024-01-07') AS dow_sunday, day_of_year(DATE '2024-02-01') AS doy, " +
+      "levenshtein_distance('kitten', 'sitting') AS lev, to_hex(255) AS hex, array_join(ARRAY['a', 'b'], '-') AS aj, " +
+      "cardinality(sequence(1, 5)) AS seq, array_max(ARRAY[3, 9, 1]) AS amax, cardinality(split('a,b,c', ',')) AS parts, " +
+      "truncate(2.7) AS tr, json_extract_scalar('{\"a\": \"x\"}', '$.a') AS js FROM demo.sales.customers";
+    const r = await query(h.url, sql, { user: 'alice' });
+    expect(r.status, r.text).toBe(200);
+    const row = Object.fromEntries(r.body.columns.map((c: { name: string }, i: number) => [c.name, r.body.rows[0][i]]));
+    expect(row).toMatchObject({ arb: 1, rl: true, card: 2, cont: true, fu: true, nan: true, inf: true, dow_sunday: 7, doy: 32, lev: 3, hex: 'FF', aj: 'a-b', seq: 5, amax: 9, parts: 3, js: 'x' });
+    expect(row.ad).toBeGreaterThanOrEqual(5); // six regions, approximately
+  });
+
+  it("a name that is no function call is left alone (a column named cardinality, t.contains)", () => {
+    const ctx = { catalog: 'demo', schema: 'sales' };
+    expect(translateForDuckDb('SELECT cardinality FROM t', ctx)).toBe('SELECT cardinality FROM t');
+    expect(translateForDuckDb('SELECT s.contains(x) FROM t', ctx)).toBe('SELECT s.contains(x) FROM t');
+    expect(translateForDuckDb("SELECT 'approx_distinct(x)'", ctx)).toBe("SELECT 'approx_distinct(x)'");
+    expect(translateForDuckDb('SELECT APPROX_DISTINCT (x), nan( ) FROM t', ctx)).toBe("SELECT approx_count_distinct (x), CAST('NaN' AS DOUBLE) FROM t");
+  });
+
+  it('errors say what Trino says: TABLE_NOT_FOUND, FUNCTION_NOT_FOUND, COLUMN_NOT_FOUND with line:column', async () => {
+    const cases: [string, string, string][] = [
+      ['SELECT * FROM no_such_table', 'TABLE_NOT_FOUND', "line 1:15: Table 'no_such_table' does not exist"],
+      ['SELECT no_such_function(1)', 'FUNCTION_NOT_FOUND', "line 1:8: Function 'no_such_function' not registered"],
+      ['SELECT no_such_column FROM demo.sales.orders', 'COLUMN_NOT_FOUND', "line 1:8: Column 'no_such_column' cannot be resolved"],
+    ];
+    for (const [sql, errorName, message] of cases) {
+      const r = await query(h.url, sql, { user: 'alice' });
+      expect(r.status, sql).toBe(400);
+      expect(r.body.error, sql).toMatchObject({ errorName, message });
+    }
+  });
+});
