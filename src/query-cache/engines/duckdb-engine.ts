@@ -13,7 +13,7 @@ import { columnReader } from './duckdb-types.ts';
 import { checkRowSize } from '../core/answer-format.ts';
 import { column } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
-import { translateForDuckDb } from './trino-face.ts';
+import { translateForDuckDb, trinoColumnNames } from './trino-face.ts';
 
 export interface DuckDbEngineOptions {
   /** Build the `demo` catalog (sales.customers, sales.orders, ops.gpu_usage) at start. */
@@ -309,7 +309,8 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     await useCatalog(conn, query, aborted);
     aborted.throwIfAborted();
     // Trino's metadata statements, answered in Trino's layout (trino-face.ts); anything else as it is.
-    const extracted = await conn.extractStatements(translateForDuckDb(query.sql, contextOf(query)));
+    const sql = translateForDuckDb(query.sql, contextOf(query));
+    const extracted = await conn.extractStatements(sql);
     if (extracted.count !== 1) {
       const why = extracted.count === 0 ? 'No statement' : `${extracted.count} statements`;
       throw new EngineError('user', 'SYNTAX_ERROR', `${why} given; a query must be exactly one statement`);
@@ -319,10 +320,14 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
       if (!READ_STATEMENTS.has(prepared.statementType)) {
         throw new EngineError('user', 'NOT_SUPPORTED', 'Only read statements (SELECT, EXPLAIN) are supported');
       }
+      // Trino's names for unnamed columns (_col0, …; `SELECT true` too, whose DuckDB name looks like a
+      // column's), from the statement's AST, read before the result streams (another statement on the
+      // connection would end that result). One more parse per execution: misses only.
+      const ast = (await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql])).getRows()[0]?.[0];
+      const names = trinoColumnNames(Array.from({ length: prepared.columnCount }, (_v, i) => prepared.columnName(i)), String(ast ?? ''));
       aborted.throwIfAborted();
       const result = await prepared.stream();
       const readers = result.columnTypes().map(columnReader);
-      const names = result.columnNames();
       const columns = readers.map((r, i) => column(names[i] ?? `_col${i}`, r.trino));
       let sent = false;
       for (;;) {

@@ -198,3 +198,49 @@ function columnsOf(t: readonly Token[], i: number, ctx: FaceContext, statement: 
     `WHERE table_catalog = ${lit(catalog!)} AND table_schema = ${lit(schema!)} AND table_name = ${lit(table!)}${like.sql} ORDER BY ordinal_position`
   );
 }
+
+/** Special registers DuckDB parses as column references; to Trino they are expressions (`_colN`). */
+const REGISTERS = new Set(['current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp', 'current_user', 'current_catalog', 'current_schema', 'current_path', 'current_role', 'session_user']);
+const isRegister = (e: AstItem): boolean => e.column_names?.length === 1 && REGISTERS.has(e.column_names[0]!.toLowerCase());
+
+interface AstItem {
+  class?: string;
+  alias?: string;
+  column_names?: string[];
+}
+interface AstNode {
+  type?: string;
+  left?: AstNode;
+  select_list?: AstItem[];
+  from_table?: { type?: string };
+}
+
+/**
+ * Result column names as Trino gives them, from DuckDB's names and its serialized AST
+ * (json_serialize_sql): an alias or a column reference keeps its name as written, any other expression is
+ * `_col<position>`, a VALUES list's columns are `_col0…`; one `*` beside other items counts as the
+ * columns it expanded to. More than one `*` keeps DuckDB's names.
+ */
+export function trinoColumnNames(duckNames: readonly string[], serializedAst: string): string[] {
+  let node: AstNode | undefined;
+  try {
+    node = (JSON.parse(serializedAst) as { statements?: { node?: AstNode }[] }).statements?.[0]?.node;
+  } catch {
+    return [...duckNames];
+  }
+  while (node?.type === 'SET_OPERATION_NODE') node = node.left;
+  const items = node?.select_list;
+  if (!items) return [...duckNames];
+  if (items.length === 1 && items[0]!.class === 'STAR' && node!.from_table?.type === 'EXPRESSION_LIST') return duckNames.map((_n, i) => `_col${i}`);
+  const stars = items.filter((e) => e.class === 'STAR').length;
+  if (stars > 1) return [...duckNames];
+  const starWidth = duckNames.length - (items.length - stars);
+  if (starWidth < 0 || (stars === 0 && starWidth !== 0)) return [...duckNames];
+  const out: string[] = [];
+  for (const e of items) {
+    const at = out.length;
+    if (e.class === 'STAR') for (let k = 0; k < starWidth; k++) out.push(duckNames[at + k]!);
+    else out.push(e.alias || (e.class === 'COLUMN_REF' && !isRegister(e)) ? duckNames[at]! : `_col${at}`);
+  }
+  return out;
+}

@@ -107,3 +107,17 @@ describe("Trino's function names and error words on the embedded engine", () => 
     }
   });
 });
+
+describe("Trino's names for result columns on the embedded engine", () => {
+  it.each([
+    ['SELECT count(*), region AS Region, c.segment, 1 + 2, "name" FROM demo.sales.customers c GROUP BY 2, 3, 5 LIMIT 1', ['_col0', 'Region', 'segment', '_col3', 'name']],
+    ['SELECT 1 UNION ALL SELECT 2', ['_col0']],
+    ['VALUES (1, 2)', ['_col0', '_col1']],
+    ['SELECT *, 1 FROM demo.sales.customers LIMIT 1', ['customer_id', 'name', 'region', 'segment', 'signup_date', 'credit_limit', '_col6']],
+    ['SELECT 1 AS "Mixed Case", true, NULL, current_date', ['Mixed Case', '_col1', '_col2', '_col3']],
+  ])('%s', async (sql, names) => {
+    const r = await query(h.url, sql, { user: 'alice' });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.columns.map((c: { name: string }) => c.name)).toEqual(names);
+  });
+});
