@@ -3,6 +3,7 @@
 // stopped reading gives its engine slot back soon, and a huge JSON answer streams under the statement
 // timeout instead of being rendered whole.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createDuckDbEngine } from '../../src/query-cache/engines/duckdb-engine.ts';
 import { describe, expect, it } from 'vitest';
 import { query, type TestApp, useTestStack } from '../helpers/app.ts';
 
@@ -29,7 +30,10 @@ useTestStack(async (s) => {
     HOTPATH_TRINO_DOOR_MAX_HELD_BYTES_PER_USER: String(1024 * 1024),
   });
   busy = await s.app({ HOTPATH_TRINO_DOOR_BUSY_CLIENT_TIMEOUT_SECONDS: '1', HOTPATH_MAX_CONCURRENT_EXECUTIONS: '1', HOTPATH_MAX_CONCURRENT_PER_USER: '1' });
-  json = await s.app();
+  // Its own engine with room to stream 1M rows on a loaded machine (the shared one gives a run 10 s).
+  const roomy = await createDuckDbEngine({ demoData: true, demoOrderRowCount: 1000, statementTimeoutMs: 120_000 });
+  s.onClose(() => roomy.close());
+  json = await s.app({ HOTPATH_STATEMENT_TIMEOUT_MS: '120000' }, roomy);
   short = await s.app({ HOTPATH_STATEMENT_TIMEOUT_MS: '1500' });
 });
 

@@ -2,7 +2,7 @@
 // reference clients must still work against it for what the embedded engine answers: the JDBC driver's
 // executeQuery with Trino's types, setMaxRows and cancel, and the CLI's --execute with --catalog/--schema
 // and its output formats. What needs Trino's own metadata tables, session statements
-// or PREPARE (DatabaseMetaData's system.jdbc.*, SET SESSION, PreparedStatement) is the next issue's
+// or PREPARE (SET SESSION, PreparedStatement) is the next issue's
 // translation layer: those are expected failures here, so the day they work this file says so.
 import { describe, expect, inject, it } from 'vitest';
 import type { TestApp } from '../helpers/app.ts';
@@ -57,10 +57,24 @@ describe('Trino JDBC driver and CLI against the embedded engine', () => {
     const [p] = await jdbc(setup, url(), 'alice', undefined, ['PREPARED SELECT name FROM demo.sales.customers WHERE customer_id = ? ||| 3']);
     expect(p!.rows).toEqual([['Customer 00003']]);
   });
-  it.fails('JDBC DatabaseMetaData (system.jdbc.*)', async () => {
-    const [c] = await jdbc(setup, url(), 'alice', undefined, ['META catalogs']);
-    expect(c!.rows).toContainEqual(['demo']);
+  it('JDBC DatabaseMetaData (getCatalogs, getSchemas, getTables, getColumns, getTypeInfo) over the system.jdbc emulation', async () => {
+    const [catalogs, schemas, tables, columns, types] = await jdbc(setup, url(), 'alice', undefined, ['META catalogs', 'META schemas', 'META tables', 'META columns', 'META typeinfo']);
+    expect(catalogs!.rows).toEqual([['demo'], ['memory']]);
+    expect(schemas!.rows).toEqual([['main', 'demo'], ['ops', 'demo'], ['sales', 'demo']]);
+    expect(tables!.rows!.map((r) => r.slice(0, 4))).toEqual([['demo', 'sales', 'customers', 'TABLE'], ['demo', 'sales', 'orders', 'TABLE']]);
+    expect(columns!.rows!.map((r) => [r[3], r[4], r[5], r[6], r[8], r[16], r[17]])).toEqual([
+      // COLUMN_NAME, DATA_TYPE (java.sql.Types), TYPE_NAME, COLUMN_SIZE, DECIMAL_DIGITS, ORDINAL_POSITION, IS_NULLABLE
+      ['customer_id', '-5', 'bigint', '19', '0', '1', 'YES'],
+      ['name', '12', 'varchar', '2147483647', null, '2', 'YES'],
+      ['region', '12', 'varchar', '2147483647', null, '3', 'YES'],
+      ['segment', '12', 'varchar', '2147483647', null, '4', 'YES'],
+      ['signup_date', '91', 'date', '14', null, '5', 'YES'],
+      ['credit_limit', '3', 'decimal(12,2)', '12', '2', '6', 'YES'],
+    ]);
+    expect(types!.columns!.map((c) => c.name)).toEqual(['TYPE_NAME', 'DATA_TYPE', 'PRECISION', 'LITERAL_PREFIX', 'LITERAL_SUFFIX', 'CREATE_PARAMS', 'NULLABLE', 'CASE_SENSITIVE', 'SEARCHABLE', 'UNSIGNED_ATTRIBUTE', 'FIXED_PREC_SCALE', 'AUTO_INCREMENT', 'LOCAL_TYPE_NAME', 'MINIMUM_SCALE', 'MAXIMUM_SCALE', 'SQL_DATA_TYPE', 'SQL_DATETIME_SUB', 'NUM_PREC_RADIX']);
+    expect(types!.rows).toContainEqual(['bigint', '-5', '19', null, null, null, '1', 'false', '3', null, 'false', null, null, '0', '0', null, null, '10']);
   });
+
   it.fails('JDBC SET SESSION', async () => {
     const [s] = await jdbc(setup, url(), 'alice', undefined, ["EXECUTE SET SESSION query_max_run_time = '1h'"]);
     expect(s!.error).toBeUndefined();

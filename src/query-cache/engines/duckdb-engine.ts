@@ -13,7 +13,7 @@ import { columnReader } from './duckdb-types.ts';
 import { checkRowSize } from '../core/answer-format.ts';
 import { column } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
-import { translateForDuckDb, trinoColumnNames } from './trino-face.ts';
+import { jdbcViewStatements, translateForDuckDb, trinoColumnNames } from './trino-face.ts';
 
 export interface DuckDbEngineOptions {
   /** Build the `demo` catalog (sales.customers, sales.orders, ops.gpu_usage) at start. */
@@ -192,6 +192,8 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     if (opts.demoData) {
       for (const sql of demoDataStatements(opts.demoOrderRowCount ?? DEFAULT_DEMO_ORDER_COUNT)) await setup.run(sql);
     }
+    // Trino's system.jdbc tables, for the JDBC driver's DatabaseMetaData (trino-face.ts).
+    for (const sql of jdbcViewStatements()) await setup.run(sql);
     await setup.run('SET lock_configuration = true');
     for (let i = 0; i < poolSize; i++) all.push(await instance.connect());
     all.push(await instance.connect()); // the parse connection, last

@@ -70,12 +70,18 @@ const TRINO_CONSTANTS: Readonly<Record<string, string>> = {
   infinity: "CAST('Infinity' AS DOUBLE)",
 };
 
-/** `sql` with Trino's function names (unqualified calls) renamed to DuckDB's; the rest of the text as it is. */
+/** `sql` with Trino's function names (unqualified calls) renamed to DuckDB's and `system.jdbc` pointed at its emulation; the rest as it is. */
 function renameFunctions(sql: string, t: readonly Token[]): string {
   let out = '';
   let at = 0;
   for (let i = 0; i < t.length; i++) {
     const tok = t[i]!;
+    // system.jdbc.<table> (what the JDBC driver's DatabaseMetaData reads) lives in its own catalog here.
+    if (tok.kind === 'word' && tok.text.toLowerCase() === 'system' && t[i - 1]?.text !== '.' && t[i + 1]?.text === '.' && word(t[i + 2]) === 'jdbc' && t[i + 3]?.text === '.') {
+      out += sql.slice(at, tok.start) + JDBC_CATALOG;
+      at = tok.start + tok.text.length;
+      continue;
+    }
     if (tok.kind !== 'word' || t[i + 1]?.text !== '(' || t[i - 1]?.text === '.') continue;
     const name = tok.text.toLowerCase();
     const constant = TRINO_CONSTANTS[name];
@@ -148,7 +154,7 @@ export function translateForDuckDb(sql: string, ctx: FaceContext): string {
     case 'catalogs': {
       const like = likeClause(t, 2, 'database_name');
       if (!like || like.next !== t.length) throw syntax('SHOW CATALOGS: expected [LIKE pattern [ESCAPE escape]]');
-      return `SELECT database_name AS "Catalog" FROM duckdb_databases() WHERE NOT internal${like.sql} ORDER BY 1`;
+      return `SELECT database_name AS "Catalog" FROM duckdb_databases() WHERE NOT internal AND database_name <> ${lit(JDBC_CATALOG)}${like.sql} ORDER BY 1`;
     }
     case 'schemas': {
       let i = 2;
@@ -240,7 +246,67 @@ export function trinoColumnNames(duckNames: readonly string[], serializedAst: st
   for (const e of items) {
     const at = out.length;
     if (e.class === 'STAR') for (let k = 0; k < starWidth; k++) out.push(duckNames[at + k]!);
-    else out.push(e.alias || (e.class === 'COLUMN_REF' && !isRegister(e)) ? duckNames[at]! : `_col${at}`);
+    else if (e.alias) out.push(duckNames[at]!);
+    // A column as the statement writes it (`SELECT TYPE_NAME` is TYPE_NAME to Trino; DuckDB names it as stored).
+    else if (e.class === 'COLUMN_REF' && !isRegister(e)) out.push(e.column_names?.at(-1) ?? duckNames[at]!);
+    else out.push(`_col${at}`);
   }
   return out;
+}
+
+/** The catalog that holds the `system.jdbc` emulation (DuckDB's own `system` catalog is its internal one). */
+export const JDBC_CATALOG = 'hotpath_system';
+
+const JDBC_TYPE_CODE =
+  "CASE WHEN data_type = 'BIGINT' THEN -5 WHEN data_type = 'INTEGER' THEN 4 WHEN data_type = 'SMALLINT' THEN 5 WHEN data_type = 'TINYINT' THEN -6 " +
+  "WHEN data_type = 'BOOLEAN' THEN 16 WHEN data_type = 'DOUBLE' THEN 8 WHEN data_type = 'FLOAT' THEN 7 WHEN data_type = 'VARCHAR' THEN 12 " +
+  "WHEN data_type = 'DATE' THEN 91 WHEN data_type = 'TIMESTAMP' THEN 93 WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 2014 WHEN data_type = 'TIME' THEN 92 " +
+  "WHEN data_type LIKE 'DECIMAL%' THEN 3 WHEN data_type = 'BLOB' THEN -3 WHEN data_type LIKE '%[]' THEN 2003 ELSE 2000 END";
+
+/**
+ * Views that answer the `system.jdbc` tables Trino's JDBC driver reads for DatabaseMetaData (getCatalogs,
+ * getSchemas, getTables, getColumns, getTypeInfo), with Trino's columns, over DuckDB's catalog; run once
+ * when the engine starts. `system.jdbc.x` in a statement reads `hotpath_system.jdbc.x`.
+ */
+export function jdbcViewStatements(): string[] {
+  const c = JDBC_CATALOG;
+  const nullVarchar = (n: string) => `CAST(NULL AS VARCHAR) AS ${n}`;
+  const nullBigint = (n: string) => `CAST(NULL AS BIGINT) AS ${n}`;
+  const userCatalogs = `(SELECT database_name FROM duckdb_databases() WHERE NOT internal AND database_name <> '${c}')`;
+  return [
+    `ATTACH ':memory:' AS ${c}`,
+    `CREATE SCHEMA ${c}.jdbc`,
+    `CREATE VIEW ${c}.jdbc.catalogs AS SELECT database_name AS table_cat FROM duckdb_databases() WHERE NOT internal AND database_name <> '${c}'`,
+    `CREATE VIEW ${c}.jdbc.schemas AS SELECT schema_name AS table_schem, catalog_name AS table_catalog FROM information_schema.schemata WHERE catalog_name IN ${userCatalogs}`,
+    `CREATE VIEW ${c}.jdbc.tables AS SELECT table_catalog AS table_cat, table_schema AS table_schem, table_name, ` +
+      "CASE table_type WHEN 'BASE TABLE' THEN 'TABLE' ELSE table_type END AS table_type, " +
+      `${['remarks', 'type_cat', 'type_schem', 'type_name', 'self_referencing_col_name', 'ref_generation'].map(nullVarchar).join(', ')} ` +
+      `FROM information_schema.tables WHERE table_catalog IN ${userCatalogs}`,
+    `CREATE VIEW ${c}.jdbc.columns AS SELECT table_catalog AS table_cat, table_schema AS table_schem, table_name, column_name, ` +
+      `CAST(${JDBC_TYPE_CODE} AS BIGINT) AS data_type, ${TRINO_TYPE_OF_DATA_TYPE} AS type_name, ` +
+      "CAST(CASE WHEN data_type = 'VARCHAR' OR data_type = 'BLOB' THEN 2147483647 WHEN data_type LIKE 'DECIMAL%' THEN numeric_precision " +
+      "WHEN data_type = 'BIGINT' THEN 19 WHEN data_type = 'INTEGER' THEN 10 WHEN data_type = 'SMALLINT' THEN 5 WHEN data_type = 'TINYINT' THEN 3 " +
+      "WHEN data_type = 'DOUBLE' THEN 53 WHEN data_type = 'FLOAT' THEN 24 WHEN data_type = 'DATE' THEN 14 WHEN data_type = 'TIMESTAMP' THEN 26 END AS BIGINT) AS column_size, " +
+      `${nullBigint('buffer_length')}, ` +
+      "CAST(CASE WHEN data_type LIKE 'DECIMAL%' THEN numeric_scale WHEN data_type IN ('BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT') THEN 0 WHEN data_type = 'TIMESTAMP' THEN 6 END AS BIGINT) AS decimal_digits, " +
+      "CAST(CASE WHEN data_type IN ('BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT') OR data_type LIKE 'DECIMAL%' THEN 10 WHEN data_type IN ('DOUBLE', 'FLOAT') THEN 2 END AS BIGINT) AS num_prec_radix, " +
+      "CAST(1 AS BIGINT) AS nullable, " +
+      `${nullVarchar('remarks')}, ${nullVarchar('column_def')}, ${nullBigint('sql_data_type')}, ${nullBigint('sql_datetime_sub')}, ` +
+      "CAST(CASE WHEN data_type = 'VARCHAR' OR data_type = 'BLOB' THEN 2147483647 END AS BIGINT) AS char_octet_length, " +
+      "CAST(ordinal_position AS BIGINT) AS ordinal_position, 'YES' AS is_nullable, " +
+      `${nullVarchar('scope_catalog')}, ${nullVarchar('scope_schema')}, ${nullVarchar('scope_table')}, ${nullBigint('source_data_type')}, ` +
+      `'NO' AS is_autoincrement, 'NO' AS is_generatedcolumn FROM information_schema.columns WHERE table_catalog IN ${userCatalogs}`,
+    // The types the embedded engine answers with, with the values Trino 476 gives them.
+    `CREATE VIEW ${c}.jdbc.types AS SELECT type_name, CAST(data_type AS BIGINT) AS data_type, CAST(precision AS BIGINT) AS precision, ` +
+      `${nullVarchar('literal_prefix')}, ${nullVarchar('literal_suffix')}, ${nullVarchar('create_params')}, CAST(1 AS BIGINT) AS nullable, false AS case_sensitive, ` +
+      'CAST(searchable AS BIGINT) AS searchable, CAST(NULL AS BOOLEAN) AS unsigned_attribute, false AS fixed_prec_scale, CAST(NULL AS BOOLEAN) AS auto_increment, ' +
+      `${nullVarchar('local_type_name')}, CAST(0 AS BIGINT) AS minimum_scale, CAST(0 AS BIGINT) AS maximum_scale, ${nullBigint('sql_data_type')}, ${nullBigint('sql_datetime_sub')}, ` +
+      'CAST(num_prec_radix AS BIGINT) AS num_prec_radix FROM (VALUES ' +
+      "('tinyint', -6, 3, 3, 10), ('bigint', -5, 19, 3, 10), ('varbinary', -3, 2147483647, 3, NULL), ('integer', 4, 10, 3, 10), ('smallint', 5, 5, 3, 10), " +
+      "('real', 7, 24, 3, 2), ('double', 8, 53, 3, 2), ('boolean', 16, NULL, 3, NULL), ('date', 91, 14, 3, NULL), ('json', 2000, NULL, 3, NULL), " +
+      "('interval year to month', 2000, NULL, 3, NULL), ('interval day to second', 2000, NULL, 3, NULL), ('time with time zone', 2000, NULL, 0, NULL), " +
+      "('varchar', 2000, NULL, 0, NULL), ('timestamp with time zone', 2000, NULL, 0, NULL), ('uuid', 2000, NULL, 3, NULL), ('timestamp', 2000, NULL, 0, NULL), " +
+      "('char', 2000, NULL, 0, NULL), ('row', 2000, NULL, 0, NULL)" +
+      ') AS t(type_name, data_type, precision, searchable, num_prec_radix)',
+  ];
 }
