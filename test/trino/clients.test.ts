@@ -12,6 +12,7 @@ import { hashPassword } from '../../src/shared/passwords.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { cli, cliInterrupted, jdbc, type JdbcStep } from './helpers/java-clients.ts';
 import { useTrinoSuite } from './helpers/hotpath.ts';
+import { trinoOutcome } from './helpers/protocol.ts';
 
 const { setup } = inject('trino');
 const jdbcUrl = (base: string, params = '') => `jdbc:trino://${new URL(base).host}${params}`;
@@ -67,19 +68,7 @@ const JDBC_SCRIPT = [
   'QUERY SELEC 1',
 ];
 
-/** How Trino recorded the query with this text: `STATE:errorName`, once it failed (or what it was after 20 s). */
-async function trinoOutcome(sql: string): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  let state = '';
-  while (Date.now() < deadline) {
-    const queries = (await (await fetch(`${trinoUrl}/v1/query`, { headers: { 'x-trino-user': 'alice' } })).json()) as { query: string; state: string; errorCode?: { name: string } }[];
-    const q = queries.find((x) => x.query === sql);
-    state = `${q?.state}:${q?.errorCode?.name ?? ''}`;
-    if (q?.state === 'FAILED') break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return state;
-}
+const outcome = (sql: string) => trinoOutcome(trinoUrl, sql, 'alice');
 
 describe('Trino JDBC driver at the door (real Trino behind it)', () => {
   it('sees through hotpath exactly what it sees from Trino: rows, types, prepared statements, max rows, metadata, errors', async () => {
@@ -110,7 +99,7 @@ describe('Trino JDBC driver at the door (real Trino behind it)', () => {
     const [step] = await jdbc(setup, jdbcUrl(upstream.url), 'alice', undefined, [`CANCEL ${slow}`]);
     expect(step!.outcome).toMatch(/^error:/); // the driver's words vary ("Error fetching results", …); Trino's record below is the proof
     // Trino's own record of the query: it ended cancelled, not finished and not still running.
-    expect(await trinoOutcome(slow)).toBe('FAILED:USER_CANCELED');
+    expect(await outcome(slow)).toBe('FAILED:USER_CANCELED');
   });
 });
 
@@ -134,7 +123,7 @@ describe('Trino CLI at the door', () => {
     const slow = 'SELECT count(*) FROM tpch.sf1.lineitem a CROSS JOIN tpch.sf1.lineitem b WHERE a.linenumber < b.linenumber';
     const r = await cliInterrupted(setup, args(upstream.url, ['--execute', slow]), 4000);
     expect(r.output).toContain('Query aborted by user');
-    expect(await trinoOutcome(slow)).toBe('FAILED:USER_CANCELED');
+    expect(await outcome(slow)).toBe('FAILED:USER_CANCELED');
   });
 
   it('a bad statement fails the same way (exit code and message)', async () => {

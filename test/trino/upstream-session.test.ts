@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers/app.ts';
 import { useTrinoSuite } from './helpers/hotpath.ts';
-import { comparable, runStatement, type RawAnswer } from './helpers/protocol.ts';
+import { comparable, runStatement, trinoOutcome, type RawAnswer } from './helpers/protocol.ts';
 
 let trinoUrl: string;
 let hotpath: TestApp;
@@ -105,15 +105,6 @@ describe('cancel', () => {
     for (let i = 0; i < 3 && page.nextUri; i++) page = (await (await fetch(`${page.nextUri}?maxWait=300ms`)).json()) as { nextUri?: string };
     expect(page.nextUri).toBeDefined();
     expect((await fetch(page.nextUri!, { method: 'DELETE' })).status).toBe(204);
-    const deadline = Date.now() + 20_000;
-    let state = '';
-    while (Date.now() < deadline) {
-      const queries = (await (await fetch(`${trinoUrl}/v1/query`, { headers: { 'x-trino-user': 'alice' } })).json()) as { query: string; state: string; errorCode?: { name: string } }[];
-      const q = queries.find((x) => x.query === slow);
-      state = `${q?.state}:${q?.errorCode?.name ?? ''}`;
-      if (q?.state === 'FAILED') break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(state).toBe('FAILED:USER_CANCELED');
+    expect(await trinoOutcome(trinoUrl, slow, 'alice')).toBe('FAILED:USER_CANCELED');
   });
 });

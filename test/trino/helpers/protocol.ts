@@ -136,3 +136,20 @@ export async function execute(baseUrl: string, sql: string, opts: StatementOptio
   if (a.error !== undefined) throw new Error(`${sql.slice(0, 120)}: ${a.error.errorName}: ${a.error.message}`);
   return a;
 }
+
+/**
+ * How Trino recorded the query with exactly this text (its /v1/query list): `STATE:errorName` once it
+ * failed, or what it was when `timeoutMs` ran out.
+ */
+export async function trinoOutcome(trinoUrl: string, sql: string, user: string, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let state = '';
+  while (Date.now() < deadline) {
+    const queries = (await (await fetch(`${trinoUrl}/v1/query`, { headers: { 'x-trino-user': user } })).json()) as { query: string; state: string; errorCode?: { name: string } }[];
+    const q = queries.find((x) => x.query === sql);
+    state = `${q?.state}:${q?.errorCode?.name ?? ''}`;
+    if (q?.state === 'FAILED') break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return state;
+}
