@@ -27,7 +27,7 @@ const TRINO_TYPE_OF_DATA_TYPE =
 
 /**
  * Trino functions DuckDB has under another name, with the same arguments in the same order and the same
- * meaning (each checked against DuckDB in the tests). A Trino function with no entry and no DuckDB function
+ * meaning (the tests check that every target exists in DuckDB, and run most). A Trino function with no entry and no DuckDB function
  * of its name fails as FUNCTION_NOT_FOUND.
  */
 export const TRINO_FUNCTIONS: Readonly<Record<string, string>> = {
