@@ -191,12 +191,12 @@ export function writeResults(file: string, data: unknown): void {
 
 export const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** Stop a child (redis-server) politely, then firmly after 3 s. */
-export async function stopChild(child: ChildProcess): Promise<void> {
+/** Stop a child (redis-server, a Trino JVM) politely, then firmly after `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }

@@ -8,9 +8,8 @@ import { createDuckDbEngine } from '../../src/query-cache/engines/duckdb-engine.
 import { createTrinoEngine } from '../../src/query-cache/engines/trino-engine.ts';
 import type { Config } from '../../src/shared/config.ts';
 import { benchConfig, CountingEngine, startHotpath, type Listening } from './servers.ts';
-import { loadDemoTables } from '../../test/trino/helpers/demo-load.ts';
 import { execute } from '../../test/trino/helpers/protocol.ts';
-import { startTrino, trinoSetup } from '../../test/trino/helpers/trino-server.ts';
+import { startTrinoWithDemo, trinoSetup } from '../../test/trino/helpers/trino-server.ts';
 
 /** The back never caches anything in the demo catalog (every query the bench sends reads it). */
 export const BACK_CACHE_RULES = [{ catalogs: ['demo'], cache: false }];
@@ -103,15 +102,13 @@ export async function startRealTrinoChain(opts: TrinoChainOptions & { user: stri
   };
   try {
     const setup = trinoSetup();
-    const trino = await startTrino(setup, { extraConfig: ['query.max-history=1000000', 'query.min-expire-age=2h'] });
+    opts.log(`  starting Trino ${setup.version} (${setup.javaHome}) and copying the demo tables into its memory catalog`);
+    const trino = await startTrinoWithDemo(setup, {
+      extraConfig: ['query.max-history=1000000', 'query.min-expire-age=2h'],
+      demoOrderRows: opts.demoOrderRowCount,
+      log: (l) => opts.log(`  ${l}`),
+    });
     closers.push(() => trino.stop());
-    opts.log(`  Trino ${setup.version} on ${trino.url} (${setup.javaHome}); copying the demo tables into its memory catalog`);
-    const source = await createDuckDbEngine({ demoData: true, demoOrderRowCount: opts.demoOrderRowCount, statementTimeoutMs: 120_000 });
-    try {
-      await loadDemoTables(source, trino.url, { log: (l) => opts.log(`  ${l}`) });
-    } finally {
-      await source.close();
-    }
     const frontConfig = benchConfig(opts.redisUrl, {
       HOTPATH_MAX_CONCURRENT_EXECUTIONS: String(opts.maxConcurrentExecutions),
       HOTPATH_MAX_CONCURRENT_PER_USER: String(opts.maxConcurrentExecutions),

@@ -2,9 +2,7 @@
 // engine's demo tables copied into its `demo` catalog once, so every file compares against the same
 // server. Test files read its address with inject('trino').
 import type { TestProject } from 'vitest/node';
-import { createDuckDbEngine } from '../../src/query-cache/engines/duckdb-engine.ts';
-import { loadDemoTables } from './helpers/demo-load.ts';
-import { startTrino, trinoSetup, type TrinoSetup } from './helpers/trino-server.ts';
+import { startTrinoWithDemo, trinoSetup, type TrinoSetup } from './helpers/trino-server.ts';
 
 /** Orders in the demo data on both sides (the test engine's size, test/helpers/app.ts). */
 export const DEMO_ORDER_ROWS = 20_000;
@@ -19,19 +17,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = (line: string) => process.stderr.write(`test:trino: ${line}\n`);
   const started = Date.now();
   const s = trinoSetup();
-  const trino = await startTrino(s, { https: true });
-  log(`Trino ${s.version} on ${trino.url} (pid ${trino.pid}, ${s.javaHome}) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  try {
-    const source = await createDuckDbEngine({ demoData: true, demoOrderRowCount: DEMO_ORDER_ROWS, statementTimeoutMs: 120_000 });
-    try {
-      await loadDemoTables(source, trino.url, { log });
-    } finally {
-      await source.close();
-    }
-  } catch (err) {
-    await trino.stop();
-    throw err;
-  }
+  const trino = await startTrinoWithDemo(s, { https: true, demoOrderRows: DEMO_ORDER_ROWS, log });
+  log(`Trino ${s.version} on ${trino.url} (pid ${trino.pid}, ${s.javaHome}) ready with the demo tables in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   project.provide('trino', { url: trino.url, httpsUrl: trino.httpsUrl!, caPem: trino.caPem!, version: s.version, setup: s });
   return async () => {
     await trino.stop();

@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnTied } from '../../../src/shared/redis-autostart.ts';
 import { freePort } from '../../helpers/redis.ts';
+import { stopChild } from '../../../bench/lib/cli.ts';
+import { createDuckDbEngine } from '../../../src/query-cache/engines/duckdb-engine.ts';
+import { loadDemoTables } from './demo-load.ts';
 import { runStatement } from './protocol.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -115,12 +118,7 @@ export async function startTrino(setup: TrinoSetup, opts: { heapMb?: number; sta
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await gone;
-    clearTimeout(killTimer);
+    await stopChild(child, 10_000); // a JVM takes a few seconds to shut down
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + (opts.startTimeoutMs ?? 180_000);
@@ -157,4 +155,27 @@ function tail(file: string): string {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * A Trino holding the embedded engine's demo tables (`demoOrderRows` orders) in its `demo` catalog: what
+ * the real-Trino suite and bench:trino --real compare against. Stopped again if the copy fails.
+ */
+export async function startTrinoWithDemo(
+  setup: TrinoSetup,
+  opts: Parameters<typeof startTrino>[1] & { demoOrderRows: number; log: (line: string) => void },
+): Promise<StartedTrino> {
+  const trino = await startTrino(setup, opts);
+  try {
+    const source = await createDuckDbEngine({ demoData: true, demoOrderRowCount: opts.demoOrderRows, statementTimeoutMs: 120_000 });
+    try {
+      await loadDemoTables(source, trino.url, { log: opts.log });
+    } finally {
+      await source.close();
+    }
+  } catch (err) {
+    await trino.stop();
+    throw err;
+  }
+  return trino;
 }
