@@ -41,31 +41,24 @@ export function registerAccess(app: FastifyInstance, auth: Authenticator): void 
  * a cache hit waits on no promise; the others (JWT, passwords) settle through `done`.
  */
 function accessHook(auth: Authenticator, access: Access, adminOnly: string): preHandlerHookHandler {
-  const admit = (request: FastifyRequest, principal: Principal): void => {
-    if (access === 'admin' && !principal.admin) throw new AppError('FORBIDDEN', adminOnly);
-    request.principal = principal;
-  };
   const now = auth.authenticateNow;
+  const settle = (request: FastifyRequest, principal: Principal, done: (err?: Error) => void): void => {
+    if (access === 'admin' && !principal.admin) return done(new AppError('FORBIDDEN', adminOnly));
+    request.principal = principal;
+    done();
+  };
   return function checkAccess(request, _reply, done) {
-    if (now !== undefined) {
-      try {
-        admit(request, now(request.headers, request.ip));
-      } catch (err) {
-        return done(err as Error);
-      }
-      return done();
+    if (now === undefined) {
+      auth.authenticate(request.headers, request.ip).then((principal) => settle(request, principal, done), (err: Error) => done(err));
+      return;
     }
-    auth.authenticate(request.headers, request.ip).then(
-      (principal) => {
-        try {
-          admit(request, principal);
-        } catch (err) {
-          return done(err as Error);
-        }
-        done();
-      },
-      (err: Error) => done(err),
-    );
+    let principal: Principal;
+    try {
+      principal = now(request.headers, request.ip);
+    } catch (err) {
+      return done(err as Error);
+    }
+    settle(request, principal, done);
   };
 }
 

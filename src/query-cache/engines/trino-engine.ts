@@ -66,6 +66,9 @@ export function parseTrinoJson(text: string): unknown {
   return LONG_DIGIT_RUN.test(text) ? JSON.parse(text, exactIntegers) : JSON.parse(text);
 }
 
+/** A JSON number (a bigint past 2^53 too) as a number; undefined for anything else. */
+const numberOf = (v: unknown): number | undefined => (typeof v === 'number' || typeof v === 'bigint' ? Number(v) : undefined);
+
 interface TrinoErrorBody { message?: unknown; errorName?: unknown; errorType?: unknown; errorCode?: unknown }
 
 /**
@@ -78,7 +81,7 @@ export function fromTrinoError(error: TrinoErrorBody): EngineError {
   const name = typeof error.errorName === 'string' && error.errorName ? error.errorName : 'GENERIC_INTERNAL_ERROR';
   const message = typeof error.message === 'string' ? error.message : `Upstream Trino query failed (${name})`;
   // Trino's own code and type travel on, so a Trino client sees the error Trino reported.
-  const code = typeof error.errorCode === 'number' || typeof error.errorCode === 'bigint' ? Number(error.errorCode) : undefined;
+  const code = numberOf(error.errorCode);
   const opts = code !== undefined && typeof error.errorType === 'string' ? { trinoCode: { errorCode: code, errorType: error.errorType } } : {};
   if (name === 'EXCEEDED_TIME_LIMIT') return new EngineError('timeout', name, message, opts);
   if (error.errorType === 'USER_ERROR') return new EngineError('user', name, message, opts);
@@ -108,9 +111,9 @@ function retryAfterMs(v: string | string[] | undefined): number | undefined {
 }
 
 /** X-Trino-* request headers for a statement; throws a user EngineError for values no header can carry. */
-function statementHeaders(query: EngineQuery, source: string, forwardAuthorization: boolean): Record<string, string> {
+function statementHeaders(query: EngineQuery, source: string): Record<string, string> {
   const h: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user, 'x-trino-source': source };
-  if (query.authorization && forwardAuthorization) h.authorization = query.authorization;
+  if (query.authorization) h.authorization = query.authorization;
   // Parametric time types (timestamp(6), …) as the embedded engine reports them, not ones rounded to ms,
   // unless a Trino client said what it supports (upstreamHeaders).
   h['x-trino-client-capabilities'] = 'PARAMETRIC_DATETIME';
@@ -172,7 +175,9 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   const base = opts.url.replace(/\/+$/, '');
   const maxRetries = Math.max(0, Math.floor(opts.maxRetries ?? DEFAULT_MAX_RETRIES));
   const source = opts.source ?? 'hotpath';
+  // The query as it goes upstream: without the caller's credentials when they are not to be forwarded.
   const forwardAuthorization = opts.forwardAuthorization ?? true;
+  const asSent = (query: EngineQuery): EngineQuery => (forwardAuthorization || query.authorization === undefined ? query : { ...query, authorization: undefined });
   const { requestTimeoutMs, statementTimeoutMs } = opts;
   const cancelWaitMs = Math.min(requestTimeoutMs, MAX_CANCEL_WAIT_MS);
   const agent = new Agent({ keepAliveTimeout: 10_000, ...(opts.ca !== undefined ? { connect: { ca: opts.ca } } : {}) });
@@ -230,7 +235,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   /** Best effort: tells Trino to drop the query; never awaited by the caller, bounded by cancelWaitMs. */
   function cancelUpstream(uri: string, query: EngineQuery): void {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user };
-    if (query.authorization && forwardAuthorization) headers.authorization = query.authorization;
+    if (query.authorization) headers.authorization = query.authorization;
     const p = once('DELETE', uri, headers, undefined, AbortSignal.timeout(cancelWaitMs)).catch(() => {});
     cancels.add(p);
     void p.finally(() => cancels.delete(p));
@@ -246,7 +251,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   ): Promise<EngineResult> {
     const postHeaders = { ...headers, 'content-type': 'text/plain; charset=utf-8' };
     const pollHeaders: Record<string, string> = { 'user-agent': USER_AGENT, 'x-trino-user': query.user };
-    if (query.authorization && forwardAuthorization) pollHeaders.authorization = query.authorization;
+    if (query.authorization) pollHeaders.authorization = query.authorization;
     let reply = await exchange('POST', `${base}/v1/statement`, postHeaders, query.sql, stmt);
     let columns: Column[] | undefined;
     const rows: Cell[][] = [];
@@ -257,7 +262,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
       const page = readPage(reply, query.user);
       collectSessionChanges(reply.headers, sessionChanges);
       if (typeof page.updateType === 'string') {
-        const count = typeof page.updateCount === 'number' || typeof page.updateCount === 'bigint' ? Number(page.updateCount) : undefined;
+        const count = numberOf(page.updateCount);
         update = { type: page.updateType, ...(count !== undefined ? { count } : {}) };
       }
       columns ??= page.columns;
@@ -291,7 +296,7 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
     const inner = new AbortController();
     let current: string | undefined;
     return new Promise<T>((resolve, reject) => {
-      const headers = statementHeaders(query, source, forwardAuthorization); // throws (rejects) before anything starts
+      const headers = statementHeaders(query, source); // throws (rejects) before anything starts
       // On abort: reject at once and DELETE the page being polled (a POST still in flight is simply dropped:
       // Trino starts nothing until its queued URI is fetched, and abandons it).
       const onAbort = (): void => {
@@ -320,10 +325,12 @@ export function createTrinoEngine(opts: TrinoEngineOptions): Engine {
   return {
     id: `trino:${opts.clusterId ?? parsed.host}`,
     execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
-      return statement(query, signal, (headers, stmt, track) => run(query, headers, stmt, track));
+      const q = asSent(query);
+      return statement(q, signal, (headers, stmt, track) => run(q, headers, stmt, track));
     },
     async stream(query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd> {
-      const { sessionChanges, update } = await statement(query, signal, (headers, stmt, track) => run(query, headers, stmt, track, onBatch));
+      const q = asSent(query);
+      const { sessionChanges, update } = await statement(q, signal, (headers, stmt, track) => run(q, headers, stmt, track, onBatch));
       return { ...(sessionChanges ? { sessionChanges } : {}), ...(update ? { update } : {}) };
     },
     async ping(signal: AbortSignal): Promise<void> {

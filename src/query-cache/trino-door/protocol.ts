@@ -156,10 +156,10 @@ export interface TrinoError {
   failureInfo: { type: string; message: string; suppressed: []; stack: [] };
 }
 
-/** The Trino error a hotpath AppError becomes on a FAILED page. */
 const TRINO_ERROR_TYPES: readonly string[] = ['USER_ERROR', 'INTERNAL_ERROR', 'INSUFFICIENT_RESOURCES', 'EXTERNAL'];
 const isTrinoErrorType = (v: unknown): v is TrinoErrorType => typeof v === 'string' && TRINO_ERROR_TYPES.includes(v);
 
+/** The Trino error a hotpath AppError becomes on a FAILED page. */
 export function toTrinoError(err: AppError): TrinoError {
   const byCode: Record<string, string> = {
     NOT_READ_ONLY: 'READ_ONLY_VIOLATION',
@@ -173,14 +173,19 @@ export function toTrinoError(err: AppError): TrinoError {
     BAD_REQUEST: 'GENERIC_USER_ERROR',
   };
   const fromEngine = typeof err.details?.errorName === 'string' ? err.details.errorName : undefined;
-  // An upstream Trino's error: its own name, code, type and message, as Trino would have sent them.
   const { errorCode: upstreamCode, errorType: upstreamType } = err.details ?? {};
+  let name: string;
+  let errorCode: number;
+  let errorType: TrinoErrorType;
+  let message = err.message;
   if (fromEngine !== undefined && typeof upstreamCode === 'number' && isTrinoErrorType(upstreamType)) {
-    return { message: err.message, errorCode: upstreamCode, errorName: fromEngine, errorType: upstreamType, failureInfo: { type: `hotpath.${err.code}`, message: err.message, suppressed: [], stack: [] } };
+    // An upstream Trino's error: its own name, code, type and message, as Trino would have sent them.
+    [name, errorCode, errorType] = [fromEngine, upstreamCode, upstreamType];
+  } else {
+    name = (fromEngine && ERROR_CODES[fromEngine] ? fromEngine : undefined) ?? byCode[err.code] ?? (err.status < 500 ? 'GENERIC_USER_ERROR' : 'GENERIC_INTERNAL_ERROR');
+    [errorCode, errorType] = ERROR_CODES[name] ?? [err.status < 500 ? 0 : 65536, err.status < 500 ? 'USER_ERROR' : 'INTERNAL_ERROR'];
+    if (err.status >= 500 && err.code === 'INTERNAL') message = 'internal error';
   }
-  const name = (fromEngine && ERROR_CODES[fromEngine] ? fromEngine : undefined) ?? byCode[err.code] ?? (err.status < 500 ? 'GENERIC_USER_ERROR' : 'GENERIC_INTERNAL_ERROR');
-  const [errorCode, errorType] = ERROR_CODES[name] ?? [err.status < 500 ? 0 : 65536, err.status < 500 ? 'USER_ERROR' : 'INTERNAL_ERROR'];
-  const message = err.status >= 500 && err.code === 'INTERNAL' ? 'internal error' : err.message;
   return { message, errorCode, errorName: name, errorType, failureInfo: { type: `hotpath.${err.code}`, message, suppressed: [], stack: [] } };
 }
 

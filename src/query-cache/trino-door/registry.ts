@@ -287,7 +287,7 @@ export class StatementRegistry {
   }
 
   remove(id: string): boolean {
-    const done = this.finished.get(id);
+    const done = this.finished.peek(id);
     if (done !== undefined) {
       this.finished.delete(id);
       this.gone.set(id, true);
