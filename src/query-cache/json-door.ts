@@ -33,7 +33,7 @@ export type QueryBodyT = Static<typeof QueryBody>;
 // Written from stored bytes (render-json.ts), never serialised by fastify: this is its documentation.
 const Answer = Type.Object(
   {
-    columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String({ description: 'Trino type name, e.g. decimal(12,2)' }) })),
+    columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String({ description: 'Trino type name, e.g. decimal(12, 2)' }) })),
     rows: Type.Array(Type.Array(Type.Unknown()), { description: 'Positional rows in Trino JSON encoding: bigint as exact numbers, decimal as strings.' }),
     rowCount: Type.Integer({ minimum: 0 }),
   },

@@ -366,6 +366,7 @@ export class QueryCacheService {
         session: req.session,
         authorization: req.authorization,
         ...(req.upstreamHeaders !== undefined ? { upstreamHeaders: req.upstreamHeaders } : {}),
+        ...(req.keyExtras?.preparedStatements !== undefined ? { preparedStatements: req.keyExtras.preparedStatements } : {}),
       };
       let sessionChanges: Record<string, string[]> | undefined;
       let update: StatementUpdate | undefined;

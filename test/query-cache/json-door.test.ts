@@ -166,7 +166,7 @@ describe('POST /v1/query', () => {
     expect(miss.text).toContain('[[9007199254740993,-9223372036854775807,9223372036854775807,"12.30"]]');
     expect(hit.headers.get('cache-status')).toMatch(/hit/);
     expect(hit.text).toBe(miss.text);
-    expect(miss.body.columns.map((c: { type: string }) => c.type)).toEqual(['bigint', 'bigint', 'bigint', 'decimal(10,2)']);
+    expect(miss.body.columns.map((c: { type: string }) => c.type)).toEqual(['bigint', 'bigint', 'bigint', 'decimal(10, 2)']);
   });
 
   it('a negative zero double keeps its sign (-0.0, as Trino writes it), on the miss and on the hit', async () => {

@@ -1,9 +1,8 @@
 // Why: the default configuration has no Trino behind hotpath (the embedded DuckDB engine), and Trino's
 // reference clients must still work against it for what the embedded engine answers: the JDBC driver's
 // executeQuery with Trino's types, setMaxRows and cancel, and the CLI's --execute with --catalog/--schema
-// and its output formats. What needs Trino's own metadata tables, session statements
-// or PREPARE (SET SESSION, PreparedStatement) is the next issue's
-// translation layer: those are expected failures here, so the day they work this file says so.
+// and its output formats, DatabaseMetaData over the system.jdbc emulation, PreparedStatement (EXECUTE
+// IMMEDIATE … USING) and SET SESSION, which the embedded engine answers itself (trino-session.ts).
 import { describe, expect, inject, it } from 'vitest';
 import type { TestApp } from '../helpers/app.ts';
 import { cli, jdbc } from './helpers/java-clients.ts';
@@ -52,8 +51,7 @@ describe('Trino JDBC driver and CLI against the embedded engine', () => {
     ]);
   });
 
-  // The next issue (Trino's face on the embedded engine) makes these work.
-  it.fails('JDBC PreparedStatement (PREPARE … / EXECUTE … USING)', async () => {
+  it('JDBC PreparedStatement (EXECUTE IMMEDIATE … USING, parameters substituted)', async () => {
     const [p] = await jdbc(setup, url(), 'alice', undefined, ['PREPARED SELECT name FROM demo.sales.customers WHERE customer_id = ? ||| 3']);
     expect(p!.rows).toEqual([['Customer 00003']]);
   });
@@ -64,7 +62,7 @@ describe('Trino JDBC driver and CLI against the embedded engine', () => {
     expect(tables!.rows!.map((r) => r.slice(0, 4))).toEqual([['demo', 'sales', 'customers', 'TABLE'], ['demo', 'sales', 'orders', 'TABLE']]);
     expect(columns!.rows!.map((r) => [r[3], r[4], r[5], r[6], r[8], r[16], r[17]])).toEqual([
       // COLUMN_NAME, DATA_TYPE (java.sql.Types), TYPE_NAME, COLUMN_SIZE, DECIMAL_DIGITS, ORDINAL_POSITION, IS_NULLABLE
-      ['customer_id', '-5', 'bigint', '19', '0', '1', 'YES'],
+      ['customer_id', '-5', 'bigint', '19', null, '1', 'YES'],
       ['name', '12', 'varchar', '2147483647', null, '2', 'YES'],
       ['region', '12', 'varchar', '2147483647', null, '3', 'YES'],
       ['segment', '12', 'varchar', '2147483647', null, '4', 'YES'],
@@ -75,8 +73,14 @@ describe('Trino JDBC driver and CLI against the embedded engine', () => {
     expect(types!.rows).toContainEqual(['bigint', '-5', '19', null, null, null, '1', 'false', '3', null, 'false', null, null, '0', '0', null, null, '10']);
   });
 
-  it.fails('JDBC SET SESSION', async () => {
-    const [s] = await jdbc(setup, url(), 'alice', undefined, ["EXECUTE SET SESSION query_max_run_time = '1h'"]);
-    expect(s!.error).toBeUndefined();
+  it('JDBC SET SESSION: accepted as Trino accepts it, refused as Trino refuses it', async () => {
+    const [ok, unknown, badType] = await jdbc(setup, url(), 'alice', undefined, [
+      "EXECUTE SET SESSION query_max_run_time = '1h'",
+      'EXECUTE SET SESSION no_such_property = 1',
+      "EXECUTE SET SESSION query_priority = 'high'",
+    ]);
+    expect(ok!.error).toBeUndefined();
+    expect(unknown!.error?.message).toMatch(/Session property 'no_such_property' does not exist/);
+    expect(badType!.error?.message).toMatch(/Cannot cast type varchar\(4\) to integer/);
   });
 });

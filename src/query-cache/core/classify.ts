@@ -31,6 +31,8 @@ export interface Classification {
   parseTarget: string;
   /** The key form of `parseTarget`: an engine that can parse both checks they mean the same. */
   normalizedTarget: string;
+  /** `EXECUTE name` of a statement the client does not hold: answered as Trino does (NOT_FOUND). */
+  missingPrepared?: string;
 }
 
 const READ_ONLY_FIRST = new Set(['select', 'with', 'values', 'show', 'describe', 'desc', 'table', 'explain']);
@@ -195,6 +197,8 @@ export function classifySql(sql: string, opts: ClassifyOptions = {}): Classifica
   if (executed !== undefined) {
     const inner = classifySql(executed, { executed: true });
     if (inner.readOnly && inner.syntaxError === undefined) return { ...inner, normalizedSql };
+  } else if (firstWord === 'execute' && opts.executed !== true && (body[1]?.kind === 'word' || body[1]?.kind === 'quoted') && body[1].text.toLowerCase() !== 'immediate') {
+    return { ...base, readOnly: false, bypass: 'not-read-only', missingPrepared: identifierName(body[1]) };
   }
   // The whole text goes to the parser (trailing comments and semicolons included: it must see exactly what
   // the engine will run); for EXPLAIN, everything after the EXPLAIN and its options.

@@ -11,9 +11,10 @@ import type { Cell, Engine, EngineBatch, EngineQuery, EngineResult, EngineStream
 import { foldName, MAX_AST_CHARS, relationsFromSerialized, sameStatement, type CatalogRelation } from './duckdb-ast.ts';
 import { columnReader } from './duckdb-types.ts';
 import { checkRowSize } from '../core/answer-format.ts';
-import { column } from './trino-types.ts';
+import { column, unknownType, varcharType, type TrinoType } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
-import { jdbcViewStatements, translateForDuckDb, trinoColumnNames } from './trino-face.ts';
+import { faceSetupStatements, RAISED_PREFIX, translateForDuckDb, trinoColumnNames, trinoLiteralTypes, type LiteralType } from './trino-face.ts';
+import { sessionStatement, sessionTimeLimitMs } from './trino-session.ts';
 
 export interface DuckDbEngineOptions {
   /** Build the `demo` catalog (sales.customers, sales.orders, ops.gpu_usage) at start. */
@@ -66,11 +67,22 @@ function duckPosition(message: string): string {
   return column >= 1 ? `line ${m[1]}:${column}: ` : '';
 }
 
+/** A column's Trino type: what DuckDB's type maps to, or what its literals make it in Trino (varchar(n), unknown) where DuckDB's agrees in kind. */
+function trinoTypeOf(mapped: TrinoType, literal: LiteralType | undefined): TrinoType {
+  if (literal?.kind === 'varchar' && mapped.type === 'varchar') return varcharType(literal.length);
+  // A bare NULL: DuckDB answers it as integer; its values are all null, so only the type changes.
+  if (literal?.kind === 'unknown' && mapped.type === 'integer') return unknownType();
+  return mapped;
+}
+
 /** Maps a DuckDB error (`<Kind> Error: message`) to an EngineError with a Trino-like error name. */
 export function toEngineError(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
   const message = scrubPaths((err instanceof Error ? err.message : String(err)).replace(/^Failed to extract statements: /, ''));
   const kind = /^([A-Za-z_ -]+?) Error:/.exec(message)?.[1]?.toUpperCase() ?? '';
+  // An error the face's SQL raises on purpose (trino-face.ts raiseSql): Trino's name and words.
+  const raised = new RegExp(`${RAISED_PREFIX}([A-Z_]+):([^\\n]*)`).exec(message);
+  if (raised) return new EngineError('user', raised[1]!, raised[2]!, { cause: err });
   const internal = (name: string): EngineError => new EngineError('internal', name, message, { cause: err });
   const user = (name: string): EngineError => new EngineError('user', name, message, { cause: err });
   // A query too big for the memory limit is the query's fault (a 4xx; Trino's INSUFFICIENT_RESOURCES), not a bug.
@@ -192,8 +204,10 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     if (opts.demoData) {
       for (const sql of demoDataStatements(opts.demoOrderRowCount ?? DEFAULT_DEMO_ORDER_COUNT)) await setup.run(sql);
     }
-    // Trino's system.jdbc tables, for the JDBC driver's DatabaseMetaData (trino-face.ts).
-    for (const sql of jdbcViewStatements()) await setup.run(sql);
+    // Trino's system.jdbc tables (the JDBC driver's DatabaseMetaData) and its functions' macros (trino-face.ts).
+    for (const sql of faceSetupStatements()) await setup.run(sql);
+    // Trino's integer division (7 / 2 = 3), on every connection.
+    await setup.run('SET GLOBAL integer_division = true');
     await setup.run('SET lock_configuration = true');
     for (let i = 0; i < poolSize; i++) all.push(await instance.connect());
     all.push(await instance.connect()); // the parse connection, last
@@ -302,16 +316,35 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     }
   }
 
+  /** USE's check that its target exists, in Trino's words for USE. */
+  async function checkUse(conn: DuckDBConnection, catalog: string, schema: string, aborted: AbortSignal): Promise<void> {
+    try {
+      await useCatalog(conn, { sql: '', user: '', session: {}, catalog, schema }, aborted);
+    } catch (err) {
+      if (!(err instanceof EngineError) || err.kind !== 'user') throw err;
+      throw err.errorName === 'CATALOG_NOT_FOUND'
+        ? new EngineError('user', 'CATALOG_NOT_FOUND', `Catalog '${catalog}' not found`)
+        : new EngineError('user', 'NOT_FOUND', `Schema does not exist: ${catalog}.${schema}`);
+    }
+  }
+
   /**
    * Runs one read statement on `conn`, handing rows to `onBatch` chunk by chunk as DuckDB produces them
    * (a streaming result: nothing is materialised, and the loop is free between chunks). `onBatch` is
    * awaited, so a slow consumer holds DuckDB back instead of buffering.
    */
-  async function runStreaming(conn: DuckDBConnection, query: EngineQuery, aborted: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<void> {
+  async function runStreaming(conn: DuckDBConnection, query: EngineQuery, aborted: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd> {
     await useCatalog(conn, query, aborted);
     aborted.throwIfAborted();
+    // Trino's session statements, answered as Trino answers them (trino-session.ts); EXECUTE runs its statement.
+    const session = sessionStatement({ sql: query.sql, session: query.session, preparedStatements: query.preparedStatements });
+    if (session?.kind === 'answer') {
+      if (session.use) await checkUse(conn, session.use.catalog ?? query.catalog ?? defaultCatalog, session.use.schema, aborted);
+      await onBatch({ columns: session.columns, rows: session.rows });
+      return { ...(session.sessionChanges ? { sessionChanges: session.sessionChanges } : {}), ...(session.update ? { update: session.update } : {}) };
+    }
     // Trino's metadata statements, answered in Trino's layout (trino-face.ts); anything else as it is.
-    const sql = translateForDuckDb(query.sql, contextOf(query));
+    const sql = translateForDuckDb(session?.kind === 'run' ? session.sql : query.sql, contextOf(query));
     const extracted = await conn.extractStatements(sql);
     if (extracted.count !== 1) {
       const why = extracted.count === 0 ? 'No statement' : `${extracted.count} statements`;
@@ -327,10 +360,11 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
       // connection would end that result). One more parse per execution: misses only.
       const ast = (await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql])).getRows()[0]?.[0];
       const names = trinoColumnNames(Array.from({ length: prepared.columnCount }, (_v, i) => prepared.columnName(i)), String(ast ?? ''));
+      const literalTypes = trinoLiteralTypes(prepared.columnCount, String(ast ?? ''));
       aborted.throwIfAborted();
       const result = await prepared.stream();
       const readers = result.columnTypes().map(columnReader);
-      const columns = readers.map((r, i) => column(names[i] ?? `_col${i}`, r.trino));
+      const columns = readers.map((r, i) => column(names[i] ?? `_col${i}`, trinoTypeOf(r.trino, literalTypes[i])));
       let sent = false;
       for (;;) {
         aborted.throwIfAborted();
@@ -340,16 +374,20 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
         sent = true;
       }
       if (!sent) await onBatch({ columns, rows: [] });
+      return {};
     } finally {
       prepared.destroySync();
     }
   }
 
+  /** The time limit of one execution: the engine's, or less when the client's session asks (SET SESSION query_max_run_time). */
+  const limitOf = (query: EngineQuery): number => Math.max(1, Math.min(timeoutMs, sessionTimeLimitMs(query.session) ?? timeoutMs));
+
   /** A pooled connection for one statement, released only once DuckDB has let go of it. */
-  function withConnection<T>(signal: AbortSignal, work: (conn: DuckDBConnection, aborted: AbortSignal) => Promise<T>): Promise<T> {
+  function withConnection<T>(signal: AbortSignal, limitMs: number, work: (conn: DuckDBConnection, aborted: AbortSignal) => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(closedError());
     executionCount++;
-    return abortable(signal, timeoutMs, inflight, (aborted, interruptWith) =>
+    return abortable(signal, limitMs, inflight, (aborted, interruptWith) =>
       track((async () => {
         const conn = await acquire(aborted);
         interruptWith(() => conn.interrupt());
@@ -368,20 +406,17 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
     id: 'duckdb-embedded',
     executions: () => executionCount,
     execute(query: EngineQuery, signal: AbortSignal): Promise<EngineResult> {
-      return withConnection(signal, async (conn, aborted) => {
+      return withConnection(signal, limitOf(query), async (conn, aborted) => {
         const result: EngineResult = { columns: [], rows: [] };
-        await runStreaming(conn, query, aborted, async (batch) => {
+        const end = await runStreaming(conn, query, aborted, async (batch) => {
           result.columns = batch.columns;
           for (const row of batch.rows) result.rows.push(row);
         });
-        return result;
+        return { ...result, ...end };
       });
     },
     stream(query: EngineQuery, signal: AbortSignal, onBatch: (batch: EngineBatch) => Promise<void>): Promise<EngineStreamEnd> {
-      return withConnection(signal, async (conn, aborted) => {
-        await runStreaming(conn, query, aborted, onBatch);
-        return {};
-      });
+      return withConnection(signal, limitOf(query), (conn, aborted) => runStreaming(conn, query, aborted, onBatch));
     },
     ping(signal: AbortSignal): Promise<void> {
       if (closed) return Promise.reject(closedError());
@@ -397,6 +432,8 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
         let sql: string;
         let normalized: string | undefined;
         try {
+          // SHOW SESSION is answered from the client's session, reading no table (a system answer, never cached).
+          if (sessionStatement({ sql: query.sql, session: {} })?.kind === 'answer') return { kind: 'parsed', tables: [], complete: true, readsSystem: true, nondeterministic: false };
           sql = translateForDuckDb(query.sql, contextOf(query));
           normalized = query.normalized === undefined ? undefined : translateForDuckDb(query.normalized, contextOf(query));
         } catch (err) {

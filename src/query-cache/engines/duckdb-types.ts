@@ -1,6 +1,7 @@
 // Why: DuckDB's result types and value objects differ from Trino's; this maps each DuckDB column to the Trino
 // type a Trino client expects and converts its values to Trino's JSON encoding exactly (no float detours).
 
+import { EngineError } from './engine.ts';
 import {
   DuckDBBlobValue,
   DuckDBDateValue,
@@ -76,6 +77,13 @@ const asNumber: Convert = (v) => Number(v);
 const asString: Convert = (v) => String(v);
 const varchar = (): TrinoMapping => mapping(t.varcharType(), stringify);
 
+const BIGINT_MIN = -(2n ** 63n);
+const BIGINT_MAX = 2n ** 63n - 1n;
+function inBigintRange(v: bigint): bigint {
+  if (v < BIGINT_MIN || v > BIGINT_MAX) throw new EngineError('user', 'NUMERIC_VALUE_OUT_OF_RANGE', `bigint overflow: ${v} is out of the range of bigint`);
+  return v;
+}
+
 /** Trino type and value converter for a DuckDB type; unknown types fall back to varchar via String(value). */
 export function mapDuckDbType(type: DuckDBType): TrinoMapping {
   switch (type.typeId) {
@@ -95,7 +103,9 @@ export function mapDuckDbType(type: DuckDBType): TrinoMapping {
       return mapping(t.bigintType(), (v) => t.encodeBigint(BigInt(v as bigint)));
     case DuckDBTypeId.UBIGINT:
       return mapping(t.decimalType(20, 0), asString);
+    // DuckDB widens sum() and count_if() of integers to HUGEINT; Trino answers bigint and fails past its range.
     case DuckDBTypeId.HUGEINT:
+      return mapping(t.bigintType(), (v) => t.encodeBigint(inBigintRange(BigInt(v as bigint))));
     case DuckDBTypeId.UHUGEINT:
       return mapping(t.decimalType(38, 0), asString);
     case DuckDBTypeId.FLOAT:

@@ -12,7 +12,7 @@ export type TypeArgument =
   | { kind: 'TYPE'; value: TypeSignature }
   | { kind: 'NAMED_TYPE'; value: { fieldName?: { name: string }; typeSignature: TypeSignature } };
 
-/** A result column with its Trino type name (`decimal(12,2)`, `array(bigint)`, …). */
+/** A result column with its Trino type name (`decimal(12, 2)`, `array(bigint)`, …). */
 export interface Column {
   name: string;
   type: string;
@@ -40,6 +40,11 @@ export interface EngineQuery {
    * x-trino- spelling, already part of the cache key). Engines without such an upstream ignore them.
    */
   upstreamHeaders?: Record<string, string>;
+  /**
+   * Prepared statements the client holds (X-Trino-Prepared-Statement, name → body; part of the key): an
+   * engine that answers EXECUTE itself (the embedded one) reads the body here.
+   */
+  preparedStatements?: Record<string, string> | undefined;
 }
 
 /** What a statement that is not a query reports (Trino's QueryResults `updateType`/`updateCount`). */

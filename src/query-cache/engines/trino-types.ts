@@ -3,7 +3,7 @@
 
 import type { Column, TypeArgument, TypeSignature } from './engine.ts';
 
-/** A Trino type: its display name (`decimal(12,2)`) and its structured signature. */
+/** A Trino type: its display name (`decimal(12, 2)`) and its structured signature. */
 export interface TrinoType {
   type: string;
   typeSignature: TypeSignature;
@@ -52,7 +52,7 @@ export function decimalType(precision: number, scale: number): TrinoType {
     throw new RangeError(`invalid decimal(${precision},${scale})`);
   }
   return {
-    type: `decimal(${precision},${scale})`,
+    type: `decimal(${precision}, ${scale})`, // Trino's spelling on the wire (a signature's arguments joined by ", ")
     typeSignature: { rawType: 'decimal', arguments: [long(precision), long(scale)] },
   };
 }

@@ -29,7 +29,7 @@ describe('trino type builders', () => {
   });
 
   it('builds decimal and varchar with LONG arguments', () => {
-    expect(t.decimalType(12, 2)).toEqual({ type: 'decimal(12,2)', typeSignature: sig('decimal', [long(12), long(2)]) });
+    expect(t.decimalType(12, 2)).toEqual({ type: 'decimal(12, 2)', typeSignature: sig('decimal', [long(12), long(2)]) });
     expect(t.varcharType()).toEqual({ type: 'varchar', typeSignature: sig('varchar', [long(2147483647)]) });
     expect(t.varcharType(10)).toEqual({ type: 'varchar(10)', typeSignature: sig('varchar', [long(10)]) });
     expect(t.varcharType(t.UNBOUNDED_VARCHAR_LENGTH).type).toBe('varchar');
@@ -73,7 +73,7 @@ describe('trino type builders', () => {
       ]),
     });
     expect(t.rowType([{ type: bigint }, { name: '', type: varchar }]).type).toBe('row(bigint, varchar)');
-    expect(t.arrayType(t.rowType([{ name: 'x', type: t.decimalType(3, 1) }])).type).toBe('array(row(x decimal(3,1)))');
+    expect(t.arrayType(t.rowType([{ name: 'x', type: t.decimalType(3, 1) }])).type).toBe('array(row(x decimal(3, 1)))');
   });
 
   it('makes a column', () => {

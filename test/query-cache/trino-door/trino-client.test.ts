@@ -34,7 +34,7 @@ describe('trino-client against the Trino door', () => {
       [1, 2] AS arr, MAP {'a': 1} AS m, {'x': 1, 'y': 'z'} AS r`;
     const { columns, rows, pages } = await collect('alice', sql);
     expect(columns?.map((c) => c.type)).toEqual([
-      'integer', 'bigint', 'double', 'decimal(10,2)', 'varchar', 'date', 'timestamp(6)', 'boolean', 'array(integer)', 'map(varchar, integer)', 'row(x integer, y varchar)',
+      'integer', 'bigint', 'double', 'decimal(10, 2)', 'varchar(2)', 'date', 'timestamp(6)', 'boolean', 'array(integer)', 'map(varchar, integer)', 'row(x integer, y varchar)',
     ]);
     expect(rows).toHaveLength(1);
     const [i, , d, dec, v, dt, ts, ok, arr, m, r] = rows[0]!;

@@ -11,7 +11,8 @@
 //   PREPARED <sql> ||| <p1> ||| <p2>  PreparedStatement, parameters as setObject(String) or setLong when numeric
 //   EXECUTE <sql>                     Statement.execute (SET SESSION, USE, ...), prints the update count
 //   CANCEL <sql>                      executeQuery in a thread, Statement.cancel() after the first row or 1 s
-//   META catalogs|schemas|tables|columns|typeinfo   DatabaseMetaData calls BI tools make
+//   META catalogs|schemas|tables|columns|typeinfo|tabletypes|primarykeys|product [arg …]
+//                                     DatabaseMetaData calls BI tools make (arguments as the call takes them, - for null)
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.*;
@@ -112,12 +113,22 @@ public class JdbcProbe {
                         }
                         case "META" -> {
                             DatabaseMetaData md = conn.getMetaData();
-                            ResultSet rs = switch (rest) {
+                            // META <call> [arg …]: arguments as the call takes them, "-" for null; none: the defaults below.
+                            String[] w = rest.trim().split("\\s+");
+                            java.util.function.IntFunction<String> arg = i -> w.length > i && !w[i].equals("-") ? w[i] : null;
+                            boolean given = w.length > 1;
+                            if (w[0].equals("product")) {
+                                out.append("\"rows\":[[").append(json(md.getDatabaseProductName())).append(',').append(json(md.getDatabaseProductVersion())).append("]]");
+                                break;
+                            }
+                            ResultSet rs = switch (w[0]) {
                                 case "catalogs" -> md.getCatalogs();
-                                case "schemas" -> md.getSchemas("demo", null);
-                                case "tables" -> md.getTables("demo", "sales", null, null);
-                                case "columns" -> md.getColumns("demo", "sales", "customers", null);
+                                case "schemas" -> given ? md.getSchemas(arg.apply(1), arg.apply(2)) : md.getSchemas("demo", null);
+                                case "tables" -> given ? md.getTables(arg.apply(1), arg.apply(2), arg.apply(3), null) : md.getTables("demo", "sales", null, null);
+                                case "columns" -> given ? md.getColumns(arg.apply(1), arg.apply(2), arg.apply(3), arg.apply(4)) : md.getColumns("demo", "sales", "customers", null);
                                 case "typeinfo" -> md.getTypeInfo();
+                                case "tabletypes" -> md.getTableTypes();
+                                case "primarykeys" -> md.getPrimaryKeys(arg.apply(1), arg.apply(2), arg.apply(3));
                                 default -> throw new IllegalArgumentException("unknown META " + rest);
                             };
                             try (rs) { out.append(rows(rs, 1000)); }
