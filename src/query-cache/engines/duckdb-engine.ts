@@ -13,7 +13,8 @@ import { columnReader } from './duckdb-types.ts';
 import { checkRowSize } from '../core/answer-format.ts';
 import { column, unknownType, varcharType, type TrinoType } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
-import { faceSetupStatements, RAISED_PREFIX, translateForDuckDb, trinoColumnNames, trinoLiteralTypes, type LiteralType } from './trino-face.ts';
+import { faceSetupStatements, RAISED_PREFIX, translateForDuckDb } from './trino-face.ts';
+import { trinoColumnNames, trinoLiteralTypes, type LiteralType } from './trino-result-names.ts';
 import { sessionStatement, sessionTimeLimitMs } from './trino-session.ts';
 
 export interface DuckDbEngineOptions {

@@ -2,7 +2,8 @@
 // real app on real DuckDB: Trino's column names, Trino's type names, Trino's order; a malformed form is
 // a syntax error and an uncovered one NOT_SUPPORTED, never DuckDB's own words; metadata is never cached.
 import { describe, expect, it } from 'vitest';
-import { TRANSLATED_FUNCTIONS, TRINO_FUNCTIONS, translateForDuckDb } from '../../../src/query-cache/engines/trino-face.ts';
+import { translateForDuckDb } from '../../../src/query-cache/engines/trino-face.ts';
+import { TRANSLATED_FUNCTIONS, TRINO_FUNCTIONS } from '../../../src/query-cache/engines/trino-functions.ts';
 import { query, useTestStack, type TestApp } from '../../helpers/app.ts';
 import { comparable, runStatement } from '../../trino/helpers/protocol.ts';
 
