@@ -89,7 +89,7 @@ export class Planner {
     const cls = classifySql(req.sql, { prepared: req.keyExtras?.preparedStatements });
     if (cls.bypass === 'empty') return done({ kind: 'reject', error: new AppError('BAD_REQUEST', 'sql is empty') });
     if (cls.syntaxError !== undefined) return done({ kind: 'reject', error: syntaxError(cls.syntaxError) });
-    if (cls.missingPrepared !== undefined) return done({ kind: 'reject', error: new AppError('SQL_ERROR', `Prepared statement not found: ${cls.missingPrepared}`, { details: { errorName: 'NOT_FOUND' } }) });
+    if (cls.executeError !== undefined) return done({ kind: 'reject', error: new AppError('SQL_ERROR', cls.executeError.message, { details: { errorName: cls.executeError.errorName } }) });
     const allowed = cls.readOnly || (cls.bypass === 'session' && req.allowSessionStatements === true) || config.allowWrites;
     if (req.bypassReason !== undefined && allowed) return done({ kind: 'bypass', reason: req.bypassReason });
     if (!allowed) {

@@ -4,6 +4,7 @@
 // over-approximation a protective rule falls back on when that set is incomplete.
 // Conservative by construction: a false "not cacheable" costs a round trip, a false "cacheable" is a bug.
 
+import { resolveExecute } from './execute.ts';
 import { identifierName, lineColumn, normalizeSql, stringValue, tokenize, type Token } from './sql.ts';
 
 export type BypassReason = 'not-read-only' | 'session' | 'nondeterministic' | 'system-table' | 'empty';
@@ -31,8 +32,8 @@ export interface Classification {
   parseTarget: string;
   /** The key form of `parseTarget`: an engine that can parse both checks they mean the same. */
   normalizedTarget: string;
-  /** `EXECUTE name` of a statement the client does not hold: answered as Trino does (NOT_FOUND). */
-  missingPrepared?: string;
+  /** An EXECUTE that cannot run (a statement the client does not hold, a wrong parameter count): Trino's error for it. */
+  executeError?: { errorName: string; message: string };
 }
 
 const READ_ONLY_FIRST = new Set(['select', 'with', 'values', 'show', 'describe', 'desc', 'table', 'explain']);
@@ -144,20 +145,6 @@ function explainedStart(body: readonly Token[]): number {
   return k;
 }
 
-/**
- * The statement an EXECUTE runs, when it can be known: `EXECUTE IMMEDIATE '<sql>' [USING …]` (how
- * Trino's JDBC driver sends a PreparedStatement), or `EXECUTE name [USING …]` with the body the client
- * sent in X-Trino-Prepared-Statement. Undefined for anything else.
- */
-function executedStatement(body: readonly Token[], prepared: Readonly<Record<string, string>> | undefined): string | undefined {
-  if (body[0]?.text.toLowerCase() !== 'execute') return undefined;
-  const second = body[1];
-  if (second?.kind === 'word' && second.text.toLowerCase() === 'immediate') return body[2]?.kind === 'string' ? stringValue(body[2]) : undefined;
-  if (second === undefined || (second.kind !== 'word' && second.kind !== 'quoted') || prepared === undefined) return undefined;
-  const name = identifierName(second);
-  return prepared[second.text] ?? prepared[name] ?? Object.entries(prepared).find(([k]) => k.toLowerCase() === name)?.[1];
-}
-
 export interface ClassifyOptions {
   /** Prepared statements the client holds (X-Trino-Prepared-Statement): `EXECUTE name` is classified as its body. */
   prepared?: Readonly<Record<string, string>> | undefined;
@@ -191,14 +178,14 @@ export function classifySql(sql: string, opts: ClassifyOptions = {}): Classifica
       syntaxError: `${lineColumn(sql, first?.start ?? 0)}: ${what}. ${expecting}`,
     };
   }
-  // EXECUTE of a read-only statement reads like that statement (its key stays the whole EXECUTE text,
-  // USING values included, and the door keys prepared bodies too); anything else stays not read-only.
-  const executed = opts.executed === true ? undefined : executedStatement(body, opts.prepared);
+  // EXECUTE of a read-only statement reads like the statement it runs: the body with its USING values in
+  // place (a value may read a table or call random()). Its key stays the whole EXECUTE text, USING values
+  // included, and the door keys prepared bodies too; anything else stays not read-only.
+  const executed = opts.executed === true ? undefined : resolveExecute(sql, body, opts.prepared);
+  if (executed?.kind === 'error') return { ...base, readOnly: false, bypass: 'not-read-only', executeError: { errorName: executed.errorName, message: executed.message } };
   if (executed !== undefined) {
-    const inner = classifySql(executed, { executed: true });
+    const inner = classifySql(executed.sql, { executed: true });
     if (inner.readOnly && inner.syntaxError === undefined) return { ...inner, normalizedSql };
-  } else if (firstWord === 'execute' && opts.executed !== true && (body[1]?.kind === 'word' || body[1]?.kind === 'quoted') && body[1].text.toLowerCase() !== 'immediate') {
-    return { ...base, readOnly: false, bypass: 'not-read-only', missingPrepared: identifierName(body[1]) };
   }
   // The whole text goes to the parser (trailing comments and semicolons included: it must see exactly what
   // the engine will run); for EXPLAIN, everything after the EXPLAIN and its options.

@@ -5,6 +5,7 @@
 // EXECUTE IMMEDIATE, which is how the JDBC driver sends a PreparedStatement) becomes the statement to run
 // with its `?` parameters replaced by the USING expressions. SHOW SESSION lists Trino's own system
 // properties (trino-session-properties.ts) with the client's values. Pure: text and session in, answer out.
+import { preparedBody, resolveExecute } from '../core/execute.ts';
 import { identifierName, lineColumn, stringValue, tokenize, type Token } from '../core/sql.ts';
 import { EngineError, type Cell, type Column, type StatementUpdate } from './engine.ts';
 import { TRINO_SESSION_PROPERTIES, type SessionPropertyType } from './trino-session-properties.ts';
@@ -83,15 +84,19 @@ export function sessionStatement(q: SessionQuery): SessionOutcome {
   if (a === 'prepare') {
     if (!isName(t[1]) || word(t[2]) !== 'from' || t.length < 4) throw syntax(q.sql, t[2] ?? t[1], 'expected PREPARE name FROM statement');
     const body = q.sql.slice(t[3]!.start, t.at(-1)!.start + t.at(-1)!.text.length);
-    return answer('PREPARE', { 'x-trino-added-prepare': [`${identifierName(t[1]!)}=${javaUrlEncode(body)}`] });
+    return answer('PREPARE', { 'x-trino-added-prepare': [`${javaUrlEncode(identifierName(t[1]!))}=${javaUrlEncode(body)}`] });
   }
   if (a === 'deallocate') {
     if (b !== 'prepare' || !isName(t[2]) || t.length !== 3) throw syntax(q.sql, t[2] ?? t[1], 'expected DEALLOCATE PREPARE name');
     const name = identifierName(t[2]!);
     if (preparedBody(q.preparedStatements, t[2]!) === undefined) throw userError('NOT_FOUND', `Prepared statement not found: ${name}`);
-    return answer('DEALLOCATE', { 'x-trino-deallocated-prepare': [name] });
+    return answer('DEALLOCATE', { 'x-trino-deallocated-prepare': [javaUrlEncode(name)] });
   }
-  if (a === 'execute') return { kind: 'run', sql: executed(q, t) };
+  if (a === 'execute') {
+    const resolved = resolveExecute(q.sql, t, q.preparedStatements)!;
+    if (resolved.kind === 'error') throw userError(resolved.errorName, resolved.message);
+    return { kind: 'run', sql: resolved.sql };
+  }
   if (a === 'set' && b === 'time' && word(t[2]) === 'zone') {
     const zone = t[3];
     if (zone?.kind !== 'string' || t.length !== 4) throw unsupported('SET TIME ZONE other than a zone name literal');
@@ -185,93 +190,50 @@ function setSession(sql: string, t: readonly Token[]): SessionAnswer {
   return answer('SET SESSION', { 'x-trino-set-session': [`${name}=${javaUrlEncode(value.value)}`] });
 }
 
-/** The body a prepared-statement name stands for: exact name first, then Trino's case-insensitive match. */
-function preparedBody(prepared: SessionQuery['preparedStatements'], nameToken: Token): string | undefined {
-  if (!prepared) return undefined;
-  const name = identifierName(nameToken);
-  return prepared[nameToken.text] ?? prepared[name] ?? Object.entries(prepared).find(([k]) => k.toLowerCase() === name)?.[1];
-}
-
-/** Splits tokens at top-level commas (outside parentheses and brackets). */
-function splitTopLevel(t: readonly Token[]): Token[][] {
-  const out: Token[][] = [[]];
-  let depth = 0;
-  for (const tok of t) {
-    if (tok.text === '(' || tok.text === '[') depth++;
-    else if (tok.text === ')' || tok.text === ']') depth--;
-    if (tok.text === ',' && depth === 0) out.push([]);
-    else out.at(-1)!.push(tok);
+/**
+ * Trino's LIKE (`%` any run, `_` one character, an optional escape character). A greedy matcher with one
+ * backtrack point, O(text × pattern) at worst: a hostile pattern cannot stall the loop as a RegExp could.
+ */
+export function likeMatch(text: string, pattern: string, escape: string | undefined): boolean {
+  const items: (string | '%' | '_')[] = [];
+  const p = [...pattern];
+  for (let i = 0; i < p.length; i++) {
+    if (escape !== undefined && p[i] === escape && i + 1 < p.length) items.push(`\\${p[++i]}`);
+    else items.push(p[i] === '%' || p[i] === '_' ? (p[i] as '%' | '_') : `\\${p[i]}`);
   }
-  return out;
-}
-
-/** EXECUTE name|IMMEDIATE 'sql' [USING e, …]: the statement with each `?` replaced by its parenthesized argument. */
-function executed(q: SessionQuery, t: readonly Token[]): string {
-  let body: string;
-  let bodyAt: number; // where a position in the body lies in the request text, for Trino's line:column
-  let next: number;
-  if (word(t[1]) === 'immediate') {
-    if (t[2]?.kind !== 'string') throw syntax(q.sql, t[2], "expected EXECUTE IMMEDIATE 'statement'");
-    body = stringValue(t[2]);
-    bodyAt = t[2].start + 1;
-    next = 3;
-  } else {
-    if (!isName(t[1])) throw syntax(q.sql, t[1], 'expected EXECUTE name [USING value, …]');
-    const found = preparedBody(q.preparedStatements, t[1]!);
-    if (found === undefined) throw userError('NOT_FOUND', `Prepared statement not found: ${identifierName(t[1]!)}`);
-    body = found;
-    bodyAt = 0;
-    next = 2;
+  const s = [...text];
+  let [ti, pi, starPi, starTi] = [0, 0, -1, 0];
+  while (ti < s.length) {
+    const item = items[pi];
+    if (item === '_' || (item !== undefined && item !== '%' && item.slice(1) === s[ti])) {
+      ti++;
+      pi++;
+    } else if (item === '%') {
+      starPi = pi++;
+      starTi = ti;
+    } else if (starPi >= 0) {
+      pi = starPi + 1;
+      ti = ++starTi;
+    } else return false;
   }
-  let args: Token[][] = [];
-  if (t.length > next) {
-    if (word(t[next]) !== 'using' || t.length === next + 1) throw syntax(q.sql, t[next], 'expected USING value, …');
-    args = splitTopLevel(t.slice(next + 1));
-    if (args.some((x) => x.length === 0)) throw syntax(q.sql, t[next + 1], 'expected USING value, …');
-  }
-  const inner = statementTokens(body);
-  if (!inner) throw userError('SYNTAX_ERROR', `${lineColumn(q.sql, bodyAt)}: the prepared statement does not parse`);
-  const marks = inner.filter((x) => x.kind === 'punct' && x.text === '?');
-  if (marks.length !== args.length) {
-    const where = bodyAt > 0 ? `${lineColumn(q.sql, bodyAt)}: ` : 'line 1:1: ';
-    throw userError('INVALID_PARAMETER_USAGE', `${where}Incorrect number of parameters: expected ${marks.length} but found ${args.length}`);
-  }
-  let out = '';
-  let at = 0;
-  marks.forEach((mark, k) => {
-    const arg = args[k]!;
-    out += `${body.slice(at, mark.start)}(${q.sql.slice(arg[0]!.start, arg.at(-1)!.start + arg.at(-1)!.text.length)})`;
-    at = mark.start + 1;
-  });
-  return out + body.slice(at);
-}
-
-/** Trino's LIKE (with an optional escape character) as a RegExp. */
-export function likeRegExp(pattern: string, escape: string | undefined): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (escape !== undefined && c === escape && i + 1 < pattern.length) re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    else if (c === '%') re += '[\\s\\S]*';
-    else if (c === '_') re += '[\\s\\S]';
-    else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+  while (items[pi] === '%') pi++;
+  return pi === items.length;
 }
 
 /** SHOW SESSION [LIKE p [ESCAPE e]]: Trino's system properties with the client's values; widths as Trino types them (over every row). */
 function showSession(q: SessionQuery, t: readonly Token[]): SessionAnswer {
-  let filter: RegExp | undefined;
+  let filter: ((name: string) => boolean) | undefined;
   if (t.length > 2) {
     const ok = word(t[2]) === 'like' && t[3]?.kind === 'string' && (t.length === 4 || (word(t[4]) === 'escape' && t[5]?.kind === 'string' && t.length === 6));
     if (!ok) throw syntax(q.sql, t[2], 'expected SHOW SESSION [LIKE pattern [ESCAPE escape]]');
-    filter = likeRegExp(stringValue(t[3]!), t[5] ? stringValue(t[5]) : undefined);
+    const [pattern, escape] = [stringValue(t[3]!), t[5] ? stringValue(t[5]) : undefined];
+    filter = (name) => likeMatch(name, pattern, escape);
   }
   const all = TRINO_SESSION_PROPERTIES.map(([name, type, dflt, description]) => [name, q.session[name] ?? dflt, dflt, type, description]);
   const width = (k: number) => Math.max(0, ...all.map((r) => [...r[k]!].length));
   const names = ['Name', 'Value', 'Default', 'Type', 'Description'];
   const columns = names.map((n, k) => column(n, varcharType(width(k))));
-  return { kind: 'answer', columns, rows: all.filter((r) => !filter || filter.test(r[0]!)) };
+  return { kind: 'answer', columns, rows: all.filter((r) => !filter || filter(r[0]!)) };
 }
 
 /**

@@ -120,6 +120,23 @@ describe('EXECUTE of a prepared statement the client holds', () => {
     expect(classifySql('EXECUTE other USING 1', { prepared }).readOnly).toBe(false);
     expect(classifySql('EXECUTE statement1 USING 5').readOnly).toBe(false); // no header: unknown body
   });
+
+  it('judges the statement it runs, USING values in place: a value that reads a table or is random() counts', () => {
+    const prepared = { q: 'SELECT name FROM demo.sales.customers WHERE customer_id = ?' };
+    const sub = classifySql('EXECUTE q USING (SELECT max(customer_id) FROM demo.secret.salaries)', { prepared });
+    expect(sub.mentions).toContainEqual(['demo', 'secret', 'salaries']);
+    expect(sub.parseTarget).toBe('SELECT name FROM demo.sales.customers WHERE customer_id = ((SELECT max(customer_id) FROM demo.secret.salaries))');
+    expect(classifySql('EXECUTE q USING random()', { prepared }).bypass).toBe('nondeterministic');
+    expect(classifySql("EXECUTE IMMEDIATE 'SELECT ?' USING (SELECT 1 FROM information_schema.tables LIMIT 1)").bypass).toBe('system-table');
+  });
+
+  it("an EXECUTE that cannot run carries Trino's error for it", () => {
+    expect(classifySql('EXECUTE q USING 1').executeError).toEqual({ errorName: 'NOT_FOUND', message: 'Prepared statement not found: q' });
+    expect(classifySql("EXECUTE IMMEDIATE 'SELECT ?, ?' USING 1").executeError).toEqual({
+      errorName: 'INVALID_PARAMETER_USAGE',
+      message: 'line 1:20: Incorrect number of parameters: expected 2 but found 1',
+    });
+  });
 });
 
 describe('syntax errors', () => {

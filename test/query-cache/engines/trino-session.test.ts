@@ -3,7 +3,7 @@
 // and compared again in the real-Trino suite's differential corpus), and EXECUTE's parameter substitution.
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../../src/query-cache/engines/engine.ts';
-import { durationMs, javaUrlEncode, likeRegExp, sessionStatement, sessionTimeLimitMs } from '../../../src/query-cache/engines/trino-session.ts';
+import { durationMs, javaUrlEncode, likeMatch, sessionStatement, sessionTimeLimitMs } from '../../../src/query-cache/engines/trino-session.ts';
 
 const run = (sql: string, extra: { session?: Record<string, string>; prepared?: Record<string, string> } = {}) =>
   sessionStatement({ sql, session: extra.session ?? {}, preparedStatements: extra.prepared });
@@ -76,6 +76,13 @@ describe('session statements answered as Trino answers them', () => {
     expect(all?.kind === 'answer' && all.rows.length).toBe(104);
   });
 
+  it('a hostile LIKE pattern is matched in linear-ish time (no RegExp backtracking)', () => {
+    const started = performance.now();
+    const a = run(`SHOW SESSION LIKE '${'%a'.repeat(200)}%b'`);
+    expect(a?.kind === 'answer' && a.rows).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(1000); // a RegExp of the same pattern would not finish
+  });
+
   it('is not a session statement: undefined (the engine runs it)', () => {
     for (const sql of ['SELECT 1', 'SHOW TABLES', 'SET x = 1', "SELECT 'SET SESSION a = 1'"]) expect(run(sql)).toBeUndefined();
   });
@@ -83,9 +90,13 @@ describe('session statements answered as Trino answers them', () => {
   it('the helpers: Java URL encoding, durations, LIKE, the session time limit', () => {
     expect(javaUrlEncode("a b/c*d.e-f_g!'()~é")).toBe('a+b%2Fc*d.e-f_g%21%27%28%29%7E%C3%A9');
     expect([durationMs('1h'), durationMs('10.00m'), durationMs('250ms'), durationMs('1x'), durationMs('h')]).toEqual([3_600_000, 600_000, 250, undefined, undefined]);
-    expect(likeRegExp('a!_%', '!').test('a_bc')).toBe(true);
-    expect(likeRegExp('a!_%', '!').test('abc')).toBe(false);
-    expect(likeRegExp('q.x_', undefined).test('q.xy')).toBe(true);
+    expect(likeMatch('a_bc', 'a!_%', '!')).toBe(true);
+    expect(likeMatch('abc', 'a!_%', '!')).toBe(false);
+    expect(likeMatch('q.xy', 'q.x_', undefined)).toBe(true);
+    expect(likeMatch('query_max_run_time', '%max%time', undefined)).toBe(true);
+    expect(likeMatch('query_max_run_time', '%max%times', undefined)).toBe(false);
+    expect(likeMatch('', '%', undefined)).toBe(true);
+    expect(likeMatch('a', '', undefined)).toBe(false);
     expect(sessionTimeLimitMs({ query_max_run_time: '2s', query_max_execution_time: '1h' })).toBe(2000);
     expect(sessionTimeLimitMs({})).toBeUndefined();
   });
