@@ -76,13 +76,15 @@ function trinoTypeOf(mapped: TrinoType, literal: LiteralType | undefined): Trino
   return mapped;
 }
 
+const RAISED = new RegExp(`${RAISED_PREFIX}([A-Z_]+):([^\\n]*)`);
+
 /** Maps a DuckDB error (`<Kind> Error: message`) to an EngineError with a Trino-like error name. */
 export function toEngineError(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
   const message = scrubPaths((err instanceof Error ? err.message : String(err)).replace(/^Failed to extract statements: /, ''));
   const kind = /^([A-Za-z_ -]+?) Error:/.exec(message)?.[1]?.toUpperCase() ?? '';
   // An error the face's SQL raises on purpose (trino-face.ts raiseSql): Trino's name and words.
-  const raised = new RegExp(`${RAISED_PREFIX}([A-Z_]+):([^\\n]*)`).exec(message);
+  const raised = RAISED.exec(message);
   if (raised) return new EngineError('user', raised[1]!, raised[2]!, { cause: err });
   const internal = (name: string): EngineError => new EngineError('internal', name, message, { cause: err });
   const user = (name: string): EngineError => new EngineError('user', name, message, { cause: err });
