@@ -17,6 +17,17 @@ export interface PendingJob {
   id: string;
   request: PlacementRequest;
   queuedAtMs: number;
+  /**
+   * A gang (a Kubernetes pod group): its members are placed together or not at all, once `minMember`
+   * of them (running members included) can run at the same time.
+   */
+  gang?: Gang;
+}
+
+export interface Gang {
+  id: string;
+  /** Members that must run at once (>= 1): running ones count. */
+  minMember: number;
 }
 
 export interface LiveJob {
@@ -26,6 +37,8 @@ export interface LiveJob {
   startedAtMs: number;
   /** false: never evicted for a higher-priority job (undefined = may be). */
   preemptible?: boolean;
+  /** The gang this job belongs to (its running members count towards the gang's minMember). */
+  gangId?: string;
 }
 
 export interface TenantPolicy {
@@ -103,6 +116,8 @@ const byAge = (a: PendingJob, b: PendingJob): number => a.queuedAtMs - b.queuedA
  * Jobs over their tenant's GPU quota (checked before any eviction), jobs already placed or whose
  * request.id differs from their id, and jobs that fit no node even on the empty cluster are blocked
  * with their reason and never stop the pass nor trigger eviction. `maxPlacements` counts decisions.
+ * Gangs (PendingJob.gang) are placed all or none when their first member comes up (see handleGang):
+ * no eviction and no reservation for them yet.
  * Throws only when `live` itself over-commits the cluster (the caller's state is corrupt).
  */
 export function schedulePass(input: PassInput): PassResult {
@@ -178,8 +193,63 @@ export function schedulePass(input: PassInput): PassResult {
     return best;
   };
 
+  // Gangs: every pending member, oldest first, handled together when the first of them comes up.
+  const gangMembers = new Map<string, PendingJob[]>();
+  for (const job of input.pending) if (job.gang) gangMembers.set(job.gang.id, [...(gangMembers.get(job.gang.id) ?? []), job]);
+  for (const members of gangMembers.values()) members.sort(byAge);
+  const gangRunning = new Map<string, number>();
+  for (const l of input.live) if (l.gangId !== undefined) gangRunning.set(l.gangId, (gangRunning.get(l.gangId) ?? 0) + 1);
+  const gangsHandled = new Set<string>();
+
+  /**
+   * All or none: each member is placed on a tentative state (no eviction for gangs); when running plus
+   * placed members reach minMember they are all decided, else every tentative reservation is undone and
+   * every member waits with the gang's reason (and FIFO stops behind it).
+   */
+  const handleGang = (gang: Gang): { stop?: string } => {
+    if (gangsHandled.has(gang.id)) return {};
+    gangsHandled.add(gang.id);
+    const members = gangMembers.get(gang.id) ?? [];
+    const blockAll = (reason: string) => {
+      for (const m of members) blocked.push({ jobId: m.id, reason });
+    };
+    const tenant = members[0]?.request.tenant ?? '';
+    const quota = tenantPolicyOf(tenant).quotaGpuMilli;
+    const wanted = members.reduce((n, m) => n + usageOfRequest(m.request).gpuMilli, 0);
+    if (quota !== undefined && (usage.get(tenant)?.gpuMilli ?? 0) + wanted > quota) {
+      blockAll(`quota: gang ${gang.id} would put tenant ${tenant} at ${(usage.get(tenant)?.gpuMilli ?? 0) + wanted}m > ${quota}m`);
+      return {};
+    }
+    if (decisions.length + members.length > maxPlacements) {
+      blockAll(`pass limit: gang ${gang.id} needs ${members.length} placements, ${Math.max(0, maxPlacements - decisions.length)} left; next pass`);
+      return {};
+    }
+    const tentative: { job: PendingJob; placement: Placement }[] = [];
+    const misfits: { job: PendingJob; reason: string }[] = [];
+    for (const m of members) {
+      if (m.request.id !== m.id || state.has(m.id)) {
+        misfits.push({ job: m, reason: m.request.id !== m.id ? `invalid: request.id ${m.request.id} differs from the job id` : 'already placed (live, or earlier in this pass)' });
+        continue;
+      }
+      const demand = demandOf(m.request);
+      const out = selectPlacement(state, m.request, policy, prng, demand, undefined, maskIfAny());
+      if (out.kind === 'placed' && state.reserve(out.placement).ok) tentative.push({ job: m, placement: out.placement });
+      else misfits.push({ job: m, reason: unschedulableReason(out, demand) });
+    }
+    for (const t of tentative) state.unreserve(t.job.id);
+    const running = gangRunning.get(gang.id) ?? 0;
+    if (running + tentative.length >= gang.minMember) {
+      for (const t of tentative) place(t.job, t.placement, []);
+      for (const m of misfits) blocked.push({ jobId: m.job.id, reason: `gang ${gang.id} runs with ${gang.minMember} members; this one: ${m.reason}` });
+      return {};
+    }
+    blockAll(`gang ${gang.id}: ${running + tentative.length} of ${gang.minMember} members can run (${running} running); placed all or none${misfits[0] ? `; ${misfits[0].job.id}: ${misfits[0].reason}` : ''}`);
+    return input.backfill ? {} : { stop: `waiting behind gang ${gang.id}` };
+  };
+
   /** `stop` set: a FIFO misfit; every job after this one waits with that reason. */
   const handle = (job: PendingJob): { stop?: string } => {
+    if (job.gang) return handleGang(job.gang);
     const request = job.request;
     if (request.id !== job.id) {
       blocked.push({ jobId: job.id, reason: `invalid: request.id ${request.id} differs from the job id` });
@@ -279,7 +349,7 @@ export function schedulePass(input: PassInput): PassResult {
     const rest: PendingJob[] = [];
     for (const byTenant of levels.values()) for (const q of byTenant.values()) rest.push(...q.jobs.slice(q.head));
     rest.sort((a, b) => (arrival ? 0 : b.request.priority - a.request.priority) || byAge(a, b));
-    for (const job of rest) blocked.push({ jobId: job.id, reason: stop });
+    for (const job of rest) if (!(job.gang && gangsHandled.has(job.gang.id))) blocked.push({ jobId: job.id, reason: stop });
   }
   return { decisions, blocked, reservations, state };
 }

@@ -330,3 +330,65 @@ describe('property: random clusters, live sets and queues', () => {
     );
   });
 });
+
+describe('gangs: all or none', () => {
+  const four = () => cluster(node('n0', 32_000, 2), node('n1', 32_000, 2));
+  const member = (id: string, gang: string, minMember: number, queuedAtMs: number, gpus = 1, opts: { tenant?: string } = {}): PendingJob => ({
+    ...pendingWhole(id, gpus, queuedAtMs, opts),
+    gang: { id: gang, minMember },
+  });
+
+  it('places every member when all fit', () => {
+    const r = run(four(), [member('g-0', 'g', 3, 0), member('g-1', 'g', 3, 1), member('g-2', 'g', 3, 2)]);
+    expect(placed(r).sort()).toEqual(['g-0', 'g-1', 'g-2']);
+    expect(r.blocked).toEqual([]);
+    expect(checkState(r.state)).toEqual([]);
+  });
+
+  it('places none when fewer than minMember fit, holds nothing, and a later small job still gets the GPUs (backfill)', () => {
+    const live = [liveWhole('busy', 'n0', [0, 1])];
+    const r = run(four(), [member('g-0', 'g', 3, 0), member('g-1', 'g', 3, 1), member('g-2', 'g', 3, 2), pendingWhole('small', 1, 5)], { live });
+    expect(placed(r)).toEqual(['small']);
+    expect(reasons(r)['g-0']).toMatch(/^gang g: 2 of 3 members can run \(0 running\); placed all or none; g-2: /);
+    expect(Object.keys(reasons(r)).sort()).toEqual(['g-0', 'g-1', 'g-2']);
+    expect(r.state.has('g-0') || r.state.has('g-1')).toBe(false);
+  });
+
+  it('minMember below the member count: the gang runs once minMember fit; the rest wait', () => {
+    const live = [liveWhole('busy', 'n0', [0, 1])];
+    const r = run(four(), [member('g-0', 'g', 2, 0), member('g-1', 'g', 2, 1), member('g-2', 'g', 2, 2)], { live });
+    expect(placed(r)).toEqual(['g-0', 'g-1']);
+    expect(reasons(r)['g-2']).toMatch(/^gang g runs with 2 members; this one: /);
+  });
+
+  it('running members count towards minMember', () => {
+    const live: LiveJob[] = [{ ...liveWhole('g-0', 'n0', [0]), gangId: 'g' }];
+    const r = run(four(), [member('g-1', 'g', 2, 1)], { live });
+    expect(placed(r)).toEqual(['g-1']);
+  });
+
+  it('members are handled together when the first comes up, even with other jobs queued between them', () => {
+    const r = run(four(), [member('g-0', 'g', 2, 0, 2), pendingWhole('other', 1, 1, { tenant: 'u' }), member('g-1', 'g', 2, 2, 2)]);
+    // The gang takes both nodes whole; the other tenant's job, though older than g-1, finds no GPU.
+    expect(where(r)).toEqual(['g-0@n0', 'g-1@n1']);
+    expect(reasons(r).other).toMatch(/nodes are available|Insufficient/);
+  });
+
+  it('FIFO stops behind a gang that cannot run; every member is blocked once', () => {
+    const live = [liveWhole('busy', 'n0', [0, 1])];
+    const r = run(four(), [member('g-0', 'g', 3, 0), member('g-1', 'g', 3, 1), member('g-2', 'g', 3, 2), pendingWhole('small', 1, 5)], { live, backfill: false });
+    expect(placed(r)).toEqual([]);
+    expect(reasons(r).small).toBe('waiting behind gang g');
+    expect(r.blocked.map((b) => b.jobId).sort()).toEqual(['g-0', 'g-1', 'g-2', 'small']);
+  });
+
+  it('a gang over its tenant quota, or over the pass limit, is blocked whole', () => {
+    const quota: (t: string) => TenantPolicy = () => ({ weight: 1, quotaGpuMilli: 2000 });
+    const overQuota = run(four(), [member('g-0', 'g', 3, 0), member('g-1', 'g', 3, 1), member('g-2', 'g', 3, 2)], { tenantPolicy: quota });
+    expect(placed(overQuota)).toEqual([]);
+    expect(reasons(overQuota)['g-1']).toMatch(/^quota: gang g would put tenant t at 3000m > 2000m/);
+    const limited = run(four(), [member('g-0', 'g', 2, 0), member('g-1', 'g', 2, 1)], { maxPlacements: 1 });
+    expect(placed(limited)).toEqual([]);
+    expect(reasons(limited)['g-0']).toMatch(/^pass limit: gang g needs 2 placements, 1 left/);
+  });
+});
