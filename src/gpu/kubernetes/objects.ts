@@ -59,7 +59,7 @@ export interface NodeView {
   spec: NodeSpec;
   /** Takes new work: not cordoned and Ready. */
   schedulable: boolean;
-  /** Why not, for the filter's reasons. */
+  /** Why not ("kind: detail"), for the filter's reasons. */
   unschedulableReason?: string;
   taints: V1Taint[];
 }
@@ -79,8 +79,8 @@ export function nodeViewOf(node: V1Node): NodeView | undefined {
   const spec: NodeSpec = { name, cpuMilli: Math.floor(cpu * 1000), memoryMiB: Math.floor(memory / MIB), labels: { ...labels }, gpus };
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
   const taints = node.spec?.taints ?? [];
-  if (node.spec?.unschedulable) return { spec, schedulable: false, unschedulableReason: 'node is cordoned (spec.unschedulable)', taints };
-  if (ready !== undefined && ready.status !== 'True') return { spec, schedulable: false, unschedulableReason: `node is not Ready (${ready.reason ?? ready.status})`, taints };
+  if (node.spec?.unschedulable) return { spec, schedulable: false, unschedulableReason: 'unschedulable: node is cordoned (spec.unschedulable)', taints };
+  if (ready !== undefined && ready.status !== 'True') return { spec, schedulable: false, unschedulableReason: `not-ready: node is not Ready (${ready.reason ?? ready.status})`, taints };
   return { spec, schedulable: true, taints };
 }
 
@@ -199,17 +199,18 @@ export function tolerates(t: V1Toleration, taint: V1Taint): boolean {
 }
 
 /**
- * Whether `pod` may run on `node` apart from resources, or why not: the node takes new work, the pod's
- * nodeSelector matches its labels, and every NoSchedule/NoExecute taint is tolerated.
+ * Whether `pod` may run on `node` apart from resources, or why not ("kind: detail", as the pass counts
+ * reasons by kind): the node takes new work, the pod's nodeSelector matches its labels, and every
+ * NoSchedule/NoExecute taint is tolerated.
  */
 export function nodeAdmits(pod: V1Pod, node: NodeView): { ok: true } | { ok: false; reason: string } {
-  if (!node.schedulable) return { ok: false, reason: node.unschedulableReason ?? 'node takes no new work' };
+  if (!node.schedulable) return { ok: false, reason: node.unschedulableReason ?? 'unschedulable: node takes no new work' };
   for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) {
-    if (node.spec.labels[k] !== v) return { ok: false, reason: `node(s) didn't match Pod's node affinity/selector (${k}=${v})` };
+    if (node.spec.labels[k] !== v) return { ok: false, reason: `selector: node(s) didn't match Pod's node affinity/selector (${k}=${v})` };
   }
   for (const taint of node.taints) {
     if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
-    if (!(pod.spec?.tolerations ?? []).some((t) => tolerates(t, taint))) return { ok: false, reason: `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}` };
+    if (!(pod.spec?.tolerations ?? []).some((t) => tolerates(t, taint))) return { ok: false, reason: `taint: node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}` };
   }
   return { ok: true };
 }

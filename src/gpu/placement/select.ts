@@ -20,14 +20,14 @@ export function selectPlacement(
   prng: Prng,
   demand: Demand = demandOf(request),
   nodeRank?: ArrayLike<number>,
-  allowed?: (nodeIndex: number) => boolean,
+  allowed?: NodeMask,
 ): Outcome {
   let bestScore = -Infinity;
   let bestDevices: readonly number[] = [];
   let ties = 0;
   let chosen = -1;
   for (let n = 0; n < state.nodeCount; n++) {
-    if (allowed !== undefined && !allowed(n)) continue;
+    if (allowed !== undefined && allowed(n) !== true) continue;
     if (!fits(state, demand, n)) continue;
     const s = policy.score(state, demand, n);
     if (s === undefined) continue;
@@ -72,8 +72,14 @@ export function selectPlacement(
   };
 }
 
-/** The reason given for a node masked out by `allowed`; its kind (before the colon) is "reserved". */
+/** The reason given for a node masked out by `allowed` (false); its kind (before the colon) is "reserved". */
 export const RESERVED_REASON = 'reserved: held for another job in this pass';
+
+/**
+ * Which nodes a placement may use: true; false (held for another job: "reserved"); or a reason it may
+ * not ("kind: detail", e.g. a pod's untolerated taint), counted by its kind in the summary.
+ */
+export type NodeMask = (nodeIndex: number) => boolean | string;
 
 /**
  * Why the request could never be placed, even with every node empty (`empty` is a ClusterState with
@@ -86,16 +92,17 @@ export function neverFits(empty: ClusterState, demand: Demand): string[] | undef
 }
 
 /** k8s style: "0/1213 nodes are available: 800 cpu, 413 gpu", then the first few node reasons. */
-function summarise(state: ClusterState, demand: Demand, allowed?: (nodeIndex: number) => boolean): string[] {
+function summarise(state: ClusterState, demand: Demand, allowed?: NodeMask): string[] {
   // Counted by kind for every node; readable reasons (strings) only for the first few.
   const byKind = new Map<string, number>();
   const detail: string[] = [];
   for (let n = 0; n < state.nodeCount; n++) {
-    const reserved = allowed !== undefined && !allowed(n);
-    const kind = reserved ? 'reserved' : (failKind(state, demand, n) ?? 'policy');
+    const verdict = allowed === undefined ? true : allowed(n);
+    const masked = verdict === true ? undefined : verdict === false ? RESERVED_REASON : verdict;
+    const kind = masked !== undefined ? masked.split(':')[0]! : (failKind(state, demand, n) ?? 'policy');
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     if (detail.length < 3) {
-      const reason = reserved ? RESERVED_REASON : (explain(state, demand, n) ?? 'policy: could not score');
+      const reason = masked ?? explain(state, demand, n) ?? 'policy: could not score';
       detail.push(`${state.spec.nodes[n]?.name}: ${reason}`);
     }
   }

@@ -8,7 +8,7 @@ import { demandOf } from '../placement/demand.ts';
 import { fits } from '../placement/filter.ts';
 import type { Policy } from '../placement/policies/types.ts';
 import type { Prng } from '../placement/prng.ts';
-import { neverFits, selectPlacement } from '../placement/select.ts';
+import { neverFits, selectPlacement, type NodeMask } from '../placement/select.ts';
 import { ClusterState } from '../placement/state.ts';
 import { addUsage, clusterTotals, dominantShare, tenantUsage, usageOfRequest } from './fair-share.ts';
 import { choosePreemption, isPreemptibleFor } from './preemption.ts';
@@ -22,6 +22,11 @@ export interface PendingJob {
    * of them (running members included) can run at the same time.
    */
   gang?: Gang;
+  /**
+   * Why a node is out for this job apart from resources ("kind: detail": a pod's nodeSelector, an
+   * untolerated taint, a cordoned node), by node name; undefined = every node may be used.
+   */
+  excludedNodes?: ReadonlyMap<string, string>;
 }
 
 export interface Gang {
@@ -147,7 +152,12 @@ export function schedulePass(input: PassInput): PassResult {
   const reservations: Reservation[] = [];
   let reserved: { jobId: string; nodeIndex: number } | undefined;
   const mask = (n: number): boolean => reserved === undefined || n !== reserved.nodeIndex;
-  const maskIfAny = (): ((n: number) => boolean) | undefined => (reserved === undefined ? undefined : mask);
+  /** The nodes a job may use now: not the reserved one, nor one its own filter excludes (with its reason). */
+  const maskFor = (job: PendingJob): NodeMask | undefined => {
+    const excluded = job.excludedNodes;
+    if (excluded === undefined || excluded.size === 0) return reserved === undefined ? undefined : mask;
+    return (n) => (!mask(n) ? false : (excluded.get(cluster.nodes[n]?.name ?? '') ?? true));
+  };
   let empty: ClusterState | undefined;
   const emptyState = (): ClusterState => (empty ??= new ClusterState(cluster));
   const maxPlacements = input.maxPlacements ?? Infinity;
@@ -183,11 +193,12 @@ export function schedulePass(input: PassInput): PassResult {
   };
 
   /** The node a starving job holds: compatible with it when empty, most free GPU milli now, lowest index. */
-  const reservationNode = (demand: Demand): number => {
+  const reservationNode = (demand: Demand, job: PendingJob): number => {
     const e = emptyState();
+    const own = maskFor(job);
     let best = -1;
     for (let n = 0; n < state.nodeCount; n++) {
-      if (!mask(n) || !fits(e, demand, n)) continue;
+      if (!mask(n) || (own !== undefined && own(n) !== true) || !fits(e, demand, n)) continue;
       if (best < 0 || (state.nodeGpuFreeMilli[n] ?? 0) > (state.nodeGpuFreeMilli[best] ?? 0)) best = n;
     }
     return best;
@@ -232,7 +243,7 @@ export function schedulePass(input: PassInput): PassResult {
         continue;
       }
       const demand = demandOf(m.request);
-      const out = selectPlacement(state, m.request, policy, prng, demand, undefined, maskIfAny());
+      const out = selectPlacement(state, m.request, policy, prng, demand, undefined, maskFor(m));
       if (out.kind === 'placed' && state.reserve(out.placement).ok) tentative.push({ job: m, placement: out.placement });
       else misfits.push({ job: m, reason: unschedulableReason(out, demand) });
     }
@@ -268,7 +279,7 @@ export function schedulePass(input: PassInput): PassResult {
       }
     }
     const demand = demandOf(request);
-    const out = selectPlacement(state, request, policy, prng, demand, undefined, maskIfAny());
+    const out = selectPlacement(state, request, policy, prng, demand, undefined, maskFor(job));
     if (out.kind === 'placed') {
       place(job, out.placement, []);
       return {};
@@ -281,7 +292,7 @@ export function schedulePass(input: PassInput): PassResult {
     if (input.preemption) {
       const candidates = input.live.filter((l) => isPreemptibleFor(l, request) && state.has(l.id));
       if (candidates.length > 0) {
-        const plan = choosePreemption(state, request, candidates, nowMs, policy, prng, maskIfAny());
+        const plan = choosePreemption(state, request, candidates, nowMs, policy, prng, maskFor(job));
         if (plan !== undefined) {
           place(job, plan.placement, plan.victims);
           return {};
@@ -292,7 +303,7 @@ export function schedulePass(input: PassInput): PassResult {
     blocked.push({ jobId: job.id, reason });
     if (!input.backfill) return { stop: `waiting behind ${job.id}` };
     if (reserved === undefined && nowMs - job.queuedAtMs > input.starvationMs) {
-      const n = reservationNode(demand);
+      const n = reservationNode(demand, job);
       if (n >= 0) {
         reserved = { jobId: job.id, nodeIndex: n };
         reservations.push({ jobId: job.id, node: cluster.nodes[n]?.name ?? '' });

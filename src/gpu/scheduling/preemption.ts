@@ -2,6 +2,7 @@
 // work those jobs have done so far. Per node, evict the cheapest candidates until the job fits, put
 // back any that turn out unneeded, then take the node whose victims cost least. Pure: plans on a
 // clone of the state and never touches the caller's.
+import type { NodeMask } from '../placement/select.ts';
 import type { Placement, PlacementRequest } from '../placement/model.ts';
 import { demandOf } from '../placement/demand.ts';
 import { fits } from '../placement/filter.ts';
@@ -65,7 +66,7 @@ export function choosePreemption(
   nowMs: number,
   policy: Policy,
   prng: Prng,
-  allowed?: (nodeIndex: number) => boolean,
+  allowed?: NodeMask,
 ): PreemptionPlan | undefined {
   const demand = demandOf(request);
   const byNode = new Map<number, Candidate[]>();
@@ -89,7 +90,7 @@ export function choosePreemption(
 
   let best: { nodeIndex: number; victims: Candidate[]; cost: number } | undefined;
   for (const [n, list] of [...byNode].sort((a, b) => a[0] - b[0])) {
-    if (allowed !== undefined && !allowed(n)) continue;
+    if (allowed !== undefined && allowed(n) !== true) continue;
     list.sort(byCost);
     const removed: Candidate[] = [];
     let ok = fitsOn(n);

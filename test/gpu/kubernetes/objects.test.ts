@@ -55,7 +55,7 @@ describe('nodes', () => {
     expect(nodeViewOf(k80Node('n', { boards: '0,1' }))!.spec.gpus.map((g) => g.boardId)).toEqual([0, 0, 1, 1]);
   });
   it('cordoned or NotReady: in the model, taking no new work, with the reason', () => {
-    expect(nodeViewOf(k80Node('n', { unschedulable: true }))).toMatchObject({ schedulable: false, unschedulableReason: 'node is cordoned (spec.unschedulable)' });
+    expect(nodeViewOf(k80Node('n', { unschedulable: true }))).toMatchObject({ schedulable: false, unschedulableReason: 'unschedulable: node is cordoned (spec.unschedulable)' });
     expect(nodeViewOf(k80Node('n', { ready: 'False' }))).toMatchObject({ schedulable: false });
   });
   it('a node without nvidia.com/gpu is not hotpath\'s', () => {
@@ -118,10 +118,10 @@ describe('priority classes on hotpath\'s scale', () => {
 describe('node admission (selector, taints, cordon)', () => {
   it('nodeSelector must match; NoSchedule taints must be tolerated', () => {
     const tainted = nodeViewOf(k80Node('n', { taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] }))!;
-    expect(nodeAdmits(pod(), tainted)).toEqual({ ok: false, reason: 'node(s) had untolerated taint {nvidia.com/gpu: present}' });
+    expect(nodeAdmits(pod(), tainted)).toEqual({ ok: false, reason: 'taint: node(s) had untolerated taint {nvidia.com/gpu: present}' });
     expect(nodeAdmits(pod({ tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] }), tainted)).toEqual({ ok: true });
     expect(nodeAdmits(pod({ nodeSelector: { zone: 'b' } }), nodeViewOf(k80Node('n'))!)).toMatchObject({ ok: false });
-    expect(nodeAdmits(pod(), nodeViewOf(k80Node('n', { unschedulable: true }))!)).toEqual({ ok: false, reason: 'node is cordoned (spec.unschedulable)' });
+    expect(nodeAdmits(pod(), nodeViewOf(k80Node('n', { unschedulable: true }))!)).toEqual({ ok: false, reason: 'unschedulable: node is cordoned (spec.unschedulable)' });
   });
 });
 

@@ -392,3 +392,24 @@ describe('gangs: all or none', () => {
     expect(reasons(limited)['g-0']).toMatch(/^pass limit: gang g needs 2 placements, 1 left/);
   });
 });
+
+describe('per-job node exclusions (a pod\'s selector, taints, cordoned nodes)', () => {
+  const two = () => cluster(node('n0', 32_000, 2), node('n1', 32_000, 2));
+  it('never places on an excluded node; the reason counts exclusions by kind', () => {
+    const job: PendingJob = { ...pendingWhole('a', 1, 0), excludedNodes: new Map([['n0', 'taint: node(s) had untolerated taint {x: }']]) };
+    expect(where(run(two(), [job]))).toEqual(['a@n1']);
+    const none: PendingJob = { ...pendingWhole('b', 1, 0), excludedNodes: new Map([['n0', 'taint: t'], ['n1', 'unschedulable: node is cordoned']]) };
+    const r = run(two(), [none]);
+    expect(placed(r)).toEqual([]);
+    expect(reasons(r).b).toMatch(/^0\/2 nodes are available: 1 taint, 1 unschedulable/);
+  });
+  it('a gang member and a starving job\'s reservation respect the exclusions too', () => {
+    const g = (id: string, t: number): PendingJob => ({ ...pendingWhole(id, 2, t), gang: { id: 'g', minMember: 2 }, excludedNodes: new Map([['n1', 'selector: zone']]) });
+    const r = run(two(), [g('g-0', 0), g('g-1', 1)]);
+    expect(placed(r)).toEqual([]); // only n0 is allowed: one member fits, not two
+    const starving: PendingJob = { ...pendingWhole('s', 2, 0), excludedNodes: new Map([['n0', 'selector: zone']]) };
+    const live = [liveWhole('busy', 'n1', [0])];
+    const res = run(two(), [starving], { live, starvationMs: 10, nowMs: 1000 });
+    expect(res.reservations).toEqual([{ jobId: 's', node: 'n1' }]);
+  });
+});
