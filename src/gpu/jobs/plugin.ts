@@ -3,6 +3,7 @@
 // simulated executor and demo load when configured, the routes and the metrics; and closes all of it
 // with the app. Each object is built after everything it uses (no forward references): whoever reacts
 // to an event or a leadership change subscribes once it exists, and onClose stops them in reverse.
+import { staticCluster, type ClusterSource } from '../cluster-source.ts';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -25,7 +26,9 @@ import { JobStore } from './store.ts';
 import { startDemoLoad } from './demo-load.ts';
 
 export interface GpuJobs {
-  cluster: ClusterSpec;
+  /** The cluster now (the inventory file's, or the API server's with the kubernetes backend). */
+  readonly cluster: ClusterSpec;
+  clusterSource: ClusterSource;
   store: JobStore;
   service: GpuJobService;
   elector: LeaderElector;
@@ -46,13 +49,14 @@ export interface GpuJobsDeps {
   config: Config;
   registry: Registry;
   /** Default: loadInventory(HOTPATH_GPU_CLUSTER_FILE). */
-  cluster?: ClusterSpec;
+  cluster?: ClusterSpec | ClusterSource;
   now?: () => number;
 }
 
 export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJobs {
   const { config } = deps;
-  const cluster = deps.cluster ?? loadInventory(config.gpuClusterFile);
+  const given = deps.cluster ?? loadInventory(config.gpuClusterFile);
+  const cluster: ClusterSource = 'current' in given ? given : staticCluster(given);
   const now = deps.now ?? Date.now;
   const leaseTtlMs = config.gpuLeaseTtlSeconds * 1000;
   const owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -95,7 +99,10 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
 
   registerGpuRoutes(app, { service });
   const gpuJobs: GpuJobs = {
-    cluster,
+    get cluster() {
+      return cluster.current();
+    },
+    clusterSource: cluster,
     store,
     service,
     elector,
@@ -107,7 +114,7 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
       try {
         const [liveIds, pendingIds] = await Promise.all([store.liveIds(), store.pendingIds()]);
         const [live, pending] = await Promise.all([store.getMany(liveIds), store.getMany(pendingIds)]);
-        recordCluster(metrics, cluster, config.tenants, live, pending);
+        recordCluster(metrics, cluster.current(), config.tenants, live, pending);
       } catch {
         // Redis down: keep the last values; hotpath_cache_redis_available says why.
       }

@@ -6,6 +6,7 @@
 // ends the tick and the next one starts from fresh state. Ticks run on a timer, at once on events and
 // at once when this replica becomes leader (it subscribes to the elector). It moves the queued ->
 // placed, live -> preempted and lease-expired edges of lifecycle.ts.
+import type { ClusterSource } from '../cluster-source.ts';
 import type { ClusterSpec } from '../placement/model.ts';
 import { createPolicy } from '../placement/policies/registry.ts';
 import type { Prng } from '../placement/prng.ts';
@@ -23,7 +24,7 @@ export interface SchedulingLoopOptions {
   store: JobStore;
   elector: LeaderElector;
   events?: JobEvents;
-  cluster: ClusterSpec;
+  cluster: ClusterSpec | ClusterSource;
   policy: string;
   tickMs: number;
   leaseTtlMs: number;
@@ -149,7 +150,7 @@ export class SchedulingLoop {
     for (const j of [...pending, ...live]) this.mix.observe(j.id, j.request, nowMs);
     const specs = this.mix.specs(nowMs);
     const result: PassResult = schedulePass({
-      cluster: this.o.cluster,
+      cluster: 'current' in this.o.cluster ? this.o.cluster.current() : this.o.cluster,
       live,
       pending,
       nowMs,

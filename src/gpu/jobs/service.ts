@@ -4,6 +4,7 @@
 // a job is read and acted on only by its submitter, its tenant's members and admins, and only its
 // submitter and admins see its metadata. Errors are AppErrors with stable codes; a Redis failure
 // becomes GPU_UNAVAILABLE (503), never a 500 or a lost job.
+import { staticCluster, type ClusterSource } from '../cluster-source.ts';
 import { randomUUID } from 'node:crypto';
 import { AppError, isAppError } from '../../shared/errors.ts';
 import type { Principal } from '../../shared/auth.ts';
@@ -52,7 +53,7 @@ export interface GpuJobServiceOptions {
   store: JobStore;
   intake: IntakeQueue;
   events: JobEvents;
-  cluster: ClusterSpec;
+  cluster: ClusterSpec | ClusterSource;
   leaseTtlMs: number;
   tenants: Tenants;
   /** Jobs one user may have queued, placed or running at once (TOO_MANY_JOBS beyond). */
@@ -80,12 +81,24 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
 export class GpuJobService {
   private readonly o: GpuJobServiceOptions;
   private readonly now: () => number;
-  private readonly emptyCluster: ClusterState;
+  private readonly source: ClusterSource;
+  private empty: { spec: ClusterSpec; state: ClusterState } | undefined;
 
   constructor(opts: GpuJobServiceOptions) {
     this.o = opts;
     this.now = opts.now ?? Date.now;
-    this.emptyCluster = new ClusterState(opts.cluster);
+    this.source = 'current' in opts.cluster ? opts.cluster : staticCluster(opts.cluster);
+  }
+
+  private get cluster(): ClusterSpec {
+    return this.source.current();
+  }
+
+  /** The current cluster with nothing placed (for "could it ever run"), rebuilt when the cluster changes. */
+  private get emptyCluster(): ClusterState {
+    const spec = this.source.current();
+    if (this.empty?.spec !== spec) this.empty = { spec, state: new ClusterState(spec) };
+    return this.empty.state;
   }
 
   /** Normalises a submission, refusing what is malformed (400) or could never be placed (422). */
@@ -139,7 +152,7 @@ export class GpuJobService {
       }
       const submission = { spec, queuedAtMs: this.now() };
       await this.o.intake.submit(id, submission);
-      return { created: true, job: toApiJob(submittedJob(id, submission), this.o.cluster) };
+      return { created: true, job: toApiJob(submittedJob(id, submission), this.cluster) };
     });
   }
 
@@ -151,13 +164,13 @@ export class GpuJobService {
   /** The job as `principal` may see it; FORBIDDEN when they may not see it at all. */
   private viewOf(job: JobRecord, principal: Principal): ApiJob {
     if (!mayAccess(this.o.tenants, principal, job.spec)) throw notYours(job.id);
-    return toApiJob(job, this.o.cluster, seesAll(job, principal));
+    return toApiJob(job, this.cluster, seesAll(job, principal));
   }
 
   /** The job's API view (a submitter reading their own job). */
   private async read(id: string): Promise<ApiJob | undefined> {
     const job = await this.record(id);
-    return job === undefined ? undefined : toApiJob(job, this.o.cluster);
+    return job === undefined ? undefined : toApiJob(job, this.cluster);
   }
 
   /**
@@ -173,7 +186,7 @@ export class GpuJobService {
       const full = seesAll(first, principal);
       const reread = async (): Promise<ApiJob | undefined> => {
         const r = await this.record(id);
-        return r === undefined ? undefined : toApiJob(r, this.o.cluster, full);
+        return r === undefined ? undefined : toApiJob(r, this.cluster, full);
       };
       const initial = whileState ?? job.state;
       const deadline = this.now() + Math.min(waitSeconds, this.o.maxWaitSeconds ?? 60) * 1000;
@@ -252,14 +265,14 @@ export class GpuJobService {
   /** Admins: the store's consistency check (see audit.ts). */
   async audit(principal: Principal): Promise<AuditReport> {
     if (!principal.admin) throw new AppError('FORBIDDEN', 'the GPU audit is for admins');
-    return guarded(() => auditStore(this.o.store, this.o.cluster));
+    return guarded(() => auditStore(this.o.store, this.cluster));
   }
 
   /** Devices with what is allocated on them, from the live jobs' placements (the source of truth). */
   async clusterView(): Promise<ClusterView> {
     return guarded(async () => {
       const [liveIds, queueDepth] = await Promise.all([this.o.store.liveIds(), this.o.store.pendingCount()]);
-      return clusterViewOf(this.o.cluster, livePlacements(await this.o.store.getMany(liveIds)), queueDepth);
+      return clusterViewOf(this.cluster, livePlacements(await this.o.store.getMany(liveIds)), queueDepth);
     });
   }
 }

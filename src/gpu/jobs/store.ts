@@ -2,6 +2,7 @@
 // usage, the leader key, the simulated executor's run claims and the event channel — behind typed
 // methods. Every mutation is one of the Lua scripts in scripts.ts (atomic); reads are plain commands.
 // Durable as far as Redis is (AOF in production); nothing about a job lives only in a process.
+import { staticCluster, type ClusterSource } from '../cluster-source.ts';
 import type { Redis } from 'ioredis';
 import type { ClusterSpec, Placement } from '../placement/model.ts';
 import type { JobRecord, JobSpec, JobState } from './model.ts';
@@ -44,13 +45,13 @@ export class JobStore {
   readonly redis: Redis & ScriptCommands;
   readonly channel: string;
   private readonly p: string;
-  private readonly cluster: ClusterSpec;
+  private readonly cluster: ClusterSource;
   private readonly retentionSeconds: number;
 
-  constructor(redis: Redis, prefix: string, cluster: ClusterSpec, retentionSeconds: number) {
+  constructor(redis: Redis, prefix: string, cluster: ClusterSpec | ClusterSource, retentionSeconds: number) {
     this.p = `${prefix}gpu:`;
     this.channel = `${this.p}events`;
-    this.cluster = cluster;
+    this.cluster = 'current' in cluster ? cluster : staticCluster(cluster);
     this.retentionSeconds = retentionSeconds;
     redis.defineCommand('hpGpuCreate', { numberOfKeys: 4, lua: CREATE_JOB });
     redis.defineCommand('hpGpuPlace', { lua: PLACE_JOB });
@@ -159,7 +160,7 @@ export class JobStore {
 
   /** Leader only: places a queued job (releasing `victims` first, atomically), checked against capacity. */
   async place(fence: Fence, id: string, placement: Placement, victims: readonly string[], nowMs: number, leaseTtlMs: number): Promise<PlaceResult> {
-    const node = this.cluster.nodes.find((n) => n.name === placement.node);
+    const node = this.cluster.current().nodes.find((n) => n.name === placement.node);
     if (node === undefined) return `nofit: unknown node ${placement.node}`;
     const devCaps = placement.devices.map((d) => [node.gpus[d.gpuIndex]?.milli ?? 0, node.gpus[d.gpuIndex]?.memoryMiB ?? 0]);
     const { leader, epoch, usage, pending, live, leases, open } = this.k;
