@@ -3,6 +3,7 @@
 // No I/O here; store.ts persists records in Redis, routes.ts speaks HTTP.
 import { createHash } from 'node:crypto';
 import type { ClusterSpec, Placement, PlacementRequest } from '../placement/model.ts';
+import type { Gang } from '../scheduling/pass.ts';
 
 /** The states of a job's record; lifecycle.ts draws how a job moves between them, and who moves it. */
 export const JOB_STATES = ['queued', 'placed', 'running', 'completed', 'failed', 'cancelled', 'preempted'] as const;
@@ -34,6 +35,17 @@ export interface JobSpec {
   metadata?: Record<string, unknown>;
   /** The authenticated user who submitted it (may heartbeat, complete and cancel it). */
   submittedBy: string;
+  /** Placed all or none with the other members of its gang (a Kubernetes pod group). */
+  gang?: Gang;
+  /** Where it came from when not the HTTP API: the Kubernetes pod it schedules (the kubernetes backend). */
+  source?: PodSource;
+}
+
+export interface PodSource {
+  kind: 'pod';
+  namespace: string;
+  name: string;
+  uid: string;
 }
 
 export interface JobRecord {

@@ -39,8 +39,16 @@ export interface SchedulingLoopOptions {
   seed?: number;
   /** Half-life of a request's weight in the typical-pod mix (default 1 h). */
   mixHalfLifeMs?: number;
-  /** Observers (metrics). */
+  /** Observers (metrics, the kubernetes backend's conditions and events). */
   onTick?: (stats: TickStats) => void;
+  /** Nodes a queued job may not use, with why (the kubernetes backend: a pod's selector, taints, cordons). */
+  excludedNodes?: (job: JobRecord) => ReadonlyMap<string, string> | undefined;
+  /**
+   * Called before a decision that evicts victims is recorded: the victims' owners must let go first (the
+   * kubernetes backend evicts their pods through the Eviction API, which honours PodDisruptionBudgets).
+   * false: skip this decision (this tick); the job is considered again next tick.
+   */
+  beforeEvict?: (jobId: string, victims: readonly JobRecord[]) => Promise<boolean>;
 }
 
 export interface TickStats {
@@ -138,7 +146,7 @@ export class SchedulingLoop {
 
     const [pendingIds, liveIds] = await Promise.all([store.pendingIds(), store.liveIds()]);
     const [pendingJobs, liveJobs] = await Promise.all([store.getMany(pendingIds), store.getMany(liveIds)]);
-    const pending: PendingJob[] = pendingJobs.filter((j) => j.state === 'queued').map((j) => ({ id: j.id, request: requestOf(j.id, j.spec), queuedAtMs: j.queuedAtMs }));
+    const pending: PendingJob[] = pendingJobs.filter((j) => j.state === 'queued').map((j) => this.pendingOf(j));
     const live: LiveJob[] = liveJobs.filter((j) => LIVE_STATES.has(j.state) && j.placement !== undefined).map(liveOf);
     stats.pending = pending;
     stats.live = live;
@@ -165,7 +173,15 @@ export class SchedulingLoop {
     stats.blocked = result.blocked;
     stats.reservations = result.reservations;
     const byId = new Map(pendingJobs.map((j) => [j.id, j]));
+    const liveById = new Map(liveJobs.map((j) => [j.id, j]));
     for (const d of result.decisions) {
+      if (d.preempt.length > 0 && this.o.beforeEvict !== undefined) {
+        const victims = d.preempt.map((id) => liveById.get(id)).filter((j): j is JobRecord => j !== undefined);
+        if (!(await this.o.beforeEvict(d.jobId, victims))) {
+          stats.blocked.push({ jobId: d.jobId, reason: `preemption refused: a victim may not be evicted now (${d.preempt.join(', ')})` });
+          continue;
+        }
+      }
       const r = await store.place(fence, d.jobId, d.placement, d.preempt, nowMs, this.o.leaseTtlMs);
       if (r !== 'ok') return this.finish(stats, t0, `${d.jobId}: ${r}`);
       const job = byId.get(d.jobId);
@@ -173,6 +189,14 @@ export class SchedulingLoop {
       stats.preempted.push(...d.preempt);
     }
     return this.finish(stats, t0, undefined);
+  }
+
+  private pendingOf(j: JobRecord): PendingJob {
+    const p: PendingJob = { id: j.id, request: requestOf(j.id, j.spec), queuedAtMs: j.queuedAtMs };
+    if (j.spec.gang !== undefined) p.gang = j.spec.gang;
+    const excluded = this.o.excludedNodes?.(j);
+    if (excluded !== undefined && excluded.size > 0) p.excludedNodes = excluded;
+    return p;
   }
 
   private finish(stats: TickStats, t0: number, refused: string | undefined): TickStats {
@@ -196,5 +220,6 @@ export class SchedulingLoop {
 export function liveOf(j: JobRecord): LiveJob {
   const live: LiveJob = { id: j.id, request: requestOf(j.id, j.spec), placement: j.placement!, startedAtMs: j.startedAtMs ?? j.placedAtMs ?? j.queuedAtMs };
   if (!j.spec.preemptible) live.preemptible = false;
+  if (j.spec.gang !== undefined) live.gangId = j.spec.gang.id;
   return live;
 }
