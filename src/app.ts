@@ -26,6 +26,9 @@ import { registerQueryCache } from './query-cache/plugin.ts';
 import { registerGpuJobs } from './gpu/jobs/plugin.ts';
 import { JOB_ID_MAX_LENGTH } from './gpu/jobs/routes.ts';
 import { loadInventory } from './gpu/inventory.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from './gpu/kubernetes/kubeconfig.ts';
+import { ConfigError } from './shared/config.ts';
 import type { ClusterSpec } from './gpu/placement/model.ts';
 
 /** Deepest `{`/`[` nesting a JSON body may have: far above any real payload, far below what JSON.stringify (BullMQ) survives. */
@@ -48,6 +51,8 @@ export interface AppDeps {
   defaultMetrics?: boolean;
   /** GPU inventory (tests); default: HOTPATH_GPU_CLUSTER_FILE or the simulated K80 cluster. */
   gpuCluster?: ClusterSpec;
+  /** The kubernetes backend's API server (HOTPATH_GPU_BACKEND=kubernetes); default: in-cluster or KUBECONFIG. */
+  kubeConfig?: KubeConfig;
   /** Clock of the GPU job service (tests step it). */
   now?: () => number;
   /** The authenticator (server.ts loads it before starting anything); default: built from the config. */
@@ -64,11 +69,15 @@ export interface AppDeps {
  * right after loadConfig, so a bad one stops the process (a ConfigError naming its variable) before
  * Redis or the engine is started, and hands the results to buildApp so nothing is read twice.
  */
-export async function loadConfiguredDeps(config: Config): Promise<Pick<AppDeps, 'auth' | 'gpuCluster' | 'tls'>> {
+export async function loadConfiguredDeps(config: Config): Promise<Pick<AppDeps, 'auth' | 'gpuCluster' | 'kubeConfig' | 'tls'>> {
   const tlsFiles = tlsFilesOf(config);
   const tls = tlsFiles ? { tls: readTlsPair(tlsFiles) } : {};
   const auth = await createAuthenticator(config);
   if (!config.gpuEnabled) return { auth, ...tls };
+  if (config.gpuBackend === 'kubernetes') {
+    if (config.gpuClusterFile !== undefined) throw new ConfigError('HOTPATH_GPU_CLUSTER_FILE and HOTPATH_GPU_BACKEND=kubernetes: the kubernetes backend reads its nodes from the API server; set one');
+    return { auth, kubeConfig: loadKubeConfig(), ...tls };
+  }
   return { auth, gpuCluster: loadInventory(config.gpuClusterFile), ...tls };
 }
 
@@ -177,8 +186,14 @@ const queryCachePlugin = fp(
 
 /** The GPU job service: intake, scheduling loop, executor, API (app.gpuJobs). */
 const gpuJobsPlugin = fp(
-  async (app: FastifyInstance, opts: { config: Config; cluster?: ClusterSpec; now?: () => number }) =>
-    void registerGpuJobs(app, { config: opts.config, registry: app.metricsRegistry, ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}), ...(opts.now !== undefined ? { now: opts.now } : {}) }),
+  async (app: FastifyInstance, opts: { config: Config; cluster?: ClusterSpec; kubeConfig?: KubeConfig; now?: () => number }) =>
+    void registerGpuJobs(app, {
+      config: opts.config,
+      registry: app.metricsRegistry,
+      ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+      ...(opts.kubeConfig !== undefined ? { kubeConfig: opts.kubeConfig } : {}),
+      ...(opts.now !== undefined ? { now: opts.now } : {}),
+    }),
   { name: 'hotpath-gpu-jobs', dependencies: ['hotpath-telemetry', 'hotpath-access', 'hotpath-docs'] },
 );
 
@@ -243,6 +258,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await app.register(gpuJobsPlugin, {
       config,
       ...(deps.gpuCluster !== undefined ? { cluster: deps.gpuCluster } : {}),
+      ...(deps.kubeConfig !== undefined ? { kubeConfig: deps.kubeConfig } : {}),
       ...(deps.now !== undefined ? { now: deps.now } : {}),
     });
   }

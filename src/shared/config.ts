@@ -108,6 +108,8 @@ export interface Config {
   gpuTenantQuotas: string[] | undefined;
   gpuMaxOpenJobsPerUser: number;
   gpuExecutor: 'simulated' | 'none';
+  gpuBackend: 'static' | 'kubernetes';
+  kubeSchedulerName: string;
   gpuDemoLoad: boolean;
   gpuRetentionSeconds: number;
 }

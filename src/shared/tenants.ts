@@ -26,6 +26,8 @@ export interface TenantSpec {
   quotaGpuMilli?: number;
   /** Highest priority a non-admin may give this tenant's jobs (lower ones are always allowed). */
   maxPriority: number;
+  /** Kubernetes namespaces whose pods run as this tenant (the kubernetes backend); a namespace belongs to one tenant. */
+  namespaces?: readonly string[];
 }
 
 export interface Tenants {
@@ -62,7 +64,7 @@ export function localTenants(): Tenants {
   return { named: new Map(['ml', 'serve', 'research', 'batch', 'urgent'].map((t) => [t, open])), other: open, source: 'local defaults' };
 }
 
-const FIELDS = new Set(['users', 'groups', 'open', 'weight', 'quotaGpuMilli', 'maxPriority']);
+const FIELDS = new Set(['users', 'groups', 'open', 'weight', 'quotaGpuMilli', 'maxPriority', 'namespaces']);
 
 /** Parses HOTPATH_TENANTS: `{"<tenant>": {users?, groups?, open?, weight?, quotaGpuMilli?, maxPriority?}, "*"?: {...}}`. */
 export function parseTenants(text: string, source: 'HOTPATH_TENANTS' | 'HOTPATH_TENANTS_FILE'): Tenants {
@@ -89,8 +91,29 @@ export function parseTenants(text: string, source: 'HOTPATH_TENANTS' | 'HOTPATH_
     } else named.set(name, spec);
   }
   if (named.size === 0 && other === undefined) throw new ConfigError(`${source}: names no tenant`);
+  const owners = new Map<string, string>();
+  for (const [name, spec] of named) {
+    for (const ns of spec.namespaces ?? []) {
+      const before = owners.get(ns);
+      if (before !== undefined) throw new ConfigError(`${source}: namespace ${JSON.stringify(ns)} belongs to both ${before} and ${name}; a namespace's pods run as one tenant`);
+      owners.set(ns, name);
+    }
+  }
   return { named, other, source };
 }
+
+/**
+ * The tenant a Kubernetes namespace's pods run as: the tenant that lists it in `namespaces`, else a
+ * tenant named like the namespace, else undefined (then the namespace's name is the tenant, which the
+ * "*" entry may accept).
+ */
+export function tenantOfNamespace(tenants: Tenants, namespace: string): string | undefined {
+  for (const [name, spec] of tenants.named) if (spec.namespaces?.includes(namespace)) return name;
+  return tenants.named.has(namespace) ? namespace : undefined;
+}
+
+/** Whether jobs may run as `tenant` at all: a named tenant, or any name when there is a "*" entry. */
+export const isKnownTenant = (tenants: Tenants, tenant: string): boolean => tenants.named.has(tenant) || tenants.other !== undefined;
 
 function tenantSpec(raw: unknown, where: string): TenantSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${where}: expected an object`);
@@ -113,7 +136,14 @@ function tenantSpec(raw: unknown, where: string): TenantSpec {
     if (!Number.isSafeInteger(r.quotaGpuMilli) || (r.quotaGpuMilli as number) < 0) throw new ConfigError(`${where}.quotaGpuMilli: expected an integer >= 0 (1000 = one device), got ${JSON.stringify(r.quotaGpuMilli)}`);
     spec.quotaGpuMilli = r.quotaGpuMilli as number;
   }
-  if (!spec.open && spec.users.length === 0 && spec.groups.length === 0) throw new ConfigError(`${where}: no one may submit to it (give "users", "groups" or "open": true)`);
+  if (r.namespaces !== undefined) {
+    const dns = (v: unknown) => typeof v === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v);
+    if (!Array.isArray(r.namespaces) || !r.namespaces.every(dns)) throw new ConfigError(`${where}.namespaces: expected a list of Kubernetes namespace names (DNS labels)`);
+    spec.namespaces = r.namespaces as string[];
+  }
+  if (!spec.open && spec.users.length === 0 && spec.groups.length === 0 && spec.namespaces === undefined) {
+    throw new ConfigError(`${where}: no one may submit to it (give "users", "groups", "open": true or "namespaces")`);
+  }
   return spec;
 }
 

@@ -3,7 +3,15 @@
 // simulated executor and demo load when configured, the routes and the metrics; and closes all of it
 // with the app. Each object is built after everything it uses (no forward references): whoever reacts
 // to an event or a leadership change subscribes once it exists, and onClose stops them in reverse.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../kubernetes/kubeconfig.ts';
 import { staticCluster, type ClusterSource } from '../cluster-source.ts';
+import { kubeApi } from '../kubernetes/api.ts';
+import { KubeBackend } from '../kubernetes/backend.ts';
+import { NodeInventory } from '../kubernetes/node-inventory.ts';
+import { isKnownTenant, tenantOfNamespace } from '../../shared/tenants.ts';
+import type { JobRecord } from './model.ts';
+import type { Fence } from './store.ts';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -50,12 +58,16 @@ export interface GpuJobsDeps {
   registry: Registry;
   /** Default: loadInventory(HOTPATH_GPU_CLUSTER_FILE). */
   cluster?: ClusterSpec | ClusterSource;
+  /** The kubernetes backend's API server (default: in-cluster config, else KUBECONFIG / ~/.kube/config). */
+  kubeConfig?: KubeConfig;
   now?: () => number;
 }
 
 export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJobs {
   const { config } = deps;
-  const given = deps.cluster ?? loadInventory(config.gpuClusterFile);
+  // The kubernetes backend's cluster is the API server's nodes (kept by its NodeInventory).
+  const inventory = config.gpuBackend === 'kubernetes' ? new NodeInventory() : undefined;
+  const given = inventory ?? deps.cluster ?? loadInventory(config.gpuClusterFile);
   const cluster: ClusterSource = 'current' in given ? given : staticCluster(given);
   const now = deps.now ?? Date.now;
   const leaseTtlMs = config.gpuLeaseTtlSeconds * 1000;
@@ -79,6 +91,24 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
   const stopPoking = events.onEvent((e) => {
     if (e.state === 'leader-resigned') elector.poke();
   });
+  const kc = inventory === undefined ? undefined : (deps.kubeConfig ?? loadKubeConfig());
+  const backend =
+    inventory === undefined || kc === undefined
+      ? undefined
+      : new KubeBackend({
+          kc,
+          nodes: inventory,
+          api: kubeApi(kc, config.kubeSchedulerName),
+          store,
+          events,
+          schedulerName: config.kubeSchedulerName,
+          tenantOfNamespace: (ns) => tenantOfNamespace(config.tenants, ns),
+          knownTenant: (t) => isKnownTenant(config.tenants, t),
+          owner,
+          leaseTtlMs,
+          now,
+          log: app.log,
+        });
   const schedulingLoop = new SchedulingLoop({
     store,
     elector,
@@ -91,7 +121,17 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     preemption: config.gpuPreemption,
     tenantPolicy: tenantPolicyOf(config.tenants),
     now,
-    onTick: (s) => recordTick(metrics, s),
+    onTick: (s) => {
+      recordTick(metrics, s);
+      backend?.onTick(s);
+    },
+    ...(backend !== undefined
+      ? {
+          excludedNodes: (j: JobRecord) => backend.excludedNodes(j),
+          beforeEvict: (id: string, victims: readonly JobRecord[]) => backend.beforeEvict(id, victims),
+          beforePass: (fence: Fence, first: boolean) => backend.beforePass(fence, first),
+        }
+      : {}),
   });
   const service = new GpuJobService({ store, intake: intakeQueue, events, cluster, leaseTtlMs, tenants: config.tenants, maxOpenJobsPerUser: config.gpuMaxOpenJobsPerUser, now });
   const executor = config.gpuExecutor === 'simulated' ? new SimulatedExecutor({ store, events, owner, leaseTtlMs, now }) : undefined;
@@ -125,6 +165,9 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     // Start with Redis connected when it is there; when it is not, serve 503s and keep reconnecting.
     await waitReady(redis, 3000).catch(() => {});
     elector.start();
+    // The backend lists nodes and pods in the background (an API server that is down must not hold the
+    // service's start); the loop places nothing until it is ready.
+    if (backend !== undefined) void backend.start().catch((err) => app.log.error({ err }, 'kubernetes backend failed to start'));
     schedulingLoop.start();
     executor?.start();
     if (config.gpuDemoLoad) stopDemo = startDemoLoad(service, { log: (msg) => app.log.warn(msg) });
@@ -134,6 +177,7 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     stopPoking();
     executor?.stop();
     await schedulingLoop.stop();
+    await backend?.stop();
     await elector.stop(); // tells stopLeaderLog's listener it no longer leads
     stopLeaderLog();
     await intakeWorker.close();

@@ -18,7 +18,7 @@ import type { JobEvents } from './events.ts';
 import type { LeaderElector } from './leader.ts';
 import type { JobRecord } from './model.ts';
 import { LIVE_STATES, requestOf } from './model.ts';
-import type { JobStore } from './store.ts';
+import type { Fence, JobStore } from './store.ts';
 
 export interface SchedulingLoopOptions {
   store: JobStore;
@@ -49,6 +49,12 @@ export interface SchedulingLoopOptions {
    * false: skip this decision (this tick); the job is considered again next tick.
    */
   beforeEvict?: (jobId: string, victims: readonly JobRecord[]) => Promise<boolean>;
+  /**
+   * Leader, before each pass (after lease expiry): record what the outside world already runs (the
+   * kubernetes backend: bound pods the record does not hold). `firstOfTerm`: the first pass under this
+   * fence. false: no pass this tick (not ready).
+   */
+  beforePass?: (fence: Fence, firstOfTerm: boolean) => Promise<boolean>;
 }
 
 export interface TickStats {
@@ -72,6 +78,7 @@ export class SchedulingLoop {
   private readonly prng: Prng;
   private readonly mix: RequestMix;
   private tidiedAtMs = -Infinity;
+  private lastEpoch: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -136,6 +143,12 @@ export class SchedulingLoop {
       if (r === 'fenced') return this.finish(stats, t0, 'fenced');
       if (r === 'queued') stats.expired.queued++;
       if (r === 'failed') stats.expired.failed++;
+    }
+
+    if (this.o.beforePass !== undefined) {
+      const first = this.lastEpoch !== fence.epoch;
+      if (!(await this.o.beforePass(fence, first))) return this.finish(stats, t0, undefined);
+      this.lastEpoch = fence.epoch;
     }
 
     // Now and then, drop the listing index's entries of records that expired (retention).
