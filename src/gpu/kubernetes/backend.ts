@@ -243,6 +243,11 @@ export class KubeBackend {
       if (job === undefined || src?.kind !== 'pod' || job.state !== 'placed' || job.placement === undefined) return;
       if (!(await this.o.store.claimRun(id, job.attempt, this.o.owner, this.o.leaseTtlMs))) return;
       const node = job.placement.node;
+      // Already bound there (a binding that succeeded before a crash, an adopted pod): nothing to send.
+      if (this.pods.get(id)?.spec?.nodeName === node) {
+        await this.o.store.heartbeat(id, job.attempt, this.now(), BOUND_LEASE_MS);
+        return;
+      }
       const annotated = await this.o.api.annotate(src.namespace, src.name, { [DEVICES_ANNOTATION]: devicesAnnotation(job.placement) });
       const result = annotated === 'gone' ? 'gone' : await this.o.api.bind(src.namespace, src.name, src.uid, node);
       if (result === 'bound') {
@@ -297,10 +302,19 @@ export class KubeBackend {
       this.o.log?.warn({ id, state: existing.state, node }, 'kubernetes backend: a bound pod runs while its allocation record has ended; its devices are not accounted');
       return;
     }
-    const placed = await this.o.store.place(fence, id, placement, [], this.now(), BOUND_LEASE_MS);
+    // While it is recorded, this replica's binder leaves it alone (it is bound already).
+    this.binding.add(id);
+    let placed: string;
+    try {
+      placed = await this.o.store.place(fence, id, placement, [], this.now(), BOUND_LEASE_MS);
+      if (placed === 'ok') {
+        const job = await this.o.store.get(id);
+        await this.o.store.heartbeat(id, job?.attempt, this.now(), BOUND_LEASE_MS);
+      }
+    } finally {
+      this.binding.delete(id);
+    }
     if (placed === 'ok') {
-      const job = await this.o.store.get(id);
-      await this.o.store.heartbeat(id, job?.attempt, this.now(), BOUND_LEASE_MS);
       this.o.log?.info({ id, node }, 'kubernetes backend: recorded a bound pod\'s allocation from its annotation');
     } else this.o.log?.warn({ id, node, placed }, 'kubernetes backend: a bound pod\'s devices could not be recorded');
   }
