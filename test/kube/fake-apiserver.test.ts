@@ -392,7 +392,7 @@ describe('outage', () => {
 
 describe('kubectl', () => {
   const haveKubectl = existsSync(KUBECTL);
-  it.skipIf(!haveKubectl && !process.env.CI)(`lists nodes and pods with ${KUBECTL} (skipped only when it is absent and CI is unset)`, async () => {
+  it.skipIf(!haveKubectl && !process.env.CI && !process.env.HOTPATH_REQUIRE_KUBECTL)(`lists nodes and pods with ${KUBECTL} (skipped only when it is absent and neither CI nor HOTPATH_REQUIRE_KUBECTL is set)`, async () => {
     expect(haveKubectl, `${KUBECTL} is required when CI is set`).toBe(true);
     fake.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'gpu-node-1' } });
     seedPod('train-0', { nodeName: 'gpu-node-1' });

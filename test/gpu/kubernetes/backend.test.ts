@@ -3,7 +3,8 @@
 // Kubernetes' schemas), with @kubernetes/client-node in between. What a cluster operator would check:
 // GPU nodes become the cluster, pods are bound with their devices annotated, an unschedulable pod says
 // why in its condition and events, a cordoned node takes no new work, a deleted pod frees its devices,
-// a gang is bound all or none, and a restart rebuilds from the API without double booking.
+// a gang is bound all or none, preemption waits for a PodDisruptionBudget, the API server may go away
+// and come back, and a restart rebuilds from the API without double booking.
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../src/app.ts';
@@ -66,8 +67,8 @@ function gpuPod(name: string, opts: { gpus?: number; milli?: number; labels?: Re
   };
 }
 
-async function startHotpath(): Promise<{ app: FastifyInstance; url: string }> {
-  const config = gpuConfig(redis.url, prefix, { HOTPATH_GPU_BACKEND: 'kubernetes', HOTPATH_GPU_LEASE_TTL_SECONDS: '5' });
+async function startHotpath(env: Record<string, string> = {}): Promise<{ app: FastifyInstance; url: string }> {
+  const config = gpuConfig(redis.url, prefix, { HOTPATH_GPU_BACKEND: 'kubernetes', HOTPATH_GPU_LEASE_TTL_SECONDS: '5', ...env });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(fake.kubeconfigYaml());
   const app = await buildApp(config, { engine, defaultMetrics: false, kubeConfig });
@@ -160,6 +161,39 @@ describe('hotpath as a secondary Kubernetes scheduler', () => {
     await until('c refused: every device is taken', () => pod('c')?.status?.conditions?.find((x) => x.reason === 'Unschedulable'));
     expect(fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/pods/a/binding'))).toHaveLength(1);
     expect((await auditStore(second.app.gpuJobs.store, second.app.gpuJobs.cluster)).problems).toEqual([]);
+  });
+
+  it('preemption goes through the Eviction API: a PodDisruptionBudget in the way keeps the victim; once it allows, the victim is evicted and the urgent pod bound', async () => {
+    await startHotpath({ HOTPATH_GPU_PREEMPTION: 'true' });
+    for (const name of ['low-a', 'low-b']) {
+      fake.create(gpuPod(name, { gpus: 4, labels: { app: 'batch' } }));
+      await until(`${name} bound`, () => nodeOf(name));
+      const p = fake.get('Pod', 'ml', name)!;
+      fake.update({ ...p, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } });
+    }
+    const pdb = fake.create({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'batch', namespace: 'ml' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'batch' } } } });
+    const urgent = gpuPod('urgent', { gpus: 4 });
+    (urgent.spec as { priority?: number }).priority = 1_000_000;
+    fake.create(urgent);
+    await until('an eviction refused (429)', () => fake.requests.find((r) => r.method === 'POST' && r.path.endsWith('/eviction')));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(nodeOf('urgent')).toBeUndefined();
+    expect(fake.list('Pod').filter((p) => String(p.metadata.name).startsWith('low-'))).toHaveLength(2);
+    fake.update({ ...pdb, spec: { minAvailable: 1, selector: { matchLabels: { app: 'batch' } } } });
+    await until('urgent bound', () => nodeOf('urgent'));
+    expect(fake.list('Pod').filter((p) => String(p.metadata.name).startsWith('low-'))).toHaveLength(1);
+  });
+
+  it('the API server down and back: nothing is lost, pods created meanwhile are bound once it answers', async () => {
+    await startHotpath();
+    fake.create(gpuPod('before', { gpus: 1 }));
+    await until('before bound', () => nodeOf('before'));
+    await fake.stop();
+    fake.create(gpuPod('during', { gpus: 1 })); // written while no client can reach the server
+    await new Promise((r) => setTimeout(r, 700));
+    await fake.restart();
+    await until('during bound after the restart', () => nodeOf('during'), 20_000);
+    expect(nodeOf('before')).toBeDefined();
   });
 
   it('with the allocation record lost (a fresh Redis prefix), bound pods are recorded from their annotation before anything is placed', async () => {
