@@ -7,7 +7,7 @@
 // or a label, gang from its pod group), and the chosen devices become the annotation bound with it.
 // Pure: objects in, data out (types only from @kubernetes/client-node).
 import type { V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
-import type { GpuDevice, NodeSpec, Placement } from '../placement/model.ts';
+import type { GpuDevice, NodeSpec, Placement, PlacementRequest } from '../placement/model.ts';
 import type { Gang } from '../scheduling/pass.ts';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
@@ -105,14 +105,8 @@ export function priorityOf(value: number | undefined): number {
   return Math.sign(value) * Math.min(1000, Math.round(scaled));
 }
 
-export interface PodRequest {
-  tenant: string;
-  priority: number;
-  cpuMilli: number;
-  memoryMiB: number;
-  gpus?: number;
-  gpuMilli?: number;
-  gpuMemoryMiB?: number;
+/** A placement request as a pod gives it (the job id comes later), and what only pods say. */
+export interface PodRequest extends Omit<PlacementRequest, 'id' | 'gpuModels'> {
   preemptible: boolean;
   /** The pod group, when it has one (minMember resolved). */
   gang?: Gang;
