@@ -196,6 +196,37 @@ describe('hotpath as a secondary Kubernetes scheduler', () => {
     expect(nodeOf('before')).toBeDefined();
   });
 
+  it('two replicas: one leader places; when it goes, the other takes over and binds; no pod bound twice', async () => {
+    const one = await startHotpath();
+    const two = await startHotpath();
+    fake.create(gpuPod('p1', { gpus: 2 }));
+    await until('p1 bound', () => nodeOf('p1'));
+    const leader = [one, two].find((r) => r.app.gpuJobs.elector.fence() !== undefined);
+    expect(leader).toBeDefined();
+    await leader!.app.close();
+    apps.splice(apps.indexOf(leader!.app), 1);
+    const survivor = leader === one ? two : one;
+    fake.create(gpuPod('p2', { gpus: 2 }));
+    await until('p2 bound by the survivor', () => nodeOf('p2'), 20_000);
+    for (const name of ['p1', 'p2']) expect(fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/pods/${name}/binding`))).toHaveLength(1);
+    expect((await auditStore(survivor.app.gpuJobs.store, survivor.app.gpuJobs.cluster)).problems).toEqual([]);
+  });
+
+  it('a 410 Gone mid-run (history compacted while the watch was away): the backend re-lists and goes on', async () => {
+    await startHotpath();
+    fake.create(gpuPod('early', { gpus: 1 }));
+    await until('early bound', () => nodeOf('early'));
+    await fake.stop();
+    fake.create(gpuPod('late', { gpus: 1 }));
+    fake.compact(); // the watch's resourceVersion is now too old: 410 on reconnect
+    await fake.restart();
+    await until('late bound after the re-list', () => nodeOf('late'), 20_000);
+    const watches = fake.requests.filter((r) => r.path === '/api/v1/pods' && r.query.watch !== undefined);
+    const lists = fake.requests.filter((r) => r.path === '/api/v1/pods' && r.query.watch === undefined);
+    expect(lists.length).toBeGreaterThanOrEqual(2); // the first list, and the re-list after 410
+    expect(watches.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('with the allocation record lost (a fresh Redis prefix), bound pods are recorded from their annotation before anything is placed', async () => {
     const first = await startHotpath();
     fake.create(gpuPod('a', { gpus: 4 }));
