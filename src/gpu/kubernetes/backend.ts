@@ -244,8 +244,16 @@ export class KubeBackend {
       if (!(await this.o.store.claimRun(id, job.attempt, this.o.owner, this.o.leaseTtlMs))) return;
       const node = job.placement.node;
       // Already bound there (a binding that succeeded before a crash, an adopted pod): nothing to send.
-      if (this.pods.get(id)?.spec?.nodeName === node) {
+      const boundTo = this.pods.get(id)?.spec?.nodeName;
+      if (boundTo === node) {
         await this.o.store.heartbeat(id, job.attempt, this.now(), BOUND_LEASE_MS);
+        return;
+      }
+      // Bound elsewhere by an earlier attempt: never overwrite its device annotation. This placement's
+      // lease runs out, the job is queued again, and the leader records the pod where it runs (beforePass).
+      if (boundTo) {
+        this.toAdopt.add(id);
+        this.o.log?.warn({ id, placedOn: node, boundTo }, 'kubernetes backend: a placed pod is already bound elsewhere; left to be recorded where it runs');
         return;
       }
       const annotated = await this.o.api.annotate(src.namespace, src.name, { [DEVICES_ANNOTATION]: devicesAnnotation(job.placement) });
