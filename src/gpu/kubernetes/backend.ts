@@ -190,7 +190,9 @@ export class KubeBackend {
   excludedNodes(job: JobRecord): ReadonlyMap<string, string> | undefined {
     const pod = isPodJob(job) ? this.pods.get(job.id) : undefined;
     const out = new Map<string, string>();
-    for (const view of this.nodes.allViews()) {
+    // Without a nodeSelector only cordoned, NotReady or tainted nodes can refuse it: look at those alone.
+    const hasSelector = pod !== undefined && Object.keys(pod.spec?.nodeSelector ?? {}).length > 0;
+    for (const view of hasSelector ? this.nodes.allViews() : this.nodes.restrictedViews()) {
       if (pod === undefined) {
         if (!view.schedulable) out.set(view.spec.name, view.unschedulableReason ?? 'unschedulable: node takes no new work');
         continue;

@@ -11,6 +11,7 @@ import { nodeViewOf, type NodeView } from './objects.ts';
 export class NodeInventory implements ClusterSource {
   private readonly views = new Map<string, NodeView>();
   private spec: ClusterSpec = { nodes: [] };
+  private restricted: NodeView[] | undefined;
   private readonly removed: ((name: string) => void)[] = [];
   private readonly changed: (() => void)[] = [];
 
@@ -27,6 +28,7 @@ export class NodeInventory implements ClusterSource {
     this.views.set(name, view);
     if (before === undefined || JSON.stringify(before.spec) !== JSON.stringify(view.spec)) this.rebuild();
     if (before === undefined || before.schedulable !== view.schedulable || JSON.stringify(before.taints) !== JSON.stringify(view.taints)) this.notify();
+    else this.restricted = undefined;
   }
 
   delete(name: string): void {
@@ -48,6 +50,12 @@ export class NodeInventory implements ClusterSource {
     return this.views.values();
   }
 
+  /** Nodes that refuse some pods whatever their resources: cordoned, NotReady, or tainted NoSchedule/NoExecute. */
+  restrictedViews(): readonly NodeView[] {
+    this.restricted ??= [...this.views.values()].filter((v) => !v.schedulable || v.taints.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'));
+    return this.restricted;
+  }
+
   onNodeRemoved(fn: (name: string) => void): void {
     this.removed.push(fn);
   }
@@ -63,6 +71,7 @@ export class NodeInventory implements ClusterSource {
   }
 
   private notify(): void {
+    this.restricted = undefined;
     for (const fn of this.changed) fn();
   }
 }
