@@ -245,6 +245,12 @@ export class KubeBackend {
       if (job === undefined || src?.kind !== 'pod' || job.state !== 'placed' || job.placement === undefined) return;
       if (!(await this.o.store.claimRun(id, job.attempt, this.o.owner, this.o.leaseTtlMs))) return;
       const node = job.placement.node;
+      // A re-placement (an earlier attempt's lease ran out): the earlier Binding may have gone through
+      // with its answer lost and its watch event still on the way; ask the API server, not the cache.
+      if (job.attempt > 1) {
+        const fresh = await this.o.api.readPod(src.namespace, src.name);
+        if (fresh?.metadata?.uid === src.uid) this.pods.set(id, fresh);
+      }
       // Already bound there (a binding that succeeded before a crash, an adopted pod): nothing to send.
       const boundTo = this.pods.get(id)?.spec?.nodeName;
       if (boundTo === node) {
