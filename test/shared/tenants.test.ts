@@ -9,7 +9,7 @@ import { sha256Hex } from '../../src/shared/hash.ts';
 import { createAuthenticator } from '../../src/shared/auth.ts';
 import { ConfigError, loadConfig } from '../../src/shared/config.ts';
 import { hashPassword, PasswordStore } from '../../src/shared/passwords.ts';
-import { mayAccess, parseTenants, priorityBucket, submitRefusal, tenantLabel, tenantPolicyOf, type Member } from '../../src/shared/tenants.ts';
+import { isKnownTenant, mayAccess, parseTenants, priorityBucket, submitRefusal, tenantLabel, tenantOfNamespace, tenantPolicyOf, type Member } from '../../src/shared/tenants.ts';
 
 const TENANTS = parseTenants(
   JSON.stringify({
@@ -135,5 +135,21 @@ describe('principals carry their groups; admins are only those configured', () =
     const passwords = join(dir, 'passwords.json');
     writeFileSync(passwords, JSON.stringify([{ user: 'bob', password: hashPassword('pw'), groups: [''] }]));
     expect(() => PasswordStore.fromFile(passwords)).toThrow(/HOTPATH_AUTH_PASSWORDS_FILE\[0\]: .*"groups"\?: \[string\]/);
+  });
+});
+
+describe('Kubernetes namespaces of tenants (the kubernetes backend)', () => {
+  it('a namespace maps to the tenant that lists it, else to a tenant of its name, else to none', () => {
+    const t = parseTenants(JSON.stringify({ ml: { namespaces: ['ml-train', 'ml-serve'] }, research: { open: true } }), 'HOTPATH_TENANTS');
+    expect([tenantOfNamespace(t, 'ml-train'), tenantOfNamespace(t, 'research'), tenantOfNamespace(t, 'other')]).toEqual(['ml', 'research', undefined]);
+    expect([isKnownTenant(t, 'ml'), isKnownTenant(t, 'other')]).toEqual([true, false]);
+    expect(isKnownTenant(parseTenants(JSON.stringify({ '*': { open: true } }), 'HOTPATH_TENANTS'), 'anything')).toBe(true);
+  });
+  it.each([
+    [{ a: { namespaces: ['x'] }, b: { namespaces: ['x'] } }, /namespace "x" belongs to both a and b/],
+    [{ a: { namespaces: ['Not_A_DNS_Label'] } }, /namespaces: expected a list of Kubernetes namespace names/],
+    [{ a: { namespaces: 'ml' } }, /namespaces: expected a list/],
+  ])('refuses %j', (value, message) => {
+    expect(() => parseTenants(JSON.stringify(value), 'HOTPATH_TENANTS')).toThrow(message);
   });
 });
