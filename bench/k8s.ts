@@ -31,6 +31,7 @@ rounds, and the allocation reached beside the pure harness on the same pods.`,
     trace: { type: 'string', arg: 'NAME', default: 'default', help: `pod list of the trace (${TRACE_NAMES.join(', ')})` },
     pods: { type: 'number', arg: 'N', integer: true, default: 4000, min: 1, max: 100_000, help: 'pods created (the first N of the trace)' },
     quick: { type: 'boolean', help: 'CI size: 1000 pods' },
+    'pace-ms': { type: 'number', arg: 'MS', default: 0, min: 0, max: 10_000, help: 'create one pod every MS ms (0: all at once, a burst)' },
     policy: { type: 'string', arg: 'NAME', default: 'hotpath', help: 'placement policy (first-fit, best-fit, fgd, hotpath)' },
     data: { type: 'string', arg: 'DIR', default: DEFAULT_TRACE_DIR, help: 'folder of the alibaba-gpu-v2023 trace' },
     json: jsonOption('k8s'),
@@ -111,10 +112,12 @@ async function main(): Promise<number> {
       }
     }, () => {});
     const t0 = performance.now();
-    requests.forEach((r, i) => {
+    for (const [i, r] of requests.entries()) {
       fake.create(podOf(r, i));
       createdAt.set(`p-${i}`, performance.now());
-    });
+      // --pace-ms: one pod per that many ms (a stream, not a burst; each pod queued in its own millisecond).
+      if (o['pace-ms'] > 0) await new Promise((res) => setTimeout(res, o['pace-ms']));
+    }
     lastChange = performance.now();
     while (boundAt.size < requests.length && performance.now() - lastChange < 5000) await new Promise((r) => setTimeout(r, 50));
     watch.abort();
@@ -124,19 +127,33 @@ async function main(): Promise<number> {
     const roundSec = (rounds?.values as { metricName?: string; value: number }[] | undefined)?.find((v) => v.metricName?.endsWith('_sum'))?.value ?? NaN;
     const boundMilli = requests.reduce((n, r, i) => n + (boundAt.has(`p-${i}`) ? gpuMilliOf(r) : 0), 0);
     const audit = await app.inject({ method: 'GET', url: '/v1/gpu/audit', headers: { 'x-trino-user': 'bench-admin' } });
-    // The pure core on the same pods, in creation order, one attempt each (no retry, nothing leaves).
-    const state = new ClusterState(cluster);
+    // The pure core on the same pods and the service's own cluster view, in the order the service
+    // considers them (age: the queue time it recorded, then job id), one attempt each: nothing ever leaves, so a pod
+    // that does not fit once never fits later, and with a deterministic policy (first-fit) the two must
+    // place exactly the same pods.
+    const order = await Promise.all(
+      requests.map(async (r, i) => {
+        const uid = (fake.get('Pod', 'trace', `p-${i}`)?.metadata as { uid?: string } | undefined)?.uid ?? '';
+        const id = `pod-${uid}`;
+        return { r, i, at: (await app.gpuJobs.store.get(id))?.queuedAtMs ?? Infinity, id };
+      }),
+    );
+    order.sort((x, y) => x.at - y.at || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    const state = new ClusterState(app.gpuJobs.cluster);
     const policy = createPolicy(o.policy, { typicalSpecs: typicalSpecs(requests) });
     const prng = createPrng(1);
-    let harnessPlaced = 0;
+    const harnessSet = new Set<number>();
     let harnessMilli = 0;
-    for (const r of requests) {
+    for (const { r, i } of order) {
       const out = selectPlacement(state, r, policy, prng);
       if (out.kind === 'placed' && state.reserve(out.placement).ok) {
-        harnessPlaced++;
+        harnessSet.add(i);
         harnessMilli += gpuMilliOf(r);
       }
     }
+    const harnessPlaced = harnessSet.size;
+    const serviceOnly = requests.filter((_r, i) => boundAt.has(`p-${i}`) && !harnessSet.has(i)).length;
+    const harnessOnly = requests.filter((_r, i) => !boundAt.has(`p-${i}`) && harnessSet.has(i)).length;
     const rows = [
       ['pods created', String(requests.length)],
       ['pods bound', `${boundAt.size} (${((100 * boundAt.size) / requests.length).toFixed(1)} %)`],
@@ -146,15 +163,16 @@ async function main(): Promise<number> {
       ['leader time in scheduling rounds', `${((100 * roundSec * 1000) / wallMs).toFixed(0)} % of ${(wallMs / 1000).toFixed(1)} s`],
       ['GPU allocated (service)', `${((100 * boundMilli) / capacityMilli).toFixed(1)} % of ${capacityMilli / 1000} GPUs`],
       ['pods placed (pure core, one attempt each)', `${harnessPlaced} of ${requests.length}; GPU allocated ${((100 * harnessMilli) / capacityMilli).toFixed(1)} %`],
+      ['agreement with the pure core', serviceOnly === 0 && harnessOnly === 0 ? 'the same pods placed' : `${serviceOnly} bound only by the service, ${harnessOnly} placed only by the core${o.policy === 'first-fit' ? '' : ' (policy state differs: its typical specs come from what it has seen)'}`],
       ['audit', audit.statusCode === 200 ? String((JSON.parse(audit.body) as { problems?: string[] }).problems?.length ?? '?') + ' problems' : `HTTP ${audit.statusCode}`],
     ];
     const width = Math.max(...rows.map((r) => r[0]!.length));
     process.stdout.write(`\n== bench:k8s: ${o.trace}, ${requests.length} pods on ${cluster.nodes.length} nodes, policy ${o.policy}, ${machine().cpus} CPUs, Node ${machine().node} ==\n`);
     for (const [k, v] of rows) process.stdout.write(`${k!.padEnd(width)}  ${v}\n`);
     process.stdout.write(
-      '\nnotes: pods are created all at once (a burst); YuniKorn publishes 204 pods/s on 2000 nodes. The pure harness places the same pods in\n' +
-        'arrival order, one attempt each and nothing ever leaving; the service retries what waits, so its count may differ by the pods that\n' +
-        'fit only later. gpu_spec model lists of the trace are not expressed as node affinity here (nodeSelector takes one value).\n',
+      '\nnotes: pods are created all at once (a burst); YuniKorn publishes 204 pods/s on 2000 nodes. The pure core places the same pods in the\n' +
+        "service's order (age), one attempt each, nothing ever leaving: with first-fit the two must agree pod for pod. gpu_spec model lists of the\n" +
+        'trace are not expressed as node affinity here (nodeSelector takes one value).\n',
     );
     const file = resultsPath('k8s', startedAt, o.json);
     writeResults(file, { trace: o.trace, pods: requests.length, nodes: cluster.nodes.length, rows: Object.fromEntries(rows), latenciesMs: { p50: pct(latencies, 50), p99: pct(latencies, 99) } });

@@ -137,8 +137,12 @@ export class KubeBackend {
       await this.postUnschedulable(id, pod, spec);
       return;
     }
-    const created = Date.parse(pod.metadata?.creationTimestamp ? String(pod.metadata.creationTimestamp) : '') || this.now();
-    await this.o.store.create(id, spec, Math.min(created, this.now()));
+    // Age, for the queue's order: a pod's creationTimestamp has whole seconds; a pod seen within its
+    // creation second keeps the millisecond it arrived at, so pods created in one second queue in the
+    // order they were created, not by uid. (A record that exists keeps its age: create is idempotent.)
+    const now = this.now();
+    const created = Date.parse(pod.metadata?.creationTimestamp ? String(pod.metadata.creationTimestamp) : '') || now;
+    await this.o.store.create(id, spec, now - created < 1000 && now >= created ? now : Math.min(created, now));
   }
 
   private async onPodGone(pod: V1Pod): Promise<void> {
