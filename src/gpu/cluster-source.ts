@@ -13,3 +13,6 @@ export interface ClusterSource {
 export function staticCluster(spec: ClusterSpec): ClusterSource {
   return { current: () => spec };
 }
+
+/** A source as given, or a fixed spec as a source that never changes. */
+export const clusterSourceOf = (c: ClusterSpec | ClusterSource): ClusterSource => ('current' in c ? c : staticCluster(c));

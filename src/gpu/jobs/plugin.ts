@@ -5,7 +5,7 @@
 // to an event or a leadership change subscribes once it exists, and onClose stops them in reverse.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../kubernetes/kubeconfig.ts';
-import { staticCluster, type ClusterSource } from '../cluster-source.ts';
+import { clusterSourceOf, type ClusterSource } from '../cluster-source.ts';
 import { kubeApi } from '../kubernetes/api.ts';
 import { KubeBackend } from '../kubernetes/backend.ts';
 import { NodeInventory } from '../kubernetes/node-inventory.ts';
@@ -36,7 +36,6 @@ import { startDemoLoad } from './demo-load.ts';
 export interface GpuJobs {
   /** The cluster now (the inventory file's, or the API server's with the kubernetes backend). */
   readonly cluster: ClusterSpec;
-  clusterSource: ClusterSource;
   store: JobStore;
   service: GpuJobService;
   elector: LeaderElector;
@@ -67,8 +66,7 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
   const { config } = deps;
   // The kubernetes backend's cluster is the API server's nodes (kept by its NodeInventory).
   const inventory = config.gpuBackend === 'kubernetes' ? new NodeInventory() : undefined;
-  const given = inventory ?? deps.cluster ?? loadInventory(config.gpuClusterFile);
-  const cluster: ClusterSource = 'current' in given ? given : staticCluster(given);
+  const cluster = clusterSourceOf(inventory ?? deps.cluster ?? loadInventory(config.gpuClusterFile));
   const now = deps.now ?? Date.now;
   const leaseTtlMs = config.gpuLeaseTtlSeconds * 1000;
   const owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -91,24 +89,24 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
   const stopPoking = events.onEvent((e) => {
     if (e.state === 'leader-resigned') elector.poke();
   });
-  const kc = inventory === undefined ? undefined : (deps.kubeConfig ?? loadKubeConfig());
-  const backend =
-    inventory === undefined || kc === undefined
-      ? undefined
-      : new KubeBackend({
-          kc,
-          nodes: inventory,
-          api: kubeApi(kc, config.kubeSchedulerName),
-          store,
-          events,
-          schedulerName: config.kubeSchedulerName,
-          tenantOfNamespace: (ns) => tenantOfNamespace(config.tenants, ns),
-          knownTenant: (t) => isKnownTenant(config.tenants, t),
-          owner,
-          leaseTtlMs,
-          now,
-          log: app.log,
-        });
+  let backend: KubeBackend | undefined;
+  if (inventory !== undefined) {
+    const kc = deps.kubeConfig ?? loadKubeConfig();
+    backend = new KubeBackend({
+      kc,
+      nodes: inventory,
+      api: kubeApi(kc, config.kubeSchedulerName),
+      store,
+      events,
+      schedulerName: config.kubeSchedulerName,
+      tenantOfNamespace: (ns) => tenantOfNamespace(config.tenants, ns),
+      knownTenant: (t) => isKnownTenant(config.tenants, t),
+      owner,
+      leaseTtlMs,
+      now,
+      log: app.log,
+    });
+  }
   const schedulingLoop = new SchedulingLoop({
     store,
     elector,
@@ -142,7 +140,6 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     get cluster() {
       return cluster.current();
     },
-    clusterSource: cluster,
     store,
     service,
     elector,

@@ -6,7 +6,7 @@
 // ends the tick and the next one starts from fresh state. Ticks run on a timer, at once on events and
 // at once when this replica becomes leader (it subscribes to the elector). It moves the queued ->
 // placed, live -> preempted and lease-expired edges of lifecycle.ts.
-import type { ClusterSource } from '../cluster-source.ts';
+import { clusterSourceOf, type ClusterSource } from '../cluster-source.ts';
 import type { ClusterSpec } from '../placement/model.ts';
 import { createPolicy } from '../placement/policies/registry.ts';
 import type { Prng } from '../placement/prng.ts';
@@ -79,6 +79,7 @@ export class SchedulingLoop {
   private readonly mix: RequestMix;
   private tidiedAtMs = -Infinity;
   private lastEpoch: number | undefined;
+  private readonly cluster: ClusterSource;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -91,6 +92,7 @@ export class SchedulingLoop {
     this.now = opts.now ?? Date.now;
     this.prng = createPrng(opts.seed ?? 0x5eed);
     this.mix = new RequestMix({ halfLifeMs: opts.mixHalfLifeMs ?? 3_600_000 });
+    this.cluster = clusterSourceOf(opts.cluster);
   }
 
   start(): void {
@@ -171,7 +173,7 @@ export class SchedulingLoop {
     for (const j of [...pending, ...live]) this.mix.observe(j.id, j.request, nowMs);
     const specs = this.mix.specs(nowMs);
     const result: PassResult = schedulePass({
-      cluster: 'current' in this.o.cluster ? this.o.cluster.current() : this.o.cluster,
+      cluster: this.cluster.current(),
       live,
       pending,
       nowMs,

@@ -4,7 +4,7 @@
 // a job is read and acted on only by its submitter, its tenant's members and admins, and only its
 // submitter and admins see its metadata. Errors are AppErrors with stable codes; a Redis failure
 // becomes GPU_UNAVAILABLE (503), never a 500 or a lost job.
-import { staticCluster, type ClusterSource } from '../cluster-source.ts';
+import { clusterSourceOf, type ClusterSource } from '../cluster-source.ts';
 import { randomUUID } from 'node:crypto';
 import { AppError, isAppError } from '../../shared/errors.ts';
 import type { Principal } from '../../shared/auth.ts';
@@ -87,7 +87,7 @@ export class GpuJobService {
   constructor(opts: GpuJobServiceOptions) {
     this.o = opts;
     this.now = opts.now ?? Date.now;
-    this.source = 'current' in opts.cluster ? opts.cluster : staticCluster(opts.cluster);
+    this.source = clusterSourceOf(opts.cluster);
   }
 
   private get cluster(): ClusterSpec {

@@ -2,7 +2,7 @@
 // usage, the leader key, the simulated executor's run claims and the event channel — behind typed
 // methods. Every mutation is one of the Lua scripts in scripts.ts (atomic); reads are plain commands.
 // Durable as far as Redis is (AOF in production); nothing about a job lives only in a process.
-import { staticCluster, type ClusterSource } from '../cluster-source.ts';
+import { clusterSourceOf, type ClusterSource } from '../cluster-source.ts';
 import type { Redis } from 'ioredis';
 import type { ClusterSpec, Placement } from '../placement/model.ts';
 import type { JobRecord, JobSpec, JobState } from './model.ts';
@@ -51,7 +51,7 @@ export class JobStore {
   constructor(redis: Redis, prefix: string, cluster: ClusterSpec | ClusterSource, retentionSeconds: number) {
     this.p = `${prefix}gpu:`;
     this.channel = `${this.p}events`;
-    this.cluster = 'current' in cluster ? cluster : staticCluster(cluster);
+    this.cluster = clusterSourceOf(cluster);
     this.retentionSeconds = retentionSeconds;
     redis.defineCommand('hpGpuCreate', { numberOfKeys: 4, lua: CREATE_JOB });
     redis.defineCommand('hpGpuPlace', { lua: PLACE_JOB });

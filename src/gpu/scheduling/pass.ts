@@ -195,10 +195,10 @@ export function schedulePass(input: PassInput): PassResult {
   /** The node a starving job holds: compatible with it when empty, most free GPU milli now, lowest index. */
   const reservationNode = (demand: Demand, job: PendingJob): number => {
     const e = emptyState();
-    const own = maskFor(job);
+    const allowed = maskFor(job); // the reserved node and the job's own exclusions
     let best = -1;
     for (let n = 0; n < state.nodeCount; n++) {
-      if (!mask(n) || (own !== undefined && own(n) !== true) || !fits(e, demand, n)) continue;
+      if ((allowed !== undefined && allowed(n) !== true) || !fits(e, demand, n)) continue;
       if (best < 0 || (state.nodeGpuFreeMilli[n] ?? 0) > (state.nodeGpuFreeMilli[best] ?? 0)) best = n;
     }
     return best;
@@ -206,7 +206,12 @@ export function schedulePass(input: PassInput): PassResult {
 
   // Gangs: every pending member, oldest first, handled together when the first of them comes up.
   const gangMembers = new Map<string, PendingJob[]>();
-  for (const job of input.pending) if (job.gang) gangMembers.set(job.gang.id, [...(gangMembers.get(job.gang.id) ?? []), job]);
+  for (const job of input.pending) {
+    if (job.gang === undefined) continue;
+    const members = gangMembers.get(job.gang.id);
+    if (members === undefined) gangMembers.set(job.gang.id, [job]);
+    else members.push(job);
+  }
   for (const members of gangMembers.values()) members.sort(byAge);
   const gangRunning = new Map<string, number>();
   for (const l of input.live) if (l.gangId !== undefined) gangRunning.set(l.gangId, (gangRunning.get(l.gangId) ?? 0) + 1);
