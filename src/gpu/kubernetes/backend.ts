@@ -2,12 +2,12 @@
 // of the same Redis job store as HTTP-API jobs (that store, with the leader's fenced scripts, stays the
 // one record of which devices are allocated), the same scheduling loop places them on the nodes the API
 // server lists, and this binds what was placed: the device annotation first, then the Binding (a pod is
-// bound only after its allocation is recorded). While a bound pod lives its lease is renewed on its
-// behalf; when it ends or disappears its devices are released. Blocked pods get kube-scheduler's
+// bound only after its allocation is recorded). A bound pod holds its devices as long as it lives (the
+// pod is the lease); when it ends or disappears they are released. Blocked pods get kube-scheduler's
 // PodScheduled=False/Unschedulable condition and a FailedScheduling event; preemption goes through the
 // Eviction API. The pure rules are objects.ts's; the calls are api.ts's.
 //
-//   pod (pending) --intake--> job queued --loop--> placed (recorded) --bind--> running (lease renewed)
+//   pod (pending) --intake--> job queued --loop--> placed (recorded) --bind--> running (until the pod ends)
 //                                                                   pod ends/deleted --> job finished
 import type { KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -68,7 +68,7 @@ export class KubeBackend {
   private readonly binding = new Set<string>();
   /** Bound pods whose allocation the leader must check before its next pass (beforePass). */
   private readonly toAdopt = new Set<string>();
-  private renewTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
@@ -105,15 +105,17 @@ export class KubeBackend {
     this.unsubscribe = this.o.events.onEvent((e) => {
       if (e.state === 'placed') void this.bindJob(e.id).catch(() => {});
     });
-    await this.sweep();
+    // A sweep that fails (the API server refusing a binding) is logged and retried by the next one: it
+    // must not keep the backend from ever becoming ready.
+    await this.sweep().catch((err) => this.o.log?.warn({ err: String(err) }, 'kubernetes backend: sweep failed'));
     this.synced = true;
-    this.scheduleRenew();
+    this.scheduleSweep();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    if (this.renewTimer !== undefined) clearTimeout(this.renewTimer);
+    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
     await Promise.all([this.nodeWatch?.stop(), this.podWatch?.stop()]);
   }
 
@@ -339,14 +341,18 @@ export class KubeBackend {
     } else this.o.log?.warn({ id, node, placed }, 'kubernetes backend: a bound pod\'s devices could not be recorded');
   }
 
-  /** Binds placed pod jobs not bound yet; releases live ones whose pod is gone. */
-  private async renewAll(): Promise<void> {
-    for (const id of await this.o.store.liveIds()) {
-      if (!id.startsWith('pod-')) continue;
-      const job = await this.o.store.get(id);
-      if (job === undefined || !LIVE_STATES.has(job.state)) continue;
+  /**
+   * At start and every lease/3, what the API and the record say must agree: placed pod jobs not bound yet
+   * are bound; live ones whose pod is gone are released.
+   */
+  private async sweep(): Promise<void> {
+    const ids = (await this.o.store.liveIds()).filter((id) => id.startsWith('pod-'));
+    for (const job of await this.o.store.getMany(ids)) {
+      const id = job.id;
+      if (!LIVE_STATES.has(job.state)) continue;
       if (job.state === 'placed') {
-        await this.bindJob(id);
+        // One pod the API server will not bind now must not stop the sweep of the others.
+        await this.bindJob(id).catch((err) => this.o.log?.warn({ id, err: String(err) }, 'kubernetes backend: binding failed; retried by the next sweep'));
         continue;
       }
       const pod = this.pods.get(id);
@@ -363,26 +369,20 @@ export class KubeBackend {
     }
   }
 
-  /** At start and after each renew: what the API and the record say must agree. */
-  private async sweep(): Promise<void> {
-    await this.renewAll();
-  }
-
-  private scheduleRenew(): void {
+  private scheduleSweep(): void {
     if (this.stopped) return;
-    this.renewTimer = setTimeout(() => {
+    this.sweepTimer = setTimeout(() => {
       void this.sweep()
-        .catch((err) => this.o.log?.warn({ err: String(err) }, 'kubernetes backend: lease renewal failed'))
-        .finally(() => this.scheduleRenew());
+        .catch((err) => this.o.log?.warn({ err: String(err) }, 'kubernetes backend: sweep failed'))
+        .finally(() => this.scheduleSweep());
     }, Math.max(200, this.o.leaseTtlMs / 3));
-    this.renewTimer.unref();
+    this.sweepTimer.unref();
   }
 
   /** A node left the cluster: the jobs on it lose their devices (their pods went with it). */
   private async releaseNode(name: string): Promise<void> {
-    for (const id of await this.o.store.liveIds()) {
-      const job = await this.o.store.get(id);
-      if (job?.placement?.node === name && LIVE_STATES.has(job.state)) await this.o.store.finish(id, 'failed', this.now(), `node ${name} was removed`);
+    for (const job of await this.o.store.getMany(await this.o.store.liveIds())) {
+      if (job.placement?.node === name && LIVE_STATES.has(job.state)) await this.o.store.finish(job.id, 'failed', this.now(), `node ${name} was removed`);
     }
   }
 }

@@ -227,6 +227,22 @@ describe('hotpath as a secondary Kubernetes scheduler', () => {
     expect(watches.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a Binding the API server refuses is retried by a later sweep, across a restart; other pods are bound meanwhile', async () => {
+    const first = await startHotpath();
+    fake.failNext('POST', /\/binding$/, 500, 2); // the first replica's attempt, and one of the next replica's
+    fake.create(gpuPod('stubborn', { gpus: 1 }));
+    const binds = () => fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/pods/stubborn/binding')).length;
+    await until('the first binding refused', () => binds() >= 1 || undefined);
+    await first.app.close();
+    apps.splice(apps.indexOf(first.app), 1);
+    expect(binds()).toBe(1); // the second fault is left for the next start
+    await startHotpath();
+    await until('stubborn bound after the refusal', () => nodeOf('stubborn'), 20_000);
+    expect(binds()).toBe(3); // refused once more, then bound by a later sweep
+    fake.create(gpuPod('later', { gpus: 1 }));
+    await until('later bound', () => nodeOf('later'));
+  });
+
   it('with the allocation record lost (a fresh Redis prefix), bound pods are recorded from their annotation before anything is placed', async () => {
     const first = await startHotpath();
     fake.create(gpuPod('a', { gpus: 4 }));
