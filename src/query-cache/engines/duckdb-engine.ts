@@ -14,7 +14,7 @@ import { checkRowSize } from '../core/answer-format.ts';
 import { column, unknownType, varcharType, type TrinoType } from './trino-types.ts';
 import { DEFAULT_DEMO_ORDER_COUNT, DEMO_CATALOG, DEMO_SCHEMA, demoDataStatements } from './duckdb-demo-data.ts';
 import { faceSetupStatements, RAISED_PREFIX, translateForDuckDb } from './trino-face.ts';
-import { trinoColumnNames, trinoLiteralTypes, type LiteralType } from './trino-result-names.ts';
+import { trinoResultColumns, type LiteralType } from './trino-result-names.ts';
 import { sessionStatement, sessionTimeLimitMs } from './trino-session.ts';
 
 export interface DuckDbEngineOptions {
@@ -362,8 +362,7 @@ export async function createDuckDbEngine(opts: DuckDbEngineOptions): Promise<Duc
       // column's), from the statement's AST, read before the result streams (another statement on the
       // connection would end that result). One more parse per execution: misses only.
       const ast = (await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql])).getRows()[0]?.[0];
-      const names = trinoColumnNames(Array.from({ length: prepared.columnCount }, (_v, i) => prepared.columnName(i)), String(ast ?? ''));
-      const literalTypes = trinoLiteralTypes(prepared.columnCount, String(ast ?? ''));
+      const { names, literalTypes } = trinoResultColumns(Array.from({ length: prepared.columnCount }, (_v, i) => prepared.columnName(i)), String(ast ?? ''));
       aborted.throwIfAborted();
       const result = await prepared.stream();
       const readers = result.columnTypes().map(columnReader);

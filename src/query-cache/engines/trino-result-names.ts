@@ -21,16 +21,36 @@ interface AstNode {
   from_table?: { type?: string; values?: AstItem[][]; subquery?: { node?: AstNode } };
 }
 
-/** The first statement's query node (a set operation's first branch), or undefined. */
-function queryNode(serializedAst: string, firstBranch = true): AstNode | undefined {
-  let node: AstNode | undefined;
+/** The first statement's query node, or undefined. */
+function statementNode(serializedAst: string): AstNode | undefined {
   try {
-    node = (JSON.parse(serializedAst) as { statements?: { node?: AstNode }[] }).statements?.[0]?.node;
+    return (JSON.parse(serializedAst) as { statements?: { node?: AstNode }[] }).statements?.[0]?.node;
   } catch {
     return undefined;
   }
-  while (firstBranch && node?.type === 'SET_OPERATION_NODE') node = node.left;
+}
+
+/** A set operation's first branch (its names are the result's), or the node itself. */
+function firstBranch(node: AstNode | undefined): AstNode | undefined {
+  while (node?.type === 'SET_OPERATION_NODE') node = node.left;
   return node;
+}
+
+/**
+ * Trino's names and, where literals decide them, types for a result's columns, from DuckDB's names and
+ * the statement's serialized AST (json_serialize_sql), parsed once.
+ */
+export function trinoResultColumns(duckNames: readonly string[], serializedAst: string): { names: string[]; literalTypes: (LiteralType | undefined)[] } {
+  const root = statementNode(serializedAst);
+  return { names: trinoColumnNames(duckNames, firstBranch(root)), literalTypes: trinoLiteralTypes(duckNames.length, root) };
+}
+
+/** The VALUES list a `*` select reads directly (`VALUES …`) or through one `SELECT * FROM (VALUES …) t(…)`. */
+function valuesListOf(node: AstNode): AstNode['from_table'] | undefined {
+  const from = node.from_table;
+  if (from?.type === 'EXPRESSION_LIST') return from;
+  const inner = from?.subquery?.node;
+  return inner?.select_list?.length === 1 && inner.select_list[0]!.class === 'STAR' && inner.from_table?.type === 'EXPRESSION_LIST' ? inner.from_table : undefined;
 }
 
 /** A result column's type as Trino gives it, where it follows from literals alone and DuckDB's differs. */
@@ -62,15 +82,14 @@ function widest(branches: (AstItem | undefined)[]): LiteralType | 'null' | undef
  * `'abc'` is varchar(3), a CASE over string literals the widest of them, a bare NULL unknown — in the
  * select list, and in the columns of a VALUES list (`VALUES …`, `SELECT * FROM (VALUES …) t(…)`).
  */
-export function trinoLiteralTypes(columnCount: number, serializedAst: string): (LiteralType | undefined)[] {
-  const node = queryNode(serializedAst, false); // a UNION's type is every branch's: not read here
+function trinoLiteralTypes(columnCount: number, node: AstNode | undefined): (LiteralType | undefined)[] {
+  // `node` is the whole statement: a UNION's types are every branch's, not read here (SELECT_NODE only).
   const out: (LiteralType | undefined)[] = Array.from({ length: columnCount }, () => undefined);
   const items = node?.select_list;
   if (!node || node.type !== 'SELECT_NODE' || !items) return out;
   const settle = (t: LiteralType | 'null' | undefined): LiteralType | undefined => (t === 'null' ? { kind: 'unknown' } : t);
-  const star = items.length === 1 && items[0]!.class === 'STAR';
-  const values = star ? (node.from_table?.type === 'EXPRESSION_LIST' ? node.from_table : node.from_table?.subquery?.node?.select_list?.length === 1 && node.from_table.subquery.node.select_list[0]!.class === 'STAR' ? node.from_table.subquery.node.from_table : undefined) : undefined;
-  if (values?.type === 'EXPRESSION_LIST' && values.values) {
+  const values = items.length === 1 && items[0]!.class === 'STAR' ? valuesListOf(node) : undefined;
+  if (values?.values) {
     for (let k = 0; k < columnCount; k++) out[k] = settle(widest(values.values.map((row) => row[k])));
     return out;
   }
@@ -80,13 +99,12 @@ export function trinoLiteralTypes(columnCount: number, serializedAst: string): (
 }
 
 /**
- * Result column names as Trino gives them, from DuckDB's names and its serialized AST
- * (json_serialize_sql): an alias or a column reference keeps its name as written, any other expression is
+ * Result column names as Trino gives them, from DuckDB's names and the query node (a set operation's
+ * first branch): an alias or a column reference keeps its name as written, any other expression is
  * `_col<position>`, a VALUES list's columns are `_col0…`; one `*` beside other items counts as the
  * columns it expanded to. More than one `*` keeps DuckDB's names.
  */
-export function trinoColumnNames(duckNames: readonly string[], serializedAst: string): string[] {
-  const node = queryNode(serializedAst);
+function trinoColumnNames(duckNames: readonly string[], node: AstNode | undefined): string[] {
   const items = node?.select_list;
   if (!items) return [...duckNames];
   if (items.length === 1 && items[0]!.class === 'STAR' && node!.from_table?.type === 'EXPRESSION_LIST') return duckNames.map((_n, i) => `_col${i}`);
