@@ -5,7 +5,7 @@
 // Conservative by construction: a false "not cacheable" costs a round trip, a false "cacheable" is a bug.
 
 import { resolveExecute } from './execute.ts';
-import { identifierName, lineColumn, normalizeSql, stringValue, tokenize, type Token } from './sql.ts';
+import { identifierName, lineColumn, normalizeSql, stringValue, tokenize, withoutTrailingSemicolons, type Token } from './sql.ts';
 
 export type BypassReason = 'not-read-only' | 'session' | 'nondeterministic' | 'system-table' | 'empty';
 
@@ -157,9 +157,7 @@ export function classifySql(sql: string, opts: ClassifyOptions = {}): Classifica
   const normalizedSql = normalizeSql(tokens);
   const base = { normalizedSql, mentions: [], readsSystemTables: false, callsTableFunction: false, syntaxError: undefined, parseTarget: sql, normalizedTarget: normalizedSql };
   if (error) return { ...base, readOnly: false, bypass: undefined, syntaxError: `${lineColumn(sql, errorAt ?? 0)}: ${error}` };
-  let end = tokens.length;
-  while (end > 0 && tokens[end - 1]!.text === ';') end--;
-  const body = tokens.slice(0, end);
+  const body = withoutTrailingSemicolons(tokens);
   if (body.length === 0) return { ...base, readOnly: false, bypass: 'empty' };
   const semicolon = body.find((t) => t.text === ';');
   if (semicolon) {

@@ -2,15 +2,13 @@
 // and the cache must judge exactly that statement (what it reads, whether it is deterministic: a USING
 // expression can be a subquery or random()), not the body with its placeholders. One pure resolution,
 // used by the classifier and by the embedded engine that runs it, so both see the same statement.
-import { identifierName, lineColumn, stringValue, tokenize, type Token } from './sql.ts';
+import { identifierName, isNameToken, lineColumn, stringValue, tokenize, wordOf, type Token } from './sql.ts';
 
 export type Resolution =
   | { kind: 'statement'; sql: string }
   /** Trino's error name and words: NOT_FOUND, INVALID_PARAMETER_USAGE, SYNTAX_ERROR. */
   | { kind: 'error'; errorName: string; message: string };
 
-const word = (t: Token | undefined): string | undefined => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
-const isName = (t: Token | undefined): boolean => t !== undefined && (t.kind === 'word' || t.kind === 'quoted');
 const fail = (errorName: string, message: string): Resolution => ({ kind: 'error', errorName, message });
 
 /** The body a prepared-statement name stands for: exact name first, then Trino's case-insensitive match. */
@@ -40,18 +38,18 @@ function splitTopLevel(t: readonly Token[]): Token[][] {
  * Undefined when `t` is not an EXECUTE.
  */
 export function resolveExecute(sql: string, t: readonly Token[], prepared: Readonly<Record<string, string>> | undefined): Resolution | undefined {
-  if (word(t[0]) !== 'execute') return undefined;
+  if (wordOf(t[0]) !== 'execute') return undefined;
   const syntax = (at: Token | undefined, message: string) => fail('SYNTAX_ERROR', `${lineColumn(sql, at?.start ?? sql.length)}: ${message}`);
   let body: string;
   let bodyAt: number; // where a position in the body lies in the request text, for Trino's line:column
   let next: number;
-  if (word(t[1]) === 'immediate') {
+  if (wordOf(t[1]) === 'immediate') {
     if (t[2]?.kind !== 'string') return syntax(t[2], "expected EXECUTE IMMEDIATE 'statement'");
     body = stringValue(t[2]);
     bodyAt = t[2].start + 1;
     next = 3;
   } else {
-    if (!isName(t[1])) return syntax(t[1], 'expected EXECUTE name [USING value, …]');
+    if (!isNameToken(t[1])) return syntax(t[1], 'expected EXECUTE name [USING value, …]');
     const found = preparedBody(prepared, t[1]!);
     if (found === undefined) return fail('NOT_FOUND', `Prepared statement not found: ${identifierName(t[1]!)}`);
     body = found;
@@ -60,7 +58,7 @@ export function resolveExecute(sql: string, t: readonly Token[], prepared: Reado
   }
   let args: Token[][] = [];
   if (t.length > next) {
-    if (word(t[next]) !== 'using' || t.length === next + 1) return syntax(t[next], 'expected USING value, …');
+    if (wordOf(t[next]) !== 'using' || t.length === next + 1) return syntax(t[next], 'expected USING value, …');
     args = splitTopLevel(t.slice(next + 1));
     if (args.some((x) => x.length === 0)) return syntax(t[next + 1], 'expected USING value, …');
   }

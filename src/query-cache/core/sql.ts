@@ -131,7 +131,20 @@ export function tokenize(sql: string): Tokenized {
   return { tokens };
 }
 
-/** The key form of a statement: comments dropped, whitespace runs collapsed, a trailing `;` removed. */
+/** A word token's text, lower-cased (keywords and unquoted names); undefined for any other token. */
+export const wordOf = (t: Token | undefined): string | undefined => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
+
+/** Whether a token can be a name: a word or a quoted identifier. */
+export const isNameToken = (t: Token | undefined): t is Token => t !== undefined && (t.kind === 'word' || t.kind === 'quoted');
+
+/** The statement's tokens without its trailing semicolons. */
+export function withoutTrailingSemicolons(tokens: readonly Token[]): Token[] {
+  let end = tokens.length;
+  while (end > 0 && tokens[end - 1]!.text === ';') end--;
+  return tokens.slice(0, end);
+}
+
+/** The key form of a statement: comments dropped, whitespace runs collapsed, a trailing `;` removed (counted in place: no copy, as this runs for every new statement). */
 export function normalizeSql(tokens: readonly Token[]): string {
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.text === ';') end--;

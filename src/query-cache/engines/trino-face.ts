@@ -13,7 +13,7 @@
 //   [c.]information_schema.columns|tables|schemata|views, system.jdbc.*   Trino's columns
 // A missing catalog, schema or table fails as in Trino. Function calls are trino-functions.ts's; result
 // names and literal types trino-result-names.ts's; session statements trino-session.ts's.
-import { identifierName, stringValue, tokenize, type Token } from '../core/sql.ts';
+import { identifierName, isNameToken, stringValue, tokenize, withoutTrailingSemicolons, type Token } from '../core/sql.ts';
 import { EngineError } from './engine.ts';
 import { callEdits, editOf, FACE_CATALOG, functionSetupStatements, lit, translatedTargets, unsupported, word, type Edit } from './trino-functions.ts';
 
@@ -82,11 +82,10 @@ function translateCalls(sql: string, t: readonly Token[], ctx: FaceContext): str
 
 /** A (possibly qualified) name at `i`: its parts (quoted ones as written, others lower-cased) and where it ends. */
 function qualifiedName(tokens: readonly Token[], i: number): { parts: string[]; next: number } | undefined {
-  const isName = (t: Token | undefined) => t !== undefined && (t.kind === 'word' || t.kind === 'quoted');
-  if (!isName(tokens[i])) return undefined;
+  if (!isNameToken(tokens[i])) return undefined;
   const parts = [identifierName(tokens[i]!)];
   let j = i + 1;
-  while (tokens[j]?.text === '.' && isName(tokens[j + 1])) {
+  while (tokens[j]?.text === '.' && isNameToken(tokens[j + 1])) {
     parts.push(identifierName(tokens[j + 1]!));
     j += 2;
   }
@@ -116,9 +115,7 @@ const syntax = (message: string) => new EngineError('user', 'SYNTAX_ERROR', mess
 export function translateForDuckDb(sql: string, ctx: FaceContext): string {
   const { tokens, error } = tokenize(sql);
   if (error) return sql; // the engine reports it (the classifier refused such text before it got here)
-  let end = tokens.length;
-  while (end > 0 && tokens[end - 1]!.text === ';') end--;
-  const t = tokens.slice(0, end);
+  const t = withoutTrailingSemicolons(tokens);
   const first = word(t[0]);
   if (first !== 'show' && first !== 'describe' && first !== 'desc') return translateCalls(sql, tokens, ctx);
   if (first === 'describe' || first === 'desc') {

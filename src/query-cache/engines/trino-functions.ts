@@ -11,7 +11,7 @@ import { TRINO_SESSION_VERSION } from './trino-session-properties.ts';
 export const FACE_CATALOG = 'hotpath_system';
 
 export const lit = (s: string): string => `'${s.replaceAll("'", "''")}'`;
-export const word = (t: Token | undefined): string | undefined => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
+export { wordOf as word } from '../core/sql.ts';
 export const unsupported = (what: string) => new EngineError('user', 'NOT_SUPPORTED', `${what} is not supported by the embedded engine`);
 
 /** A replacement of the source text from `start` to `end`. */

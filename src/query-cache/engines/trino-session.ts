@@ -6,7 +6,7 @@
 // with its `?` parameters replaced by the USING expressions. SHOW SESSION lists Trino's own system
 // properties (trino-session-properties.ts) with the client's values. Pure: text and session in, answer out.
 import { preparedBody, resolveExecute } from '../core/execute.ts';
-import { identifierName, lineColumn, stringValue, tokenize, type Token } from '../core/sql.ts';
+import { identifierName, lineColumn, isNameToken, stringValue, tokenize, withoutTrailingSemicolons, wordOf, type Token } from '../core/sql.ts';
 import { EngineError, type Cell, type Column, type StatementUpdate } from './engine.ts';
 import { TRINO_SESSION_PROPERTIES, type SessionPropertyType } from './trino-session-properties.ts';
 import { column, varcharType } from './trino-types.ts';
@@ -42,8 +42,6 @@ export function javaUrlEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replaceAll('%20', '+');
 }
 
-const word = (t: Token | undefined): string | undefined => (t?.kind === 'word' ? t.text.toLowerCase() : undefined);
-const isName = (t: Token | undefined): boolean => t !== undefined && (t.kind === 'word' || t.kind === 'quoted');
 
 const answer = (update: string, sessionChanges?: Record<string, string[]>, use?: SessionAnswer['use']): SessionAnswer => ({
   kind: 'answer',
@@ -58,18 +56,16 @@ const answer = (update: string, sessionChanges?: Record<string, string[]>, use?:
 function statementTokens(sql: string): Token[] | undefined {
   const { tokens, error } = tokenize(sql);
   if (error) return undefined;
-  let end = tokens.length;
-  while (end > 0 && tokens[end - 1]!.text === ';') end--;
-  return tokens.slice(0, end);
+  return withoutTrailingSemicolons(tokens);
 }
 
 export function sessionStatement(q: SessionQuery): SessionOutcome {
   const t = statementTokens(q.sql);
   if (!t) return undefined;
-  const [a, b] = [word(t[0]), word(t[1])];
+  const [a, b] = [wordOf(t[0]), wordOf(t[1])];
   if (a === 'set' && b === 'session') return setSession(q.sql, t);
   if (a === 'reset' && b === 'session') {
-    if (!isName(t[2]) || t.length !== 3) throw syntax(q.sql, t[3] ?? t[2], 'expected RESET SESSION name');
+    if (!isNameToken(t[2]) || t.length !== 3) throw syntax(q.sql, t[3] ?? t[2], 'expected RESET SESSION name');
     const name = identifierName(t[2]!);
     if (!PROPERTIES.has(name)) throw userError('INVALID_SESSION_PROPERTY', `${lineColumn(q.sql, t[0]!.start)}: Session property '${name}' does not exist`);
     return answer('RESET SESSION', { 'x-trino-clear-session': [name] });
@@ -77,17 +73,17 @@ export function sessionStatement(q: SessionQuery): SessionOutcome {
   if (a === 'use') {
     const parts = t.slice(1).filter((_x, i) => i % 2 === 0);
     const dots = t.slice(1).filter((_x, i) => i % 2 === 1);
-    if (parts.length < 1 || parts.length > 2 || !parts.every(isName) || !dots.every((d) => d.text === '.')) throw syntax(q.sql, t[1], 'expected USE [catalog.]schema');
+    if (parts.length < 1 || parts.length > 2 || !parts.every(isNameToken) || !dots.every((d) => d.text === '.')) throw syntax(q.sql, t[1], 'expected USE [catalog.]schema');
     const [catalog, schema] = parts.length === 2 ? [identifierName(parts[0]!), identifierName(parts[1]!)] : [undefined, identifierName(parts[0]!)];
     return answer('USE', { ...(catalog !== undefined ? { 'x-trino-set-catalog': [catalog] } : {}), 'x-trino-set-schema': [schema] }, { catalog, schema });
   }
   if (a === 'prepare') {
-    if (!isName(t[1]) || word(t[2]) !== 'from' || t.length < 4) throw syntax(q.sql, t[2] ?? t[1], 'expected PREPARE name FROM statement');
+    if (!isNameToken(t[1]) || wordOf(t[2]) !== 'from' || t.length < 4) throw syntax(q.sql, t[2] ?? t[1], 'expected PREPARE name FROM statement');
     const body = q.sql.slice(t[3]!.start, t.at(-1)!.start + t.at(-1)!.text.length);
     return answer('PREPARE', { 'x-trino-added-prepare': [`${javaUrlEncode(identifierName(t[1]!))}=${javaUrlEncode(body)}`] });
   }
   if (a === 'deallocate') {
-    if (b !== 'prepare' || !isName(t[2]) || t.length !== 3) throw syntax(q.sql, t[2] ?? t[1], 'expected DEALLOCATE PREPARE name');
+    if (b !== 'prepare' || !isNameToken(t[2]) || t.length !== 3) throw syntax(q.sql, t[2] ?? t[1], 'expected DEALLOCATE PREPARE name');
     const name = identifierName(t[2]!);
     if (preparedBody(q.preparedStatements, t[2]!) === undefined) throw userError('NOT_FOUND', `Prepared statement not found: ${name}`);
     return answer('DEALLOCATE', { 'x-trino-deallocated-prepare': [javaUrlEncode(name)] });
@@ -97,7 +93,7 @@ export function sessionStatement(q: SessionQuery): SessionOutcome {
     if (resolved.kind === 'error') throw userError(resolved.errorName, resolved.message);
     return { kind: 'run', sql: resolved.sql };
   }
-  if (a === 'set' && b === 'time' && word(t[2]) === 'zone') {
+  if (a === 'set' && b === 'time' && wordOf(t[2]) === 'zone') {
     const zone = t[3];
     if (zone?.kind !== 'string' || t.length !== 4) throw unsupported('SET TIME ZONE other than a zone name literal');
     const id = stringValue(zone);
@@ -160,7 +156,7 @@ function setSession(sql: string, t: readonly Token[]): SessionAnswer {
   // SET SESSION [catalog.]name = expression
   let i = 2;
   const nameParts: string[] = [];
-  while (isName(t[i])) {
+  while (isNameToken(t[i])) {
     nameParts.push(identifierName(t[i]!));
     if (t[i + 1]?.text !== '.') break;
     i += 2;
@@ -224,7 +220,7 @@ export function likeMatch(text: string, pattern: string, escape: string | undefi
 function showSession(q: SessionQuery, t: readonly Token[]): SessionAnswer {
   let filter: ((name: string) => boolean) | undefined;
   if (t.length > 2) {
-    const ok = word(t[2]) === 'like' && t[3]?.kind === 'string' && (t.length === 4 || (word(t[4]) === 'escape' && t[5]?.kind === 'string' && t.length === 6));
+    const ok = wordOf(t[2]) === 'like' && t[3]?.kind === 'string' && (t.length === 4 || (wordOf(t[4]) === 'escape' && t[5]?.kind === 'string' && t.length === 6));
     if (!ok) throw syntax(q.sql, t[2], 'expected SHOW SESSION [LIKE pattern [ESCAPE escape]]');
     const [pattern, escape] = [stringValue(t[3]!), t[5] ? stringValue(t[5]) : undefined];
     filter = (name) => likeMatch(name, pattern, escape);
