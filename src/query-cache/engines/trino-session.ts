@@ -174,13 +174,13 @@ function setSession(sql: string, t: readonly Token[]): SessionAnswer {
   if (!COERCES[property.type](value.type)) {
     throw userError('INVALID_SESSION_PROPERTY', `Unable to set session property '${name}' to '${written}': Cannot cast type ${value.type} to ${property.type}`);
   }
-  // Trino checks the text of its duration and data-size properties when they are set.
-  if (property.type === 'varchar' && DURATION.test(property.dflt) && !DATA_SIZE.test(property.dflt)) {
-    const unit = /[a-zA-Z]+\s*$/.exec(value.value)?.[0]?.trim();
-    if (durationMs(value.value) === undefined) throw userError('INVALID_SESSION_PROPERTY', `${at}: ${unit !== undefined && /^\s*\d/.test(value.value) ? `Unknown time unit: ${unit}` : `duration is not a valid data duration string: ${value.value}`}`);
+  // Trino checks the text of its duration and data-size properties (told apart by their defaults) when set.
+  const unit = /^\s*\d+(?:\.\d+)?\s*([a-zA-Z]+)\s*$/.exec(value.value)?.[1];
+  const textKind = property.type !== 'varchar' ? undefined : DATA_SIZE.test(property.dflt) ? 'size' : DURATION.test(property.dflt) ? 'duration' : undefined;
+  if (textKind === 'duration' && durationMs(value.value) === undefined) {
+    throw userError('INVALID_SESSION_PROPERTY', `${at}: ${unit !== undefined ? `Unknown time unit: ${unit}` : `duration is not a valid data duration string: ${value.value}`}`);
   }
-  if (property.type === 'varchar' && DATA_SIZE.test(property.dflt) && !DATA_SIZE.test(value.value.trim())) {
-    const unit = /^\s*\d+(?:\.\d+)?\s*([a-zA-Z]+)\s*$/.exec(value.value)?.[1];
+  if (textKind === 'size' && !DATA_SIZE.test(value.value.trim())) {
     throw userError('INVALID_SESSION_PROPERTY', `${at}: ${unit !== undefined ? `Unknown unit: ${unit}` : `size is not a valid data size string: ${value.value}`}`);
   }
   return answer('SET SESSION', { 'x-trino-set-session': [`${name}=${javaUrlEncode(value.value)}`] });
@@ -190,21 +190,25 @@ function setSession(sql: string, t: readonly Token[]): SessionAnswer {
  * Trino's LIKE (`%` any run, `_` one character, an optional escape character). A greedy matcher with one
  * backtrack point, O(text × pattern) at worst: a hostile pattern cannot stall the loop as a RegExp could.
  */
+const ANY_RUN = Symbol('%');
+const ANY_ONE = Symbol('_');
+
 export function likeMatch(text: string, pattern: string, escape: string | undefined): boolean {
-  const items: (string | '%' | '_')[] = [];
+  // The pattern as literal characters and the two wildcards (an escaped % or _ is a literal).
+  const items: (string | typeof ANY_RUN | typeof ANY_ONE)[] = [];
   const p = [...pattern];
   for (let i = 0; i < p.length; i++) {
-    if (escape !== undefined && p[i] === escape && i + 1 < p.length) items.push(`\\${p[++i]}`);
-    else items.push(p[i] === '%' || p[i] === '_' ? (p[i] as '%' | '_') : `\\${p[i]}`);
+    if (escape !== undefined && p[i] === escape && i + 1 < p.length) items.push(p[++i]!);
+    else items.push(p[i] === '%' ? ANY_RUN : p[i] === '_' ? ANY_ONE : p[i]!);
   }
   const s = [...text];
   let [ti, pi, starPi, starTi] = [0, 0, -1, 0];
   while (ti < s.length) {
     const item = items[pi];
-    if (item === '_' || (item !== undefined && item !== '%' && item.slice(1) === s[ti])) {
+    if (item === ANY_ONE || item === s[ti]) {
       ti++;
       pi++;
-    } else if (item === '%') {
+    } else if (item === ANY_RUN) {
       starPi = pi++;
       starTi = ti;
     } else if (starPi >= 0) {
@@ -212,7 +216,7 @@ export function likeMatch(text: string, pattern: string, escape: string | undefi
       ti = ++starTi;
     } else return false;
   }
-  while (items[pi] === '%') pi++;
+  while (items[pi] === ANY_RUN) pi++;
   return pi === items.length;
 }
 
