@@ -8,6 +8,30 @@ const statusOf = (err: unknown): number | undefined => {
   return typeof code === 'number' ? code : undefined;
 };
 
+/** The longest the backend waits for one API call (a hung call would otherwise hold its pod's binding). */
+export const API_CALL_TIMEOUT_MS = 15_000;
+
+/** `call`, given up on after API_CALL_TIMEOUT_MS. */
+function limited<T>(call: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer from the API server within ${API_CALL_TIMEOUT_MS} ms`)), API_CALL_TIMEOUT_MS);
+    timer.unref();
+  });
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The call's result, or the answer its HTTP status stands for (404 -> gone, …); any other failure throws. */
+async function answered<T, A>(call: Promise<T>, what: string, byStatus: Readonly<Record<number, A>>): Promise<T | A> {
+  try {
+    return await limited(call, what);
+  } catch (err) {
+    const code = statusOf(err);
+    if (code !== undefined && code in byStatus) return byStatus[code]!;
+    throw err;
+  }
+}
+
 export type BindResult = 'bound' | 'conflict' | 'gone';
 export type EvictResult = 'evicted' | 'refused' | 'gone';
 
@@ -28,85 +52,53 @@ export function kubeApi(kc: KubeConfig, schedulerName: string): KubeApi {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
   return {
-    async readPod(namespace, name) {
-      try {
-        return await core.readNamespacedPod({ namespace, name });
-      } catch (err) {
-        if (statusOf(err) === 404) return undefined;
-        throw err;
-      }
+    readPod: (namespace, name) => answered(core.readNamespacedPod({ namespace, name }), 'read pod', { 404: undefined }),
+    annotate: (namespace, name, annotations) =>
+      answered(core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations } } }, merge).then(() => 'ok' as const), 'annotate pod', { 404: 'gone' as const }),
+    bind: (namespace, name, uid, node) =>
+      answered(
+        core
+          .createNamespacedPodBinding({
+            namespace,
+            name,
+            body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } },
+          })
+          .then(() => 'bound' as const),
+        'bind pod',
+        { 409: 'conflict' as const, 404: 'gone' as const },
+      ),
+    setScheduledCondition: async (namespace, name, condition) => {
+      await answered(core.patchNamespacedPodStatus({ namespace, name, body: { status: { conditions: [condition] } } }, strategic), 'set pod condition', { 404: undefined });
     },
-    async annotate(namespace, name, annotations) {
-      try {
-        await core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations } } }, merge);
-        return 'ok';
-      } catch (err) {
-        if (statusOf(err) === 404) return 'gone';
-        throw err;
-      }
-    },
-    async bind(namespace, name, uid, node) {
-      try {
-        await core.createNamespacedPodBinding({
-          namespace,
-          name,
-          body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } },
-        });
-        return 'bound';
-      } catch (err) {
-        const code = statusOf(err);
-        if (code === 409) return 'conflict';
-        if (code === 404) return 'gone';
-        throw err;
-      }
-    },
-    async setScheduledCondition(namespace, name, condition) {
-      try {
-        await core.patchNamespacedPodStatus({ namespace, name, body: { status: { conditions: [condition] } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
-      } catch (err) {
-        if (statusOf(err) !== 404) throw err;
-      }
-    },
-    async event(pod, type, reason, message, reportingInstance) {
+    event: async (pod, type, reason, message, reportingInstance) => {
       const now = new Date();
-      await core.createNamespacedEvent({
-        namespace: pod.namespace,
-        body: {
-          metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
-          involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          source: { component: schedulerName },
-          reportingComponent: schedulerName,
-          reportingInstance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
+      const body = {
+        metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        source: { component: schedulerName },
+        reportingComponent: schedulerName,
+        reportingInstance,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      };
+      await limited(core.createNamespacedEvent({ namespace: pod.namespace, body }), 'create event');
     },
-    async evict(namespace, name) {
-      try {
-        await core.createNamespacedPodEviction({ namespace, name, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } });
-        return 'evicted';
-      } catch (err) {
-        const code = statusOf(err);
-        if (code === 429) return 'refused';
-        if (code === 404) return 'gone';
-        throw err;
-      }
-    },
-    async podGroupMinMember(namespace, name) {
-      try {
-        const group = (await custom.getNamespacedCustomObject({ group: 'scheduling.x-k8s.io', version: 'v1alpha1', namespace, plural: 'podgroups', name })) as { spec?: { minMember?: unknown } };
-        const m = group.spec?.minMember;
-        return typeof m === 'number' && Number.isInteger(m) && m >= 1 ? m : undefined;
-      } catch (err) {
-        if (statusOf(err) === 404) return undefined;
-        throw err;
-      }
+    evict: (namespace, name) =>
+      answered(
+        core.createNamespacedPodEviction({ namespace, name, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } }).then(() => 'evicted' as const),
+        'evict pod',
+        { 429: 'refused' as const, 404: 'gone' as const },
+      ),
+    podGroupMinMember: async (namespace, name) => {
+      const call = custom.getNamespacedCustomObject({ group: 'scheduling.x-k8s.io', version: 'v1alpha1', namespace, plural: 'podgroups', name }) as Promise<{ spec?: { minMember?: unknown } }>;
+      const m = (await answered(call, 'read pod group', { 404: undefined }))?.spec?.minMember;
+      return typeof m === 'number' && Number.isInteger(m) && m >= 1 ? m : undefined;
     },
   };
 }
