@@ -54,13 +54,13 @@ function translateCalls(sql: string, t: readonly Token[], ctx: FaceContext): str
       const catalog = qualified ? identifierName(t[i - 2]!) : ctx.catalog;
       const table = word(t[i + 2])!;
       const aliased = isAlias(t[i + 3]);
-      replace(from, `${JDBC_CATALOG}.main.trino_information_schema_${table}(${lit(catalog)})${aliased ? '' : ` AS ${table}`}`, t[i + 2]);
+      replace(from, `${FACE_CATALOG}.main.trino_information_schema_${table}(${lit(catalog)})${aliased ? '' : ` AS ${table}`}`, t[i + 2]);
       i += 2;
       continue;
     }
     // system.jdbc.<table> (what the JDBC driver's DatabaseMetaData reads) lives in its own catalog here.
     if (tok.kind === 'word' && tok.text.toLowerCase() === 'system' && t[i - 1]?.text !== '.' && t[i + 1]?.text === '.' && word(t[i + 2]) === 'jdbc' && t[i + 3]?.text === '.') {
-      replace(tok, JDBC_CATALOG);
+      replace(tok, FACE_CATALOG);
       continue;
     }
     const call = callEdits(t, i);
@@ -127,7 +127,7 @@ export function translateForDuckDb(sql: string, ctx: FaceContext): string {
     case 'catalogs': {
       const like = likeClause(t, 2, 'database_name');
       if (!like || like.next !== t.length) throw syntax('SHOW CATALOGS: expected [LIKE pattern [ESCAPE escape]]');
-      return `SELECT database_name AS "Catalog" FROM duckdb_databases() WHERE NOT internal AND database_name <> ${lit(JDBC_CATALOG)}${like.sql} ORDER BY 1`;
+      return `SELECT database_name AS "Catalog" FROM duckdb_databases() WHERE NOT internal AND database_name <> ${lit(FACE_CATALOG)}${like.sql} ORDER BY 1`;
     }
     case 'schemas': {
       let i = 2;
@@ -140,7 +140,7 @@ export function translateForDuckDb(sql: string, ctx: FaceContext): string {
       }
       const like = likeClause(t, i, 'schema_name');
       if (!like || like.next !== t.length) throw syntax('SHOW SCHEMAS: expected [FROM catalog] [LIKE pattern [ESCAPE escape]]');
-      return guarded(`SELECT schema_name AS "Schema" FROM ${JDBC_CATALOG}.main.trino_information_schema_schemata(${lit(catalog)}) WHERE true${like.sql}`, '"Schema"', 'NULL', { catalog });
+      return guarded(`SELECT schema_name AS "Schema" FROM ${FACE_CATALOG}.main.trino_information_schema_schemata(${lit(catalog)}) WHERE true${like.sql}`, '"Schema"', 'NULL', { catalog });
     }
     case 'tables': {
       let i = 2;
@@ -179,7 +179,7 @@ function showFunctions(likeSql: string): string {
   const row = (name: string) =>
     `${name} AS "Function", lower(coalesce(return_type, '')) AS "Return Type", lower(array_to_string(list_transform(parameter_types, lambda p: coalesce(p, 'unknown')), ', ')) AS "Argument Types", ` +
     `${kind} AS "Function Type", coalesce(stability, 'CONSISTENT') = 'CONSISTENT' AS "Deterministic", coalesce(description, '') AS "Description"`;
-  const fns = `(SELECT * FROM duckdb_functions() WHERE function_type <> 'pragma' AND regexp_matches(function_name, '^[a-z][a-z0-9_]*$') AND database_name IN ('system', ${lit(JDBC_CATALOG)}))`;
+  const fns = `(SELECT * FROM duckdb_functions() WHERE function_type <> 'pragma' AND regexp_matches(function_name, '^[a-z][a-z0-9_]*$') AND database_name IN ('system', ${lit(FACE_CATALOG)}))`;
   return (
     `SELECT * FROM (SELECT ${row('function_name')} FROM ${fns} WHERE database_name = 'system' ` +
     `UNION ALL SELECT ${row('m.trino')} FROM (VALUES ${targets}) AS m(trino, duck) JOIN ${fns} ON function_name = m.duck) AS f ` +
@@ -216,7 +216,7 @@ export const RAISED_PREFIX = 'hotpath-trino-error:';
  */
 function guarded(select: string, orderBy: string, nulls: string, what: { catalog: string; schema?: string; table?: string }, outputs = '*'): string {
   const { catalog, schema, table } = what;
-  let guard = `WHEN NOT EXISTS (SELECT 1 FROM duckdb_databases() WHERE database_name = ${lit(catalog)} AND database_name <> ${lit(JDBC_CATALOG)}) THEN ${raiseSql('CATALOG_NOT_FOUND', `line 1:1: Catalog '${catalog}' not found`)} `;
+  let guard = `WHEN NOT EXISTS (SELECT 1 FROM duckdb_databases() WHERE database_name = ${lit(catalog)} AND database_name <> ${lit(FACE_CATALOG)}) THEN ${raiseSql('CATALOG_NOT_FOUND', `line 1:1: Catalog '${catalog}' not found`)} `;
   if (schema !== undefined) {
     guard += `WHEN NOT EXISTS (SELECT 1 FROM information_schema.schemata WHERE catalog_name = ${lit(catalog)} AND schema_name = ${lit(schema)}) THEN ${raiseSql('SCHEMA_NOT_FOUND', `line 1:1: Schema '${schema}' does not exist`)} `;
   }
@@ -226,8 +226,6 @@ function guarded(select: string, orderBy: string, nulls: string, what: { catalog
   return `SELECT ${outputs} FROM (${select} UNION ALL SELECT ${nulls} WHERE CASE ${guard}ELSE false END) ORDER BY ${orderBy}`;
 }
 
-/** The catalog that holds the `system.jdbc` emulation (DuckDB's own `system` catalog is its internal one). */
-export const JDBC_CATALOG = FACE_CATALOG;
 
 const JDBC_TYPE_CODE =
   "CASE WHEN data_type = 'BIGINT' THEN -5 WHEN data_type = 'INTEGER' THEN 4 WHEN data_type = 'SMALLINT' THEN 5 WHEN data_type = 'TINYINT' THEN -6 " +
@@ -241,7 +239,7 @@ const JDBC_TYPE_CODE =
  * when the engine starts. `system.jdbc.x` in a statement reads `hotpath_system.jdbc.x`.
  */
 export function faceSetupStatements(): string[] {
-  const c = JDBC_CATALOG;
+  const c = FACE_CATALOG;
   const nullVarchar = (n: string) => `CAST(NULL AS VARCHAR) AS ${n}`;
   const nullBigint = (n: string) => `CAST(NULL AS BIGINT) AS ${n}`;
   const userCatalogs = `(SELECT database_name FROM duckdb_databases() WHERE NOT internal AND database_name <> '${c}')`;

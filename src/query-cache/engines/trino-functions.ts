@@ -80,6 +80,9 @@ const TRINO_CONSTANTS: Readonly<Record<string, string>> = {
  * macros with typed overloads (so a date stays a date, as in Trino), created in the face's own catalog
  * when the engine starts (faceSetupStatements) and called by their qualified name.
  */
+/** The unit-and-amount interval macro date_add's overloads call (created first). */
+const INTERVAL = `${FACE_CATALOG}.main.trino_interval(u, n)`;
+
 const MACROS: Readonly<Record<string, { name: string; definition: string }>> = {
   date_trunc: {
     name: 'trino_date_trunc',
@@ -89,8 +92,7 @@ const MACROS: Readonly<Record<string, { name: string; definition: string }>> = {
   date_add: {
     name: 'trino_date_add',
     definition:
-      '(u, n, x DATE) AS CAST(x + hotpath_system.main.trino_interval(u, n) AS DATE), (u, n, x TIMESTAMP) AS x + hotpath_system.main.trino_interval(u, n), ' +
-      '(u, n, x TIMESTAMPTZ) AS x + hotpath_system.main.trino_interval(u, n)',
+      `(u, n, x DATE) AS CAST(x + ${INTERVAL} AS DATE), (u, n, x TIMESTAMP) AS x + ${INTERVAL}, (u, n, x TIMESTAMPTZ) AS x + ${INTERVAL}`,
   },
   // Exact: DuckDB's HyperLogLog misses by far more than Trino's standard error (2.3 %) on small sets; the exact count is within any bound.
   approx_distinct: { name: 'trino_approx_distinct', definition: '(x) AS count(DISTINCT x), (x, e) AS count(DISTINCT x)' },
@@ -102,12 +104,11 @@ const MACROS: Readonly<Record<string, { name: string; definition: string }>> = {
 };
 
 const INTERVAL_MACRO =
-  "CREATE MACRO hotpath_system.main.trino_interval(u, n) AS CASE lower(u) WHEN 'millisecond' THEN to_milliseconds(n) WHEN 'second' THEN to_seconds(n) " +
+  `CREATE MACRO ${INTERVAL} AS CASE lower(u) ` +
+  "WHEN 'millisecond' THEN to_milliseconds(n) WHEN 'second' THEN to_seconds(n) " +
   "WHEN 'minute' THEN to_minutes(n) WHEN 'hour' THEN to_hours(n) WHEN 'day' THEN to_days(n) WHEN 'week' THEN to_weeks(n) WHEN 'month' THEN to_months(n) " +
   "WHEN 'quarter' THEN to_months(3 * n) WHEN 'year' THEN to_years(n) ELSE error('Invalid unit: ' || u) END";
 
-/** The functions the face translates (TRINO_FUNCTIONS, the macros, the constants and the format functions), for SHOW FUNCTIONS. */
-export const TRANSLATED_FUNCTIONS: readonly string[] = [...Object.keys(TRINO_FUNCTIONS), ...Object.keys(MACROS), ...Object.keys(TRINO_CONSTANTS), 'date_format', 'date_parse', 'format_datetime', 'parse_datetime'];
 
 /** Trino's MySQL-style date_format/date_parse specifiers as strftime's; null: Trino refuses it too, or strftime has none. */
 const MYSQL_FORMAT: Readonly<Record<string, string | null>> = {
@@ -174,6 +175,9 @@ const FORMAT_FUNCTIONS: Readonly<Record<string, { target: string; convert: (f: s
   format_datetime: { target: 'strftime', convert: jodaToStrftime },
   parse_datetime: { target: 'strptime', convert: jodaToStrftime },
 };
+
+/** The functions the face translates (TRINO_FUNCTIONS, the macros, the constants and the format functions), for SHOW FUNCTIONS. */
+export const TRANSLATED_FUNCTIONS: readonly string[] = [...Object.keys(TRINO_FUNCTIONS), ...Object.keys(MACROS), ...Object.keys(TRINO_CONSTANTS), ...Object.keys(FORMAT_FUNCTIONS)];
 
 /** Index of the `)` that closes the `(` at `open`, or -1. */
 function closingParen(t: readonly Token[], open: number): number {
