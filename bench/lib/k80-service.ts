@@ -55,7 +55,7 @@ export async function runK80ThroughService(spec: ClusterSpec, jobs: readonly K80
   const events = new JobEvents(sub, store.channel);
   const intakeQueue = new IntakeQueue({ redisUrl, prefix: `${prefix}bull` });
   const intakeWorker = new IntakeWorker({ redisUrl, prefix: `${prefix}bull`, store });
-  const elector = new LeaderElector({ store, owner: 'bench', ttlMs: 60_000 });
+  const elector = new LeaderElector({ campaign: store, owner: 'bench', ttlMs: 60_000 });
   await elector.tick();
   const leaseTtlMs = 30 * 86_400_000; // the driver does not heartbeat: leases outlive the run
   const scheduler = new SchedulingLoop({

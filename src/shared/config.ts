@@ -110,6 +110,8 @@ export interface Config {
   gpuExecutor: 'simulated' | 'none';
   gpuBackend: 'static' | 'kubernetes';
   kubeSchedulerName: string;
+  gpuElection: 'redis' | 'lease';
+  kubeLease: string;
   gpuDemoLoad: boolean;
   gpuRetentionSeconds: number;
 }
@@ -280,6 +282,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(
       `HOTPATH_INVALIDATION_MAX_SILENCE_MS: expected at least twice HOTPATH_INVALIDATION_HEARTBEAT_INTERVAL_MS (${2 * config.invalidationHeartbeatIntervalMs}), got ${config.invalidationMaxSilenceMs}; one late heartbeat must not turn L1 off`,
     );
+  }
+  if (config.gpuElection === 'lease' && config.gpuBackend !== 'kubernetes') {
+    throw new ConfigError('HOTPATH_GPU_ELECTION=lease: needs HOTPATH_GPU_BACKEND=kubernetes (the Lease lives on its API server); use redis with the static backend');
+  }
+  if (!/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/)?[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/.test(config.kubeLease)) {
+    throw new ConfigError(`HOTPATH_KUBE_LEASE: expected a Lease name or namespace/name (lower-case DNS names), got ${JSON.stringify(config.kubeLease.slice(0, 80))}`);
   }
   if (config.auth === 'token' && !config.authTokensFile) throw new ConfigError('HOTPATH_AUTH_TOKENS_FILE: required when HOTPATH_AUTH=token');
   if (config.auth === 'password' && !config.authPasswordsFile) throw new ConfigError('HOTPATH_AUTH_PASSWORDS_FILE: required when HOTPATH_AUTH=password');

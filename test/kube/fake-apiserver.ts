@@ -49,6 +49,8 @@ export interface FakeApiServer {
   compact(): void;
   /** Requests seen, for assertions: method, path, query. Clear with `requests.length = 0`. */
   requests: { method: string; path: string; query: Record<string, string> }[];
+  /** TCP connections accepted so far (keep-alive assertions). */
+  readonly connections: number;
   /** Make the next N requests matching (method, pathRegex on the URL path) fail with `status` (a Status body). */
   failNext(method: string, path: RegExp, status: number, times?: number): void;
   /** Validation of objects against the Kubernetes schemas (on by default; benches switch it off). */
@@ -127,6 +129,20 @@ const checkPod = (obj: KubeObject, problems: Problem[]): void => {
     for (const key of ['name', 'image']) if (!c?.[key]) problems.push({ field: `spec.containers[${i}].${key}`, reason: 'FieldValueRequired', message: 'Required value' });
   });
 };
+/**
+ * MicroTime fields are decoded with Go's layout 2006-01-02T15:04:05.000000Z07:00: exactly six fraction
+ * digits (a JavaScript Date's toISOString, with three, is refused while decoding: 400, not 422).
+ */
+const MICRO_TIME_FIELDS: Readonly<Record<string, readonly string[]>> = { Lease: ['acquireTime', 'renewTime'], Event: ['eventTime'] };
+const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+function checkMicroTimes(r: Resource, body: Json): void {
+  const where = r.kind === 'Lease' ? (body.spec as Json | undefined) : body;
+  for (const field of MICRO_TIME_FIELDS[r.kind] ?? []) {
+    const v = where?.[field];
+    if (v === undefined || v === null || (typeof v === 'string' && MICRO_TIME.test(v))) continue;
+    throw new StatusError(400, `${r.kind} in version "${r.apiVersion}" cannot be handled as a ${r.kind}: parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse`);
+  }
+}
 /** The coscheduling CRD's schema has no model package; check what its openAPIV3Schema requires of spec.minMember. */
 const checkPodGroup = (obj: KubeObject, problems: Problem[]): void => {
   const minMember = (obj.spec as Json | undefined)?.minMember;
@@ -294,6 +310,7 @@ class Cluster {
     if ((body.kind !== undefined && body.kind !== r.kind) || (body.apiVersion !== undefined && body.apiVersion !== r.apiVersion)) {
       throw new StatusError(400, `${String(body.kind)} in version "${String(body.apiVersion)}" cannot be handled as a ${r.kind}: expected kind ${r.kind}, apiVersion ${r.apiVersion}`);
     }
+    checkMicroTimes(r, body);
     const metadata = body.metadata ?? {};
     if (!isPlainObject(metadata)) throw new StatusError(400, `${r.kind}.metadata must be an object`);
     if (namespace !== undefined && metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== namespace) {
@@ -664,7 +681,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   }
 
   const server = createServer((req, res) => void handle(req, res));
+  let connections = 0;
   server.on('connection', (socket: Socket) => {
+    connections += 1;
     socket.setNoDelay(true);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -692,6 +711,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   return {
     url,
     requests,
+    get connections() {
+      return connections;
+    },
     get validation() {
       return cluster.validation;
     },

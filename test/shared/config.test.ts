@@ -39,6 +39,10 @@ describe('loadConfig', () => {
     [{ HOTPATH_TRUST_PROXY: '' }, /^HOTPATH_TRUST_PROXY: empty/],
     // One late heartbeat must not turn L1 off: the silence bound is at least two heartbeat periods.
     [{ HOTPATH_INVALIDATION_HEARTBEAT_INTERVAL_MS: '2000' }, /^HOTPATH_INVALIDATION_MAX_SILENCE_MS: expected at least twice HOTPATH_INVALIDATION_HEARTBEAT_INTERVAL_MS \(4000\), got 3000/],
+    [{ HOTPATH_GPU_ELECTION: 'lease' }, /^HOTPATH_GPU_ELECTION=lease: needs HOTPATH_GPU_BACKEND=kubernetes/],
+    [{ HOTPATH_GPU_ELECTION: 'etcd' }, /^HOTPATH_GPU_ELECTION: expected one of redis, lease, got "etcd"$/],
+    [{ HOTPATH_GPU_BACKEND: 'kubernetes', HOTPATH_KUBE_LEASE: 'Kube-System/sched' }, /^HOTPATH_KUBE_LEASE: expected a Lease name or namespace\/name/],
+    [{ HOTPATH_GPU_BACKEND: 'kubernetes', HOTPATH_KUBE_LEASE: 'a/b/c' }, /^HOTPATH_KUBE_LEASE: /],
   ])('%j -> %s', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -1,11 +1,22 @@
-// Why: one active scheduler at a time. Every replica tries to take the leader key in Redis; the
-// winner gets a new epoch (the fencing token its writes carry, so a paused old leader's writes are
-// refused) and renews every ttl/3. A replica believes it leads only until its last successful renewal
-// plus the TTL minus a margin, so a partitioned leader stops acting before another can take over.
-import type { Fence, JobStore } from './store.ts';
+// Why: one active scheduler at a time. Every replica campaigns (by default for the leader key in Redis:
+// the JobStore; on Kubernetes optionally for a Lease, kubernetes/lease-campaign.ts); the winner gets a
+// new epoch (the fencing token its writes carry, so a paused old leader's writes are refused) and renews
+// every ttl/3. A replica believes it leads only until its last successful renewal plus the TTL minus a
+// margin, so a partitioned leader stops acting before another can take over.
+import type { Fence } from './store.ts';
+
+/**
+ * How a replica campaigns. acquireLeader: takes or renews leadership for `ttlMs`; the epoch it leads
+ * with, which must be the fencing token the store's scripts check, or 0 when another owner leads.
+ * resignLeader: gives it up and tells the others. (JobStore is one: the Redis election.)
+ */
+export interface Campaign {
+  acquireLeader(owner: string, ttlMs: number): Promise<number>;
+  resignLeader(owner: string): Promise<unknown>;
+}
 
 export interface LeaderElectorOptions {
-  store: JobStore;
+  campaign: Campaign;
   owner: string;
   ttlMs: number;
   now?: () => number;
@@ -65,7 +76,7 @@ export class LeaderElector {
     const started = this.now();
     let failed = false;
     try {
-      const epoch = await this.opts.store.acquireLeader(this.opts.owner, this.opts.ttlMs);
+      const epoch = await this.opts.campaign.acquireLeader(this.opts.owner, this.opts.ttlMs);
       if (epoch > 0) {
         // Count the TTL from before the call: the key may have been set at any point during it.
         this.validUntilMs = started + this.opts.ttlMs - Math.min(1000, this.opts.ttlMs / 5);
@@ -75,7 +86,7 @@ export class LeaderElector {
         }
       } else this.lose();
     } catch {
-      // Redis unreachable (or not connected yet): keep the belief only until validUntil (fence()
+      // Redis (or the API server) unreachable, or not connected yet: keep the belief only until validUntil (fence()
       // checks it), and try again soon rather than a third of the TTL later.
       failed = true;
     }
@@ -98,7 +109,7 @@ export class LeaderElector {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.fenceHeld !== undefined) {
       this.lose();
-      await this.opts.store.resignLeader(this.opts.owner).catch(() => 0);
+      await this.opts.campaign.resignLeader(this.opts.owner).catch(() => 0);
     }
   }
 }

@@ -6,7 +6,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../kubernetes/kubeconfig.ts';
 import { clusterSourceOf, type ClusterSource } from '../cluster-source.ts';
-import { kubeApi } from '../kubernetes/api.ts';
+import { kubeApi, kubeLeases } from '../kubernetes/api.ts';
+import { LeaseCampaign } from '../kubernetes/lease-campaign.ts';
 import { KubeBackend } from '../kubernetes/backend.ts';
 import { NodeInventory } from '../kubernetes/node-inventory.ts';
 import { isKnownTenant, tenantOfNamespace } from '../../shared/tenants.ts';
@@ -79,8 +80,10 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
   const bullPrefix = `${config.redisPrefix}bull`;
   const intakeQueue = new IntakeQueue({ redisUrl: config.redisUrl, prefix: bullPrefix });
   const intakeWorker = new IntakeWorker({ redisUrl: config.redisUrl, prefix: bullPrefix, store });
+  const kc = inventory !== undefined ? (deps.kubeConfig ?? loadKubeConfig()) : undefined;
   // The election runs on the real clock (a test clock that jumps must not end leadership).
-  const elector = new LeaderElector({ store, owner, ttlMs: Math.max(3000, Math.min(15_000, leaseTtlMs / 2)) });
+  const campaign = kc !== undefined && config.gpuElection === 'lease' ? leaseCampaignOf(kc, config.kubeLease, store) : store;
+  const elector = new LeaderElector({ campaign, owner, ttlMs: Math.max(3000, Math.min(15_000, leaseTtlMs / 2)) });
   const stopLeaderLog = elector.onChange((fence) => {
     metrics.leader.set(fence === undefined ? 0 : 1);
     app.log.info({ owner, epoch: fence?.epoch }, fence === undefined ? 'gpu scheduler: not leading' : 'gpu scheduler: leading');
@@ -90,8 +93,7 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     if (e.state === 'leader-resigned') elector.poke();
   });
   let backend: KubeBackend | undefined;
-  if (inventory !== undefined) {
-    const kc = deps.kubeConfig ?? loadKubeConfig();
+  if (inventory !== undefined && kc !== undefined) {
     backend = new KubeBackend({
       kc,
       nodes: inventory,
@@ -183,4 +185,10 @@ export function registerGpuJobs(app: FastifyInstance, deps: GpuJobsDeps): GpuJob
     await closeRedis(redis);
   });
   return gpuJobs;
+}
+
+/** The Lease election on `lease` ("name" or "namespace/name"; no namespace: the kubeconfig context's, else default). */
+function leaseCampaignOf(kc: KubeConfig, lease: string, store: JobStore): LeaseCampaign {
+  const [namespace, name] = lease.includes('/') ? (lease.split('/', 2) as [string, string]) : [kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default', lease];
+  return new LeaseCampaign({ leases: kubeLeases(kc, namespace, name), namespace, name, store });
 }

@@ -260,6 +260,25 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return redis.call('INCR', KEYS[2])
 `;
 
+/**
+ * adopt leader: KEYS leader, epoch; ARGV owner, epoch, ttlMs. The Lease election's half in Redis: an
+ * epoch won on a Kubernetes Lease becomes the fencing token when it is newer than the stored one (or is
+ * the stored one and `owner` holds it, or nobody does: a renewal after the key's TTL ran out); returns
+ * it, or 0 when a newer epoch is already here (another leader was elected since).
+ */
+export const ADOPT_LEADER = `
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+local won = tonumber(ARGV[2])
+local holder = redis.call('GET', KEYS[1])
+if won > cur then
+  redis.call('SET', KEYS[2], ARGV[2])
+elseif won < cur or (holder and holder ~= ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return won
+`;
+
 /** resign: KEYS leader; ARGV owner, channel. Tells the other replicas, so one takes over at once. */
 export const RESIGN_LEADER = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { ClusterSpec, Placement } from '../placement/model.ts';
 import type { JobRecord, JobSpec, JobState } from './model.ts';
 import { JOB_STATES } from './model.ts';
-import { ACQUIRE_LEADER, CLAIM_RUN, CREATE_JOB, EXPIRE_JOB, FINISH_JOB, HEARTBEAT_JOB, PLACE_JOB, RESIGN_LEADER, SNAPSHOT } from './scripts.ts';
+import { ACQUIRE_LEADER, ADOPT_LEADER, CLAIM_RUN, CREATE_JOB, EXPIRE_JOB, FINISH_JOB, HEARTBEAT_JOB, PLACE_JOB, RESIGN_LEADER, SNAPSHOT } from './scripts.ts';
 
 interface ScriptCommands {
   hpGpuCreate(...args: (string | number)[]): Promise<number>;
@@ -17,6 +17,7 @@ interface ScriptCommands {
   hpGpuExpire(...args: (string | number)[]): Promise<string>;
   hpGpuAcquire(...args: (string | number)[]): Promise<number>;
   hpGpuResign(...args: (string | number)[]): Promise<number>;
+  hpGpuAdopt(...args: (string | number)[]): Promise<number>;
   hpGpuClaimRun(...args: (string | number)[]): Promise<number>;
   hpGpuSnapshot(...args: (string | number)[]): Promise<[string[], string[], string[], string[], string[], string[], string[], string[]]>;
 }
@@ -60,6 +61,7 @@ export class JobStore {
     redis.defineCommand('hpGpuExpire', { numberOfKeys: 8, lua: EXPIRE_JOB });
     redis.defineCommand('hpGpuAcquire', { numberOfKeys: 2, lua: ACQUIRE_LEADER });
     redis.defineCommand('hpGpuResign', { numberOfKeys: 1, lua: RESIGN_LEADER });
+    redis.defineCommand('hpGpuAdopt', { numberOfKeys: 2, lua: ADOPT_LEADER });
     redis.defineCommand('hpGpuClaimRun', { numberOfKeys: 1, lua: CLAIM_RUN });
     redis.defineCommand('hpGpuSnapshot', { numberOfKeys: 4, lua: SNAPSHOT });
     this.redis = redis as Redis & ScriptCommands;
@@ -192,6 +194,14 @@ export class JobStore {
   /** Acquires or renews leadership; the epoch (fencing token) or 0 when another owner leads. */
   acquireLeader(owner: string, ttlMs: number): Promise<number> {
     return this.redis.hpGpuAcquire(this.k.leader, this.k.epoch, owner, ttlMs);
+  }
+  /** The newest epoch any leader won (0 before the first). */
+  async leaderEpoch(): Promise<number> {
+    return Number((await this.redis.get(this.k.epoch)) ?? '0');
+  }
+  /** Makes `epoch`, won elsewhere (a Kubernetes Lease), the fencing token; it back, or 0 when a newer one is here. */
+  adoptLeader(owner: string, epoch: number, ttlMs: number): Promise<number> {
+    return this.redis.hpGpuAdopt(this.k.leader, this.k.epoch, owner, epoch, ttlMs);
   }
   resignLeader(owner: string): Promise<number> {
     return this.redis.hpGpuResign(this.k.leader, owner, this.channel);

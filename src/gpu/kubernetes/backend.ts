@@ -16,7 +16,7 @@ import type { JobRecord, JobSpec } from '../jobs/model.ts';
 import { LIVE_STATES } from '../jobs/model.ts';
 import type { TickStats } from '../jobs/scheduling-loop.ts';
 import type { Fence, JobStore } from '../jobs/store.ts';
-import type { KubeApi } from './api.ts';
+import { apiClient, type KubeApi } from './api.ts';
 import { watchResource, type WatchedSet } from './list-watch.ts';
 import type { NodeInventory } from './node-inventory.ts';
 import { DEVICES_ANNOTATION, devicesAnnotation, nodeAdmits, placementFromAnnotation, podRequestOf } from './objects.ts';
@@ -88,7 +88,7 @@ export class KubeBackend {
    * that is down delays that; the loop waits for `ready`).
    */
   async start(): Promise<void> {
-    const core = this.o.kc.makeApiClient(CoreV1Api);
+    const core = apiClient(this.o.kc, CoreV1Api);
     const warn = (what: string) => (err: unknown) => this.o.log?.warn({ err: String(err) }, `kubernetes backend: ${what} watch failed; retrying`);
     this.nodeWatch = watchResource<V1Node>(this.o.kc, '/api/v1/nodes', () => core.listNode(), { onError: warn('node') });
     this.nodeWatch.on('add', (n) => this.nodes.upsert(n));

@@ -57,7 +57,7 @@ describe('job lifecycle', () => {
 
   it('the elector tells every listener registered after it was built, until it unsubscribes', () =>
     withStore(async (store) => {
-      const elector = new LeaderElector({ store, owner: 'me', ttlMs: 10_000 });
+      const elector = new LeaderElector({ campaign: store, owner: 'me', ttlMs: 10_000 });
       const seen: (Fence | undefined)[] = [];
       const late: (Fence | undefined)[] = [];
       elector.onChange((f) => seen.push(f));

@@ -25,7 +25,7 @@ async function withLoop(extra: Partial<SchedulingLoopOptions>, fn: (store: JobSt
   try {
     await waitReady(client, 5000);
     const store = new JobStore(client, `hooks${n++}:`, cluster, 3600);
-    const elector = new LeaderElector({ store, owner: 'me', ttlMs: 10_000 });
+    const elector = new LeaderElector({ campaign: store, owner: 'me', ttlMs: 10_000 });
     await elector.tick();
     const loop = new SchedulingLoop({ store, elector, cluster, policy: 'first-fit', tickMs: 60_000, leaseTtlMs: 60_000, starvationMs: 60_000, preemption: true, ...extra });
     await fn(store, loop);

@@ -196,18 +196,28 @@ describe('hotpath as a secondary Kubernetes scheduler', () => {
     expect(nodeOf('before')).toBeDefined();
   });
 
-  it('two replicas: one leader places; when it goes, the other takes over and binds; no pod bound twice', async () => {
-    const one = await startHotpath();
-    const two = await startHotpath();
+  const holderOf = () => (fake.get('Lease', 'gpu-system', 'hotpath-sched') as { spec?: { holderIdentity?: string; leaseTransitions?: number } } | undefined)?.spec;
+  it.each(['redis', 'lease'])('two replicas (%s election): one leader places; when it goes, the other takes over and binds; no pod bound twice', async (election) => {
+    const env = { HOTPATH_GPU_ELECTION: election, HOTPATH_KUBE_LEASE: 'gpu-system/hotpath-sched' };
+    const one = await startHotpath(env);
+    const two = await startHotpath(env);
     fake.create(gpuPod('p1', { gpus: 2 }));
     await until('p1 bound', () => nodeOf('p1'));
     const leader = [one, two].find((r) => r.app.gpuJobs.elector.fence() !== undefined);
     expect(leader).toBeDefined();
+    const firstFence = leader!.app.gpuJobs.elector.fence()!;
+    // With the Lease election the Lease names the leader, and its leaseTransitions is the fencing epoch.
+    if (election === 'lease') expect(holderOf()).toMatchObject({ holderIdentity: firstFence.owner, leaseTransitions: firstFence.epoch });
+    else expect(holderOf()).toBeUndefined();
     await leader!.app.close();
     apps.splice(apps.indexOf(leader!.app), 1);
     const survivor = leader === one ? two : one;
     fake.create(gpuPod('p2', { gpus: 2 }));
     await until('p2 bound by the survivor', () => nodeOf('p2'), 20_000);
+    const nextFence = survivor.app.gpuJobs.elector.fence()!;
+    expect(nextFence.epoch).toBeGreaterThan(firstFence.epoch);
+    expect(await survivor.app.gpuJobs.store.leaderEpoch()).toBe(nextFence.epoch);
+    if (election === 'lease') expect(holderOf()).toMatchObject({ holderIdentity: nextFence.owner, leaseTransitions: nextFence.epoch });
     for (const name of ['p1', 'p2']) expect(fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/pods/${name}/binding`))).toHaveLength(1);
     expect((await auditStore(survivor.app.gpuJobs.store, survivor.app.gpuJobs.cluster)).problems).toEqual([]);
   });

@@ -1,8 +1,9 @@
 // Why: restart safety as an operator meets it: `node src/server.ts` on the kubernetes backend, killed
 // with SIGKILL at random moments while pods arrive (after binding, before it, and between the device
 // annotation and the Binding: the API server refuses bindings in odd rounds), started again each time
-// on the same Redis. In the end every pod is bound once, the devices the pods' annotations name never overlap
-// on a node, and the allocation record agrees with them device for device.
+// on the same Redis, with either election (a Redis key or a Lease). In the end every pod is bound once,
+// the devices the pods' annotations name never overlap on a node, and the allocation record agrees with
+// them device for device.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,17 @@ let child: ChildProcess | undefined;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  fake = await startFakeApiServer({ validation: false });
   dir = mkdtempSync(join(tmpdir(), 'hotpath-kill9-'));
+});
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh API server with two 4-GPU K80 nodes, and its kubeconfig in `dir`. */
+async function freshApiServer(): Promise<void> {
+  fake = await startFakeApiServer({ validation: false });
   writeFileSync(join(dir, 'kubeconfig'), fake.kubeconfigYaml());
   for (const name of ['k80-a', 'k80-b']) {
     fake.create({
@@ -31,22 +41,17 @@ beforeAll(async () => {
       status: { allocatable: { cpu: '32', memory: '256Gi', 'nvidia.com/gpu': '4', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
     });
   }
-});
-afterAll(async () => {
-  child?.kill('SIGKILL');
-  await fake.close();
-  await redis.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+}
 
 /** Starts the server process; resolves with its URL once it listens. */
-function startServer(): Promise<string> {
+function startServer(election: string): Promise<string> {
   const proc = spawn(process.execPath, ['src/server.ts'], {
     env: {
       ...process.env,
       PORT: '0',
       REDIS_URL: redis.url,
-      HOTPATH_REDIS_PREFIX: 'kill9:',
+      HOTPATH_REDIS_PREFIX: `kill9-${election}:`,
+      HOTPATH_GPU_ELECTION: election,
       HOTPATH_GPU_BACKEND: 'kubernetes',
       KUBECONFIG: join(dir, 'kubeconfig'),
       HOTPATH_GPU_EXECUTOR: 'none',
@@ -95,12 +100,18 @@ const gpuPod = (name: string): KubeObject => ({
 type PodView = { spec: { nodeName?: string }; metadata: { annotations?: Record<string, string> } };
 const podView = (name: string) => fake.get('Pod', 'ml', name) as PodView | undefined;
 
-describe('kill -9 at random moments on the kubernetes backend', () => {
+// The Lease election: a killed leader's Lease stays held, so each new process waits out its duration.
+describe.each(['redis', 'lease'])('kill -9 at random moments on the kubernetes backend (%s election)', (election) => {
+  beforeAll(freshApiServer);
+  afterAll(async () => {
+    await kill();
+    await fake.close();
+  });
   it('loses nothing and books no device twice', async () => {
     const prng = createPrng(2026);
     const names: string[] = [];
     for (let round = 0; round < 4; round++) {
-      await startServer();
+      await startServer(election);
       // Odd rounds: the API server refuses the next bindings, so the kill finds pods annotated, placed, not bound.
       if (round % 2 === 1) fake.failNext('POST', /\/binding$/, 500, 3);
       for (let i = 0; i < 2; i++) {
@@ -112,7 +123,7 @@ describe('kill -9 at random moments on the kubernetes backend', () => {
       await new Promise((r) => setTimeout(r, 50 + prng.int(400)));
       await kill();
     }
-    const url = await startServer();
+    const url = await startServer(election);
     const deadline = Date.now() + 30_000;
     while (names.some((n) => !podView(n)?.spec.nodeName)) {
       if (Date.now() > deadline) throw new Error(`not bound: ${names.filter((n) => !podView(n)?.spec.nodeName).join(', ')}`);
