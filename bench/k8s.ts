@@ -1,12 +1,13 @@
 // Why: `npm run bench:k8s` measures hotpath as a secondary Kubernetes scheduler at the scale of the
 // Alibaba GPU cluster: its 1213 GPU nodes as Node objects and the first pods of a trace as Pod objects in
 // the fake API server (the real wire format; its schema validation off so the fake is not what is
-// timed), hotpath on the kubernetes backend in this process with a private redis-server, the way it
-// ships (policy hotpath). It prints pods bound per second, p50/p99 time from a pod's creation to its
+// timed) in a thread of its own, as a real API server is another machine; hotpath on the kubernetes
+// backend in this process with a private redis-server, the way it ships (policy hotpath). It prints pods bound per second, p50/p99 time from a pod's creation to its
 // binding, the share of wall time the leader spent in scheduling rounds, and the allocation reached,
 // beside the pure placement core on the same pods (one attempt per pod, in creation order).
 // Anchors: YuniKorn's published 204 pods/s on 2000 nodes. The trace is read in place, never copied.
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { Worker } from 'node:worker_threads';
+import { KubeConfig } from '@kubernetes/client-node';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/shared/config.ts';
 import { hasRedisServer, startRedisServer } from '../src/shared/redis-autostart.ts';
@@ -19,7 +20,8 @@ import { ClusterState } from '../src/gpu/placement/state.ts';
 import { typicalSpecs } from '../src/gpu/placement/typical-specs.ts';
 import { DEFAULT_TRACE_DIR, loadCluster, loadPods, TRACE_NAMES } from '../src/sim/trace.ts';
 import { freePort } from '../test/helpers/redis.ts';
-import { startFakeApiServer, type KubeObject } from '../test/kube/fake-apiserver.ts';
+import type { KubeObject } from '../test/kube/fake-apiserver.ts';
+import type { K8sBenchStart, K8sWorkerReply } from './lib/k8s-apiserver-worker.ts';
 import { benchCli, jsonOption, machine, resultsPath, writeResults } from './lib/cli.ts';
 
 const cli = benchCli({
@@ -67,16 +69,35 @@ async function main(): Promise<number> {
   const gpuMilliOf = (r: PlacementRequest) => (r.gpus ?? 0) * 1000 + (r.gpuMilli ?? 0);
 
   const redis = await startRedisServer(await freePort(), { tiedToParent: true });
-  const fake = await startFakeApiServer({ validation: false, bookmarkIntervalMs: 5000 });
-  for (const node of cluster.nodes) {
-    fake.create({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: node.name, labels: { 'nvidia.com/gpu.product': node.gpus[0]?.model ?? 'none' } },
-      spec: {},
-      status: { allocatable: { cpu: `${node.cpuMilli}m`, memory: `${node.memoryMiB}Mi`, 'nvidia.com/gpu': String(node.gpus.length), pods: '500' }, conditions: [{ type: 'Ready', status: 'True' }] },
-    });
-  }
+  const nodes: KubeObject[] = cluster.nodes.map((node) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: node.name, labels: { 'nvidia.com/gpu.product': node.gpus[0]?.model ?? 'none' } },
+    spec: {},
+    status: { allocatable: { cpu: `${node.cpuMilli}m`, memory: `${node.memoryMiB}Mi`, 'nvidia.com/gpu': String(node.gpus.length), pods: '500' }, conditions: [{ type: 'Ready', status: 'True' }] },
+  }));
+  // The API server in its own thread (as a real one is another machine): see bench/lib/k8s-apiserver-worker.ts.
+  const apiServer = new Worker(new URL('./lib/k8s-apiserver-worker.ts', import.meta.url));
+  const replies: K8sWorkerReply[] = [];
+  let wake: (() => void) | undefined;
+  apiServer.on('message', (m: K8sWorkerReply) => {
+    replies.push(m);
+    wake?.();
+  });
+  apiServer.on('error', (err) => {
+    replies.push({ kind: 'error', message: err.message });
+    wake?.();
+  });
+  const reply = async <K extends K8sWorkerReply['kind']>(kind: K): Promise<Extract<K8sWorkerReply, { kind: K }>> => {
+    for (;;) {
+      const m = replies.shift();
+      if (m?.kind === 'error') throw new Error(`the API server thread: ${m.message}`);
+      if (m !== undefined) return m as Extract<K8sWorkerReply, { kind: K }>;
+      await new Promise<void>((r) => (wake = r));
+    }
+  };
+  apiServer.postMessage({ nodes, pods: requests.map(podOf), paceMs: o['pace-ms'], quietMs: 5000 } satisfies K8sBenchStart);
+  const { kubeconfig } = await reply('ready');
   const engine = await createDuckDbEngine({ demoData: false, statementTimeoutMs: 5000 });
   const config = loadConfig({
     REDIS_URL: `redis://127.0.0.1:${redis.port}`,
@@ -89,7 +110,7 @@ async function main(): Promise<number> {
     HOTPATH_ADMIN_USERS: 'bench-admin',
   });
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromString(fake.kubeconfigYaml());
+  kubeConfig.loadFromString(kubeconfig);
   const app = await buildApp(config, { engine, defaultMetrics: false, kubeConfig });
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {
@@ -99,33 +120,14 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, 50));
     }
     process.stderr.write(`bench:k8s: ${cluster.nodes.length} nodes (${capacityMilli / 1000} GPUs) listed; creating ${requests.length} pods of trace ${o.trace}\n`);
-    const createdAt = new Map<string, number>();
-    const boundAt = new Map<string, number>();
-    let lastChange = performance.now();
-    // Bindings seen as a client sees them: a watch on the pods (not by reading the fake's memory, which
-    // would copy every pod on each look and slow the very process being measured).
-    const watch = await new Watch(kubeConfig).watch('/api/v1/pods', { fieldSelector: 'spec.schedulerName=hotpath' }, (type, obj: { metadata?: { name?: string }; spec?: { nodeName?: string } }) => {
-      const name = obj.metadata?.name ?? '';
-      if ((type === 'ADDED' || type === 'MODIFIED') && obj.spec?.nodeName && !boundAt.has(name)) {
-        boundAt.set(name, performance.now());
-        lastChange = performance.now();
-      }
-    }, () => {});
-    const t0 = performance.now();
-    for (const [i, r] of requests.entries()) {
-      fake.create(podOf(r, i));
-      createdAt.set(`p-${i}`, performance.now());
-      // --pace-ms: one pod per that many ms (a stream, not a burst; each pod queued in its own millisecond).
-      if (o['pace-ms'] > 0) await new Promise((res) => setTimeout(res, o['pace-ms']));
-    }
-    lastChange = performance.now();
-    while (boundAt.size < requests.length && performance.now() - lastChange < 5000) await new Promise((r) => setTimeout(r, 50));
-    watch.abort();
-    const wallMs = Math.max(...boundAt.values(), t0) - t0;
-    const latencies = [...boundAt].map(([n, t]) => t - createdAt.get(n)!);
+    apiServer.postMessage('go');
+    const done = await reply('done');
+    const boundIdx = new Set(done.boundMs.flatMap((t, i) => (Number.isNaN(t) ? [] : [i])));
+    const wallMs = Math.max(0, ...[...boundIdx].map((i) => done.boundMs[i]!));
+    const latencies = [...boundIdx].map((i) => done.boundMs[i]! - done.createdMs[i]!);
     const rounds = await app.metricsRegistry.getSingleMetric('hotpath_gpu_schedule_attempt_seconds')?.get();
     const roundSec = (rounds?.values as { metricName?: string; value: number }[] | undefined)?.find((v) => v.metricName?.endsWith('_sum'))?.value ?? NaN;
-    const boundMilli = requests.reduce((n, r, i) => n + (boundAt.has(`p-${i}`) ? gpuMilliOf(r) : 0), 0);
+    const boundMilli = requests.reduce((n, r, i) => n + (boundIdx.has(i) ? gpuMilliOf(r) : 0), 0);
     const audit = await app.inject({ method: 'GET', url: '/v1/gpu/audit', headers: { 'x-trino-user': 'bench-admin' } });
     // The pure core on the same pods and the service's own cluster view, in the order the service
     // considers them (age: the queue time it recorded, then job id), one attempt each: nothing ever leaves, so a pod
@@ -133,8 +135,7 @@ async function main(): Promise<number> {
     // place exactly the same pods.
     const order = await Promise.all(
       requests.map(async (r, i) => {
-        const uid = (fake.get('Pod', 'trace', `p-${i}`)?.metadata as { uid?: string } | undefined)?.uid ?? '';
-        const id = `pod-${uid}`;
+        const id = `pod-${done.uids[i]}`;
         return { r, i, at: (await app.gpuJobs.store.get(id))?.queuedAtMs ?? Infinity, id };
       }),
     );
@@ -152,12 +153,12 @@ async function main(): Promise<number> {
       }
     }
     const harnessPlaced = harnessSet.size;
-    const serviceOnly = requests.filter((_r, i) => boundAt.has(`p-${i}`) && !harnessSet.has(i)).length;
-    const harnessOnly = requests.filter((_r, i) => !boundAt.has(`p-${i}`) && harnessSet.has(i)).length;
+    const serviceOnly = requests.filter((_r, i) => boundIdx.has(i) && !harnessSet.has(i)).length;
+    const harnessOnly = requests.filter((_r, i) => !boundIdx.has(i) && harnessSet.has(i)).length;
     const rows = [
       ['pods created', String(requests.length)],
-      ['pods bound', `${boundAt.size} (${((100 * boundAt.size) / requests.length).toFixed(1)} %)`],
-      ['pods bound per second', (boundAt.size / (wallMs / 1000)).toFixed(0)],
+      ['pods bound', `${boundIdx.size} (${((100 * boundIdx.size) / requests.length).toFixed(1)} %)`],
+      ['pods bound per second', (boundIdx.size / (wallMs / 1000)).toFixed(0)],
       ['creation -> binding p50', `${pct(latencies, 50).toFixed(0)} ms`],
       ['creation -> binding p99', `${pct(latencies, 99).toFixed(0)} ms`],
       ['leader time in scheduling rounds', `${((100 * roundSec * 1000) / wallMs).toFixed(0)} % of ${(wallMs / 1000).toFixed(1)} s`],
@@ -182,7 +183,8 @@ async function main(): Promise<number> {
   } finally {
     await app.close();
     await engine.close();
-    await fake.close();
+    apiServer.postMessage('close');
+    await new Promise((r) => apiServer.once('exit', r));
     redis.stop();
   }
 }
