@@ -189,8 +189,34 @@ export class SchedulingLoop {
     stats.reservations = result.reservations;
     const byId = new Map(pendingJobs.map((j) => [j.id, j]));
     const liveById = new Map(liveJobs.map((j) => [j.id, j]));
+    // Decisions go to the store in runs: the ones that preempt nobody are sent together (one pipelined
+    // round trip for a burst instead of one per job; each script checks capacity itself, so their order
+    // does not matter), and a preempting one waits for the run before it and for beforeEvict. The first
+    // refusal ends the round (what was placed in its run stays placed and is reported).
+    const record = (d: PassResult['decisions'][number]): void => {
+      const job = byId.get(d.jobId);
+      stats.placed.push({ id: d.jobId, waitMs: nowMs - (job?.queuedAtMs ?? nowMs), priority: job?.spec.priority ?? 0, tenant: job?.spec.tenant ?? '' });
+      stats.preempted.push(...d.preempt);
+    };
+    const placeRun = async (run: PassResult['decisions']): Promise<string | undefined> => {
+      const answers = await Promise.all(run.map((d) => store.place(fence, d.jobId, d.placement, d.preempt, nowMs, this.o.leaseTtlMs)));
+      let refused: string | undefined;
+      answers.forEach((r, i) => {
+        if (r === 'ok') record(run[i]!);
+        else refused ??= `${run[i]!.jobId}: ${r}`;
+      });
+      return refused;
+    };
+    let run: PassResult['decisions'] = [];
     for (const d of result.decisions) {
-      if (d.preempt.length > 0 && this.o.beforeEvict !== undefined) {
+      if (d.preempt.length === 0) {
+        run.push(d);
+        continue;
+      }
+      const refused = await placeRun(run);
+      run = [];
+      if (refused !== undefined) return this.finish(stats, t0, refused);
+      if (this.o.beforeEvict !== undefined) {
         const victims = d.preempt.map((id) => liveById.get(id)).filter((j): j is JobRecord => j !== undefined);
         if (!(await this.o.beforeEvict(d.jobId, victims))) {
           stats.blocked.push({ jobId: d.jobId, reason: `preemption refused: a victim may not be evicted now (${d.preempt.join(', ')})` });
@@ -199,10 +225,10 @@ export class SchedulingLoop {
       }
       const r = await store.place(fence, d.jobId, d.placement, d.preempt, nowMs, this.o.leaseTtlMs);
       if (r !== 'ok') return this.finish(stats, t0, `${d.jobId}: ${r}`);
-      const job = byId.get(d.jobId);
-      stats.placed.push({ id: d.jobId, waitMs: nowMs - (job?.queuedAtMs ?? nowMs), priority: job?.spec.priority ?? 0, tenant: job?.spec.tenant ?? '' });
-      stats.preempted.push(...d.preempt);
+      record(d);
     }
+    const refused = await placeRun(run);
+    if (refused !== undefined) return this.finish(stats, t0, refused);
     return this.finish(stats, t0, undefined);
   }
 
