@@ -71,6 +71,8 @@ export interface TickStats {
 }
 
 const TIDY_EVERY_MS = 60_000;
+/** The most placements sent to the store at once (one pipelined batch; see tick). */
+const PLACE_RUN_MAX = 64;
 
 export class SchedulingLoop {
   private readonly o: SchedulingLoopOptions;
@@ -191,8 +193,9 @@ export class SchedulingLoop {
     const liveById = new Map(liveJobs.map((j) => [j.id, j]));
     // Decisions go to the store in runs: the ones that preempt nobody are sent together (one pipelined
     // round trip for a burst instead of one per job; each script checks capacity itself, so their order
-    // does not matter), and a preempting one waits for the run before it and for beforeEvict. The first
-    // refusal ends the round (what was placed in its run stays placed and is reported).
+    // does not matter), at most PLACE_RUN_MAX at a time so no script waits behind a burst's thousands
+    // past the command timeout; a preempting one waits for the run before it and for beforeEvict. The
+    // first refusal ends the round (what was placed in its run stays placed and is reported).
     const record = (d: PassResult['decisions'][number]): void => {
       const job = byId.get(d.jobId);
       stats.placed.push({ id: d.jobId, waitMs: nowMs - (job?.queuedAtMs ?? nowMs), priority: job?.spec.priority ?? 0, tenant: job?.spec.tenant ?? '' });
@@ -209,13 +212,17 @@ export class SchedulingLoop {
     };
     let run: PassResult['decisions'] = [];
     for (const d of result.decisions) {
-      if (d.preempt.length === 0) {
+      if (d.preempt.length === 0 && run.length < PLACE_RUN_MAX) {
         run.push(d);
         continue;
       }
       const refused = await placeRun(run);
       run = [];
       if (refused !== undefined) return this.finish(stats, t0, refused);
+      if (d.preempt.length === 0) {
+        run.push(d);
+        continue;
+      }
       if (this.o.beforeEvict !== undefined) {
         const victims = d.preempt.map((id) => liveById.get(id)).filter((j): j is JobRecord => j !== undefined);
         if (!(await this.o.beforeEvict(d.jobId, victims))) {

@@ -19,9 +19,9 @@ const spec = (extra: Partial<JobSpec> = {}): JobSpec => ({ tenant: 't', priority
 let n = 0;
 
 /** One node of 4 K80 devices (k80-0), a store on a fresh prefix, a leading elector, and a loop with `extra`. */
-async function withLoop(extra: Partial<SchedulingLoopOptions>, fn: (store: JobStore, loop: SchedulingLoop) => Promise<void>): Promise<void> {
+async function withLoop(extra: Partial<SchedulingLoopOptions>, fn: (store: JobStore, loop: SchedulingLoop) => Promise<void>, nodes = 2): Promise<void> {
   const client = createRedis({ url: redis.url, commandTimeoutMs: 2000, connectionName: 'test' });
-  const cluster = k80Cluster(2);
+  const cluster = k80Cluster(nodes);
   try {
     await waitReady(client, 5000);
     const store = new JobStore(client, `hooks${n++}:`, cluster, 3600);
@@ -37,6 +37,34 @@ async function withLoop(extra: Partial<SchedulingLoopOptions>, fn: (store: JobSt
 }
 
 describe('the scheduling loop\'s seams for the kubernetes backend', () => {
+  it('a burst larger than one pipelined run, with a preempting decision inside it, is placed whole and consistent', () =>
+    withLoop(
+      {},
+      async (store, loop) => {
+        // 100 nodes x 4 devices, 330 held by priority-0 jobs. The burst: 70 of priority 10 (they fill the 70
+        // free devices: two runs), one of priority 5 (nothing free is left: it preempts a priority-0 job),
+        // and 10 of priority 0 (nothing for them).
+        for (let i = 0; i < 330; i++) await store.create(`low-${String(i).padStart(3, '0')}`, spec({ gpus: 1 }), i);
+        const first = await loop.tick();
+        expect(first.refused).toBeUndefined();
+        expect(first.placed).toHaveLength(330);
+        for (let i = 0; i < 70; i++) await store.create(`high-${String(i).padStart(2, '0')}`, spec({ gpus: 1, priority: 10 }), 1000 + i);
+        await store.create('mid', spec({ gpus: 1, priority: 5 }), 1100);
+        for (let i = 0; i < 10; i++) await store.create(`late-${i}`, spec({ gpus: 1 }), 1200 + i);
+        const second = await loop.tick();
+        expect(second.refused).toBeUndefined();
+        expect(second.placed.map((p) => p.id).sort()).toEqual([...Array.from({ length: 70 }, (_, i) => `high-${String(i).padStart(2, '0')}`), 'mid']);
+        expect(second.preempted).toHaveLength(1);
+        expect(second.preempted[0]).toMatch(/^low-/);
+        const live = await store.getMany(await store.liveIds());
+        const devices = live.flatMap((j) => j.placement!.devices.map((d) => `${j.placement!.node}/${d.gpuIndex}`));
+        expect(new Set(devices).size).toBe(devices.length);
+        expect(devices).toHaveLength(400);
+        expect((await store.get('late-0'))?.state).toBe('queued');
+      },
+      100,
+    ));
+
   it('a gang in the spec is placed all or none', () =>
     withLoop({}, async (store, loop) => {
       for (let i = 0; i < 3; i++) await store.create(`g-${i}`, spec({ gpus: 3, gang: { id: 'ml/g', minMember: 3 } }), i);
