@@ -5,6 +5,9 @@ import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { Redis } from 'ioredis';
+import { closeRedis, createRedis, waitReady } from '../../src/shared/redis.ts';
 import { startRedisServer, type StartedRedis } from '../../src/shared/redis-autostart.ts';
 
 export function freePort(): Promise<number> {
@@ -52,6 +55,31 @@ export async function startTestRedis(opts: { persist?: boolean } = {}): Promise<
     async stop() {
       server.process.kill('SIGTERM');
       await waitExit(server);
+    },
+  };
+}
+
+/**
+ * A private redis-server and one client of it for the whole file (beforeAll/afterAll registered here):
+ * read `.client` inside tests (it exists once beforeAll ran).
+ */
+export function useRedisClient(): { readonly client: Redis; readonly redis: TestRedis } {
+  const state: { client?: Redis; redis?: TestRedis } = {};
+  beforeAll(async () => {
+    state.redis = await startTestRedis();
+    state.client = createRedis({ url: state.redis.url, commandTimeoutMs: 2000, connectionName: 'test' });
+    await waitReady(state.client, 5000);
+  });
+  afterAll(async () => {
+    if (state.client !== undefined) await closeRedis(state.client);
+    await state.redis?.stop();
+  });
+  return {
+    get client() {
+      return state.client!;
+    },
+    get redis() {
+      return state.redis!;
     },
   };
 }

@@ -4,15 +4,13 @@
 // campaign against the fake API server (real wire format, optimistic concurrency on the Lease, Go's
 // MicroTime layout) and a real Redis, with clocks stepped by hand, since expiry is about time.
 import { KubeConfig } from '@kubernetes/client-node';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { k80Cluster } from '../../../src/gpu/inventory.ts';
 import { kubeLeases } from '../../../src/gpu/kubernetes/api.ts';
 import { LeaseCampaign, leaseMove, type LeaseView } from '../../../src/gpu/kubernetes/lease-campaign.ts';
 import { LeaderElector } from '../../../src/gpu/jobs/leader.ts';
 import { JobStore } from '../../../src/gpu/jobs/store.ts';
-import { closeRedis, createRedis, waitReady } from '../../../src/shared/redis.ts';
-import { startTestRedis, type TestRedis } from '../../helpers/redis.ts';
+import { useRedisClient } from '../../helpers/redis.ts';
 import { startFakeApiServer, type FakeApiServer } from '../../kube/fake-apiserver.ts';
 
 describe('leaseMove (pure)', () => {
@@ -33,27 +31,17 @@ describe('leaseMove (pure)', () => {
 });
 
 describe('LeaseCampaign against the fake API server and a real Redis', () => {
-  let redis: TestRedis;
-  let client: Redis;
+  const redis = useRedisClient();
   let fake: FakeApiServer;
   let kc: KubeConfig;
   let n = 0;
   let store: JobStore;
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    client = createRedis({ url: redis.url, commandTimeoutMs: 2000, connectionName: 'test' });
-    await waitReady(client, 5000);
-  });
-  afterAll(async () => {
-    await closeRedis(client);
-    await redis.stop();
-  });
   beforeEach(async () => {
     fake = await startFakeApiServer();
     kc = new KubeConfig();
     kc.loadFromString(fake.kubeconfigYaml());
-    store = new JobStore(client, `lease${n++}:`, k80Cluster(1), 3600);
+    store = new JobStore(redis.client, `lease${n++}:`, k80Cluster(1), 3600);
   });
   afterEach(async () => {
     await fake.close();
