@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   ApiException, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, ListWatch, PatchStrategy, PolicyV1Api, Watch,
-  setHeaderOptions, type V1Pod,
+  setHeaderOptions, V1MicroTime, type V1Pod,
 } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApiServer, type FakeApiServer, type KubeObject } from './fake-apiserver.ts';
@@ -195,14 +195,24 @@ describe('writes', () => {
   it('refuses a Lease PUT with a stale resourceVersion with 409 Conflict (optimistic concurrency)', async () => {
     const { coord } = clients();
     const lease = await coord.createNamespacedLease({
-      namespace: 'kube-system', body: { metadata: { name: 'hotpath-scheduler' }, spec: { holderIdentity: 'replica-a', leaseDurationSeconds: 15, renewTime: new Date() } },
+      namespace: 'kube-system', body: { metadata: { name: 'hotpath-scheduler' }, spec: { holderIdentity: 'replica-a', leaseDurationSeconds: 15, renewTime: new V1MicroTime() } },
     });
-    const renewed = await coord.replaceNamespacedLease({ name: 'hotpath-scheduler', namespace: 'kube-system', body: { ...lease, spec: { ...lease.spec, renewTime: new Date() } } });
+    const renewed = await coord.replaceNamespacedLease({ name: 'hotpath-scheduler', namespace: 'kube-system', body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime() } } });
     expect(renewed.metadata?.resourceVersion).not.toBe(lease.metadata?.resourceVersion);
     const stale = await apiError(coord.replaceNamespacedLease({ name: 'hotpath-scheduler', namespace: 'kube-system', body: { ...lease, spec: { ...lease.spec, holderIdentity: 'replica-b' } } }));
     expect(stale.code).toBe(409);
     expect(stale.status).toMatchObject({ reason: 'Conflict', details: { name: 'hotpath-scheduler', group: 'coordination.k8s.io', kind: 'leases' } });
     expect(fake.get('Lease', 'kube-system', 'hotpath-scheduler')?.spec).toMatchObject({ holderIdentity: 'replica-a' });
+  });
+
+  it("refuses a Lease whose renewTime is a plain Date (milliseconds), as Go's MicroTime decoding does", async () => {
+    const { coord } = clients();
+    const refused = await apiError(coord.createNamespacedLease({
+      namespace: 'kube-system', body: { metadata: { name: 'ms-lease' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: new Date() } },
+    }));
+    expect(refused.code).toBe(400);
+    expect(refused.status).toMatchObject({ reason: 'BadRequest', message: expect.stringContaining('cannot be handled as a Lease') });
+    expect(fake.get('Lease', 'kube-system', 'ms-lease')).toBeUndefined();
   });
 
   it('blocks an eviction that would break a PodDisruptionBudget (429) and allows it once the budget allows', async () => {
