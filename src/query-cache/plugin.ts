@@ -91,6 +91,8 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
       metrics.trinoStatementBytes.set(statements.usage.bytes);
       metrics.queueDepth.set(admission.queuedCount);
       metrics.running.set(admission.runningCount);
+      metrics.queueCapacity.set(config.maxQueued);
+      metrics.runningCapacity.set(config.maxConcurrentExecutions);
       metrics.l1Bytes.set(store.l1Bytes());
       metrics.redisAvailable.set(store.available() ? 1 : 0);
       metrics.invalidationChannelUp.set(store.invalidationChannelUp() ? 1 : 0);
