@@ -6,7 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // The real-Trino suite has its own config and command (vitest.trino.config.ts, npm run test:trino).
-    exclude: ['test/trino/**', '**/node_modules/**'],
+    // So have the chart checks (vitest.charts.config.ts, npm run charts:check).
+    exclude: ['test/trino/**', 'test/charts/**', '**/node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
