@@ -141,6 +141,17 @@ const REFUSALS: [string, Record<string, string>, RegExp][] = [
   ['a lower-case extraEnv name', { 'extraEnv.log_level': 'debug' }, /extraEnv/],
 ];
 
+describe('the chart refuses', () => {
+  it.each([
+    ['a PDB that allows no eviction (minAvailable = replicas)', { replicaCount: '2', 'podDisruptionBudget.minAvailable': '2' }],
+    ['a PDB above the HPA\'s floor', { 'autoscaling.enabled': 'true', 'autoscaling.minReplicas': '2', 'podDisruptionBudget.minAvailable': '3' }],
+  ] as [string, Record<string, string>][])('%s', (_what, sets) => {
+    const r = template('hotpath', undefined, sets);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/podDisruptionBudget\.minAvailable \(\d\) must be below the replicas/);
+  });
+});
+
 describe('values.schema.json refuses', () => {
   it.each(REFUSALS)('%s', (_what, sets, field) => {
     const r = template('hotpath', undefined, sets);
