@@ -1,6 +1,7 @@
 // Why: the Argo CD layer must name only what exists: its objects valid against Argo CD's schemas, every
 // (component, environment) Application pointing at a chart folder and a values file of this repository
-// that render, automated sync (prune, selfHeal) in dev only, and sync waves that put monitoring first.
+// that render, automated sync (prune, selfHeal) in dev only, and sync waves: monitoring, hotpath, then the
+// data and ML platforms that use hotpath.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +28,8 @@ describe('deploy/argocd', () => {
 
   it('generates one Application per chart and environment, each from a chart and values file that exist and render', () => {
     const apps = applications();
-    expect(apps.map((e) => `${e.component}-${e.env}`).sort()).toEqual(['hotpath-dev', 'hotpath-prod', 'hotpath-staging', 'monitoring-dev', 'monitoring-prod', 'monitoring-staging']);
+    const charts = ['data-platform', 'hotpath', 'ml-platform', 'monitoring'];
+    expect(apps.map((e) => `${e.component}-${e.env}`).sort()).toEqual(charts.flatMap((c) => ['dev', 'prod', 'staging'].map((env) => `${c}-${env}`)));
     const source = appSet!.spec.template.spec.source;
     expect(source.path).toBe('{{ .chart }}');
     expect(source.helm.valueFiles).toEqual(['values/{{ .env }}.yaml']);
@@ -42,7 +44,8 @@ describe('deploy/argocd', () => {
 
   it('syncs itself only in dev, and the destinations are ones the project allows', () => {
     const apps = applications();
-    expect(apps.filter((e) => e.automated === true).map((e) => e.env)).toEqual(['dev', 'dev']);
+    expect(new Set(apps.filter((e) => e.automated === true).map((e) => e.env))).toEqual(new Set(['dev']));
+    expect(apps.filter((e) => e.automated === true)).toHaveLength(4);
     expect(appSet!.spec.templatePatch).toMatch(/if \.automated[\s\S]*prune: true[\s\S]*selfHeal: true/);
     expect(appSet!.spec.template.spec.syncPolicy.automated).toBeUndefined();
     const allowed = project!.spec.destinations.map((d: { namespace: string }) => new RegExp(`^${d.namespace.replace('*', '.*')}$`));
@@ -50,9 +53,11 @@ describe('deploy/argocd', () => {
     expect(project!.spec.sourceRepos).toContain(appSet!.spec.template.spec.source.repoURL);
   });
 
-  it('orders the sync: monitoring (rules, dashboards) before hotpath', () => {
+  it('orders the sync: monitoring (rules, dashboards), hotpath, then the platforms that use it', () => {
     const wave = Object.fromEntries(applications().map((e) => [e.component, Number(e.wave)]));
     expect(wave.monitoring).toBeLessThan(wave.hotpath!);
+    expect(wave.hotpath).toBeLessThan(wave['data-platform']!);
+    expect(wave.hotpath).toBeLessThan(wave['ml-platform']!);
     expect(appSet!.spec.template.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('{{ .wave }}');
   });
 });

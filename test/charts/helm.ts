@@ -3,12 +3,14 @@
 // built-in kinds, @kubernetes-models/* for Argo CD, the Prometheus Operator and External Secrets), so a
 // chart cannot drift into objects a cluster would refuse.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { rayPodTemplates, rayProblem } from './ray-schema.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const CHARTS = ['hotpath', 'monitoring'] as const;
+export const CHARTS = ['hotpath', 'monitoring', 'data-platform', 'ml-platform'] as const;
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 
 let helmPath: string | undefined;
@@ -37,16 +39,27 @@ export function runHelm(args: string[]): HelmRun {
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** helm template of helm/<chart> with an environment's values file (or none) and --set pairs. */
-export function template(chart: string, env?: string, sets: Record<string, string> = {}, namespace = 'platform'): HelmRun {
-  const args = ['template', chart, join('helm', chart), '--namespace', namespace];
+let valuesDir: string | undefined;
+/**
+ * helm template of helm/<chart> with an environment's values file (or none), then `sets`: --set pairs, or
+ * a values object (passed as a file: --set on a list element would replace the element, not merge it).
+ */
+export function template(chart: string, env?: string, sets: Record<string, string> | object = {}, namespace = 'platform', release = chart): HelmRun {
+  const args = ['template', release, join('helm', chart), '--namespace', namespace];
   if (env !== undefined) args.push('-f', join('helm', chart, 'values', `${env}.yaml`));
-  for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+  if (Object.values(sets).every((v) => typeof v === 'string')) {
+    for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+  } else {
+    valuesDir ??= mkdtempSync(join(tmpdir(), 'hotpath-chart-values-'));
+    const file = join(valuesDir, `${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(sets));
+    args.push('-f', file);
+  }
   return runHelm(args);
 }
 
-export function render(chart: string, env?: string, sets: Record<string, string> = {}): K8sObject[] {
-  const r = template(chart, env, sets);
+export function render(chart: string, env?: string, sets: Record<string, string> = {}, release?: string): K8sObject[] {
+  const r = template(chart, env, sets, 'platform', release);
   if (r.status !== 0) throw new Error(`helm template ${chart} ${env ?? 'defaults'} failed: ${r.stderr}`);
   return parseYamlObjects(r.stdout);
 }
@@ -69,6 +82,7 @@ const MODEL_MODULES: Record<string, string> = {
 
 /** The schema's complaint about `obj`, or undefined when it is valid. An unknown kind is a complaint. */
 export async function schemaProblem(obj: K8sObject): Promise<string | undefined> {
+  if (obj.apiVersion === 'ray.io/v1') return rayProblem(obj);
   const prefix = MODEL_MODULES[obj.apiVersion] ?? `kubernetes-models/${obj.apiVersion}`;
   const file = join(ROOT, 'node_modules', `${prefix}/${obj.kind}.js`);
   if (!existsSync(file)) return `${obj.kind} ${obj.apiVersion}: no schema (kubernetes-models has no ${prefix}/${obj.kind})`;
@@ -87,4 +101,34 @@ export async function schemaProblem(obj: K8sObject): Promise<string | undefined>
 export function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
   if (selector === undefined || Object.keys(selector).length === 0) return false;
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+export interface PodTemplateOf {
+  owner: string;
+  /** Deployment, StatefulSet, DaemonSet: long-running and probed by us; Job; Ray: KubeRay adds the probes. */
+  role: 'service' | 'job' | 'ray';
+  /** The pods' labels as they will run (KubeRay adds ray.io/cluster and ray.io/group to its pods). */
+  labels: Record<string, string>;
+  spec: any;
+}
+
+/** Every pod template a render makes, whatever object holds it. */
+export function podTemplates(objects: K8sObject[]): PodTemplateOf[] {
+  const out: PodTemplateOf[] = [];
+  for (const o of objects) {
+    const owner = `${o.kind}/${o.metadata.name}`;
+    if (['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)) out.push({ owner, role: 'service', labels: o.spec.template.metadata?.labels ?? {}, spec: o.spec.template.spec });
+    else if (o.kind === 'Job') out.push({ owner, role: 'job', labels: o.spec.template.metadata?.labels ?? {}, spec: o.spec.template.spec });
+    else if (o.kind === 'CronJob') out.push({ owner, role: 'job', labels: o.spec.jobTemplate.spec.template.metadata?.labels ?? {}, spec: o.spec.jobTemplate.spec.template.spec });
+    else if (o.kind === 'RayCluster' || o.kind === 'RayJob') {
+      const spec = o.kind === 'RayCluster' ? o.spec : o.spec.rayClusterSpec;
+      const cluster = o.kind === 'RayCluster' ? o.metadata.name : undefined;
+      for (const { group, template } of rayPodTemplates(spec)) {
+        const labels: Record<string, string> = { ...(template.metadata?.labels ?? {}), 'ray.io/group': group === 'head' ? 'headgroup' : group, 'ray.io/node-type': group === 'head' ? 'head' : 'worker' };
+        if (cluster !== undefined) labels['ray.io/cluster'] = cluster;
+        out.push({ owner: `${owner} ${group}`, role: 'ray', labels, spec: template.spec });
+      }
+    }
+  }
+  return out;
 }
