@@ -132,3 +132,10 @@ export function podTemplates(objects: K8sObject[]): PodTemplateOf[] {
   }
   return out;
 }
+
+/** helm template of `chart` with `sets` fails, and its message matches `pattern` (the field it names). */
+export function refusal(chart: string, sets: Record<string, string> | object, pattern: RegExp): void {
+  const r = template(chart, undefined, sets);
+  if (r.status === 0) throw new Error(`helm template ${chart} accepted ${JSON.stringify(sets)}`);
+  if (!pattern.test(r.stderr)) throw new Error(`helm template ${chart} refused ${JSON.stringify(sets)}, but its message does not match ${pattern}: ${r.stderr}`);
+}
