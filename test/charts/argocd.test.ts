@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseYamlObjects, ROOT, schemaProblem, template, type K8sObject } from './helm.ts';
+import { parseYamlObjects, render, ROOT, schemaProblem, template, type K8sObject } from './helm.ts';
 
 const load = (file: string): K8sObject[] => parseYamlObjects(readFileSync(join(ROOT, 'deploy/argocd', file), 'utf8'));
 const [project] = load('project.yaml');
@@ -51,6 +51,12 @@ describe('deploy/argocd', () => {
     const allowed = project!.spec.destinations.map((d: { namespace: string }) => new RegExp(`^${d.namespace.replace('*', '.*')}$`));
     for (const e of apps) expect(allowed.some((re: RegExp) => re.test(`${e.namespace}${e.suffix}`)), `${e.namespace}${e.suffix}`).toBe(true);
     expect(project!.spec.sourceRepos).toContain(appSet!.spec.template.spec.source.repoURL);
+  });
+
+  it("labels the namespaces it makes so hotpath's prod NetworkPolicy admits them (Superset reaches the door)", () => {
+    const policy = render('hotpath', 'prod').find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'hotpath')!;
+    const wanted = policy.spec.ingress[0].from[0].namespaceSelector.matchLabels as Record<string, string>;
+    expect(appSet!.spec.template.spec.syncPolicy.managedNamespaceMetadata.labels).toMatchObject(wanted);
   });
 
   it('orders the sync: monitoring (rules, dashboards), hotpath, then the platforms that use it', () => {
