@@ -30,9 +30,25 @@ function insertBatch(table: string, columns: Column[], rows: Cell[][]): string {
   return `INSERT INTO demo.${table} SELECT ${fields} FROM (SELECT split(line, U&'\\0009') AS f FROM UNNEST(split('${tsv}', U&'\\000A')) AS t(line))`;
 }
 
+/**
+ * `run`, again (up to 20 times, a second apart) while Trino answers NO_NODES_AVAILABLE: on a loaded
+ * 2-core machine its failure detector can briefly take the single node for gone; such a query was never
+ * scheduled, so running it again is safe (an INSERT included).
+ */
+async function withNodes<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= 20 || !String((err as Error).message).includes('NO_NODES_AVAILABLE')) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 /** Copies the demo tables from `source` (the embedded engine) into Trino's `demo` catalog. */
 export async function loadDemoTables(source: Engine, trinoUrl: string, opts: { log?: (line: string) => void } = {}): Promise<Record<string, number>> {
-  const run = (sql: string) => execute(trinoUrl, sql, { user: 'hotpath-setup', timeoutMs: 300_000 });
+  const run = (sql: string) => withNodes(() => execute(trinoUrl, sql, { user: 'hotpath-setup', timeoutMs: 300_000 }));
   const counts: Record<string, number> = {};
   for (const schema of new Set(DEMO_TABLES.map((t) => t.split('.')[0]!))) await run(`CREATE SCHEMA IF NOT EXISTS demo.${schema}`);
   for (const table of DEMO_TABLES) {
@@ -45,7 +61,7 @@ export async function loadDemoTables(source: Engine, trinoUrl: string, opts: { l
     for (let i = 0; i < result.rows.length; i += ROWS_PER_INSERT) batches.push(insertBatch(table, columns, result.rows.slice(i, i + ROWS_PER_INSERT)));
     // Two inserts at a time: the memory connector takes concurrent inserts into one table.
     for (let i = 0; i < batches.length; i += 2) await Promise.all(batches.slice(i, i + 2).map(run));
-    const check = await execute(trinoUrl, `SELECT count(*) FROM demo.${table}`, { user: 'hotpath-setup' });
+    const check = await withNodes(() => execute(trinoUrl, `SELECT count(*) FROM demo.${table}`, { user: 'hotpath-setup' }));
     const n = Number((check.rows[0]![0] as { text: string }).text);
     if (n !== result.rows.length) throw new Error(`demo.${table}: Trino holds ${n} rows, the embedded engine ${result.rows.length}`);
     counts[table] = n;
