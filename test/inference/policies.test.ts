@@ -6,7 +6,7 @@ import { aimd, fixedDelay, noBatching, sloAware, type PolicyInput, type QueuedVi
 
 const k80 = tableCost(K80_RESNET50_IMAGES_PER_S);
 const queued = (n: number, arrivalMs = 0, sloMs = 400, rows = 1): QueuedView[] => Array.from({ length: n }, (_, i) => ({ rows, arrivalMs: arrivalMs + i, deadlineMs: arrivalMs + i + sloMs }));
-const input = (q: QueuedView[], extra: Partial<PolicyInput> = {}): PolicyInput => ({ nowMs: 10, queued: q, maxBatchSize: 32, costMs: k80, arrivalRowsPerMs: 0, replicas: 1, ...extra });
+const input = (q: QueuedView[], extra: Partial<PolicyInput> = {}): PolicyInput => ({ nowMs: 10, queued: q, queuedParts: q.length, maxBatchSize: 32, costMs: k80, arrivalRowsPerMs: 0, replicas: 1, ...extra });
 
 describe('noBatching', () => {
   it('sends one request at a time', () => {
@@ -33,11 +33,11 @@ describe('fixedDelay (Triton)', () => {
 });
 
 describe('aimd (Clipper)', () => {
-  it('grows the cap by one per batch within the SLO and cuts it by 10 % after one that is not', () => {
+  it('grows the cap by one per batch executed within the SLO and cuts it by 10 % after one that is not', () => {
     const p = aimd({ sloMs: 100 });
     const cap = () => (p.decide(input(queued(100))) as { maxRows: number }).maxRows;
     expect(cap()).toBe(1);
-    for (let i = 0; i < 9; i++) p.observe!(1, 50, 40);
+    for (let i = 0; i < 9; i++) p.observe!(1, 500, 40); // queueing in front of a batch does not count
     expect(cap()).toBe(10);
     p.observe!(10, 150, 120);
     expect(cap()).toBe(9);

@@ -69,6 +69,22 @@ describe('BatchQueue', () => {
     expect(q.expire(100)).toEqual(['a']);
   });
 
+  it('keeps its counts and the next timeout in step through enqueue, take, expire and remove', () => {
+    const q = new BatchQueue(config({ policies: [{ timeoutAction: 'delay', defaultTimeoutMs: 100, allowTimeoutOverride: true, maxQueueSize: 0 }] }));
+    expect(q.nextTimeoutMs()).toBe(Infinity);
+    q.enqueue(req('untimed', { rows: 20 }));
+    q.enqueue(req('timed', { priority: 1, arrivalMs: 5 }));
+    expect(q.size).toBe(4);
+    expect(q.head(2).map((p) => p.requestId)).toEqual(['timed', 'untimed']);
+    expect(q.nextTimeoutMs()).toBe(105);
+    q.expire(105); // delayed: no longer a timeout ahead
+    expect(q.nextTimeoutMs()).toBe(Infinity);
+    expect(q.take(8).map((p) => p.requestId)).toEqual(['timed']);
+    expect(q.size).toBe(3);
+    q.remove('untimed');
+    expect(q.size).toBe(0);
+  });
+
   it('removes every part of a request', () => {
     const q = new BatchQueue(config());
     q.enqueue(req('big', { rows: 20 }));

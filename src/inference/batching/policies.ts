@@ -16,7 +16,10 @@ export interface QueuedView {
 
 export interface PolicyInput {
   nowMs: number;
+  /** The first queued parts in batch order: at least enough to fill a batch (the whole queue if shorter). */
   queued: readonly QueuedView[];
+  /** Parts queued in all (queued may show only the head). */
+  queuedParts: number;
   maxBatchSize: number;
   /** The free replica's cost curve. */
   costMs: CostCurve;
@@ -91,7 +94,11 @@ export interface AimdOptions {
   backoff?: number;
 }
 
-/** Clipper's adaptive batching: never waits; the batch-size cap grows additively, shrinks multiplicatively. */
+/**
+ * Clipper's adaptive batching: never waits; the batch-size cap grows additively while a batch's
+ * execution fits the latency objective and shrinks multiplicatively when one does not (Clipper measures
+ * the batch's processing time, not the queueing in front of it).
+ */
 export function aimd(o: AimdOptions): BatchPolicy {
   const step = o.step ?? 1;
   const backoff = o.backoff ?? 0.9;
@@ -103,8 +110,8 @@ export function aimd(o: AimdOptions): BatchPolicy {
       cap = Math.min(cap, maxBatchSize);
       return { kind: 'dispatch', maxRows: Math.max(1, Math.floor(cap)) };
     },
-    observe: (_rows, latencyMs) => {
-      cap = latencyMs <= o.sloMs ? cap + step : Math.max(1, cap * backoff);
+    observe: (_rows, _latencyMs, executionMs) => {
+      cap = executionMs <= o.sloMs ? cap + step : Math.max(1, cap * backoff);
     },
   };
 }
@@ -121,7 +128,7 @@ export function sloAware(o: SloAwareOptions = {}): BatchPolicy {
   const threshold = o.loadThreshold ?? 0.9;
   return {
     name: 'slo-aware',
-    decide: ({ nowMs, queued, maxBatchSize, costMs, arrivalRowsPerMs, replicas }) => {
+    decide: ({ nowMs, queued, queuedParts, maxBatchSize, costMs, arrivalRowsPerMs, replicas }) => {
       if (queued.length === 0) return { kind: 'idle' };
       // The largest prefix whose execution, started now, ends before the earliest deadline among the
       // requests in it that can still make theirs (one already past hope does not shrink the batch; the
@@ -141,7 +148,7 @@ export function sloAware(o: SloAwareOptions = {}): BatchPolicy {
         best = rows;
         count++;
       }
-      const everything = count === queued.length;
+      const everything = count === queuedParts;
       if (!everything || best >= maxBatchSize) return { kind: 'dispatch', maxRows: best };
       // All that waits fits: wait for more only if the load needs larger batches and a larger one still
       // meets the earliest deadline.

@@ -58,6 +58,9 @@ export class BatchQueue {
   /** levels[l - 1]: the level's parts in arrival order. */
   private readonly levels: Part[][];
   private readonly config: QueueConfig;
+  /** Parts with a finite timeout that have not timed out (so most queues never scan for timeouts). */
+  private timed = 0;
+  private count = 0;
 
   constructor(config: QueueConfig) {
     this.config = config;
@@ -89,6 +92,8 @@ export class BatchQueue {
       const rows = Math.min(this.config.maxBatchSize, a.rows - i * this.config.maxBatchSize);
       queue.push({ requestId: a.id, part: i, parts, rows, arrivalMs: a.arrivalMs, level, deadlineMs: a.deadlineMs, timeoutAtMs, delayed: false });
     }
+    this.count += parts;
+    if (timeoutAtMs !== Infinity) this.timed += parts;
     return undefined;
   }
 
@@ -97,6 +102,7 @@ export class BatchQueue {
    * returned (once each); parts of levels that delay move behind that level's waiting parts.
    */
   expire(nowMs: number): string[] {
+    if (this.timed === 0) return [];
     const rejected = new Set<string>();
     this.levels.forEach((queue, i) => {
       const policy = this.policyOf(i + 1);
@@ -111,6 +117,7 @@ export class BatchQueue {
       const survivors = [...keep.filter((p) => !p.delayed), ...keep.filter((p) => p.delayed), ...late].filter((p) => !rejected.has(p.requestId));
       queue.splice(0, queue.length, ...survivors);
     });
+    this.recount();
     return [...rejected];
   }
 
@@ -119,12 +126,44 @@ export class BatchQueue {
     return this.levels.flat();
   }
 
+  /** The first parts in batch order, at most `limit` of them (what a batching decision looks at). */
+  head(limit: number): Part[] {
+    const out: Part[] = [];
+    for (const queue of this.levels) {
+      for (const p of queue) {
+        if (out.length >= limit) return out;
+        out.push(p);
+      }
+    }
+    return out;
+  }
+
+  /** The earliest timeout still ahead of a queued part that has not been delayed, or Infinity. */
+  nextTimeoutMs(): number {
+    if (this.timed === 0) return Infinity;
+    let t = Infinity;
+    for (const queue of this.levels) for (const p of queue) if (!p.delayed && p.timeoutAtMs < t) t = p.timeoutAtMs;
+    return t;
+  }
+
   get rows(): number {
     return this.levels.reduce((n, q) => n + q.reduce((m, p) => m + p.rows, 0), 0);
   }
 
+  /** Parts queued. */
   get size(): number {
-    return this.levels.reduce((n, q) => n + q.length, 0);
+    return this.count;
+  }
+
+  private recount(): void {
+    this.count = 0;
+    this.timed = 0;
+    for (const queue of this.levels) {
+      for (const p of queue) {
+        this.count++;
+        if (!p.delayed && p.timeoutAtMs !== Infinity) this.timed++;
+      }
+    }
   }
 
   /**
@@ -140,6 +179,8 @@ export class BatchQueue {
         const p = queue.shift()!;
         out.push(p);
         rows += p.rows;
+        this.count--;
+        if (!p.delayed && p.timeoutAtMs !== Infinity) this.timed--;
       }
       if (queue.length > 0) break;
     }
@@ -152,6 +193,7 @@ export class BatchQueue {
     for (const queue of this.levels) {
       for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.requestId === requestId) (queue.splice(i, 1), n++);
     }
+    if (n > 0) this.recount();
     return n;
   }
 }

@@ -1,6 +1,7 @@
 // Why: open-loop arrival streams for the batching bench and tests, reproducible from a seed: Poisson at a
 // rate, and bursty (a two-phase Markov-modulated Poisson process: bursts at `burstFactor` times the mean
-// rate alternating with lulls, phases of exponentially distributed length, the same mean rate overall).
+// rate alternating with lulls, phases of exponentially distributed length, the same mean rate in
+// expectation; a finite stream's own rate is what the bench reports).
 import { createPrng } from '../../gpu/placement/prng.ts';
 import type { Arrival } from '../batching/queue.ts';
 
@@ -18,7 +19,7 @@ export interface StreamOptions {
 export interface BurstyOptions extends StreamOptions {
   /** Rate in a burst as a multiple of the mean (default 3); the lull's rate keeps the mean. */
   burstFactor?: number;
-  /** Mean phase length, ms (default 500). */
+  /** Mean length of a burst plus a lull, ms (default 400: a 100 ms burst, then a 300 ms lull). */
   meanPhaseMs?: number;
   /** Share of time in bursts (default 0.25). */
   burstShare?: number;
@@ -42,14 +43,14 @@ export function burstyArrivals(o: BurstyOptions): Arrival[] {
   const prng = createPrng(o.seed);
   const factor = o.burstFactor ?? 3;
   const share = o.burstShare ?? 0.25;
-  const phaseMs = o.meanPhaseMs ?? 500;
+  const cycleMs = o.meanPhaseMs ?? 400;
   if (!(factor * share < 1)) throw new RangeError('burstFactor x burstShare must be below 1 (the lull keeps the mean rate)');
   const burstRate = o.ratePerS * factor;
   const lullRate = (o.ratePerS * (1 - factor * share)) / (1 - share);
   const out: Arrival[] = [];
   let t = 0;
   let burst = false;
-  let phaseEndMs = exp(prng.next(), phaseMs * (1 - share) * 2);
+  let phaseEndMs = exp(prng.next(), cycleMs * (1 - share));
   while (out.length < o.count) {
     const rate = burst ? burstRate : lullRate;
     const gap = exp(prng.next(), 1000 / rate);
@@ -57,7 +58,7 @@ export function burstyArrivals(o: BurstyOptions): Arrival[] {
       // Memoryless: restart the gap from the phase boundary at the new rate.
       t = phaseEndMs;
       burst = !burst;
-      phaseEndMs = t + exp(prng.next(), phaseMs * (burst ? share : 1 - share) * 2);
+      phaseEndMs = t + exp(prng.next(), cycleMs * (burst ? share : 1 - share));
       continue;
     }
     t += gap;

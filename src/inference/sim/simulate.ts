@@ -105,7 +105,9 @@ export function simulate(o: SimOptions): SimResult {
       const replica = o.replicas[r]!;
       const decision = o.policy.decide({
         nowMs: now,
-        queued: queue.ordered(),
+        // A part holds at least one row, so maxBatchSize + 1 parts are always enough to decide on.
+        queued: queue.head(o.queue.maxBatchSize + 1),
+        queuedParts: queue.size,
         maxBatchSize: o.queue.maxBatchSize,
         costMs: replica.costMs,
         arrivalRowsPerMs: rate.rowsPerMs(now),
@@ -128,7 +130,7 @@ export function simulate(o: SimOptions): SimResult {
 
     const nextArrival = o.arrivals[next]?.arrivalMs ?? Infinity;
     const nextEnd = running.reduce((m, x) => Math.min(m, x.endMs), Infinity);
-    const nextTimeout = queue.ordered().reduce((m, p) => (p.delayed ? m : Math.min(m, p.timeoutAtMs)), Infinity);
+    const nextTimeout = queue.nextTimeoutMs();
     const t = Math.min(nextArrival, nextEnd, wakeMs, nextTimeout);
     if (t === Infinity) break;
     now = Math.max(now, t);
