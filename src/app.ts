@@ -30,6 +30,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from './gpu/kubernetes/kubeconfig.ts';
 import { ConfigError } from './shared/config.ts';
 import type { ClusterSpec } from './gpu/placement/model.ts';
+import { registerInference, type InferenceDoor } from './inference/plugin.ts';
 
 /** Deepest `{`/`[` nesting a JSON body may have: far above any real payload, far below what JSON.stringify (BullMQ) survives. */
 export const MAX_JSON_DEPTH = 64;
@@ -104,6 +105,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The app-owned Prometheus registry (shared/metrics.ts): every domain adds its metrics to it. */
     metricsRegistry: Registry;
+    /** The /v2 door's models (absent with HOTPATH_INFERENCE_ENABLED=false). */
+    inference: InferenceDoor;
   }
 }
 
@@ -197,6 +200,14 @@ const gpuJobsPlugin = fp(
   { name: 'hotpath-gpu-jobs', dependencies: ['hotpath-telemetry', 'hotpath-access', 'hotpath-docs'] },
 );
 
+/** The Open Inference Protocol v2 door: /v2, models batched onto their replicas (app.inference). */
+const inferencePlugin = fp(
+  async (app: FastifyInstance, opts: { config: Config }) => {
+    app.decorate('inference', registerInference(app, { config: opts.config, registry: app.metricsRegistry }));
+  },
+  { name: 'hotpath-inference', dependencies: ['hotpath-telemetry', 'hotpath-access', 'hotpath-docs'] },
+);
+
 /** /healthz, /readyz and /metrics over whatever domains are registered. */
 const healthPlugin = fp(
   async (app: FastifyInstance, opts: { engine: Engine }) => {
@@ -262,6 +273,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       ...(deps.now !== undefined ? { now: deps.now } : {}),
     });
   }
+  if (config.inferenceEnabled) await app.register(inferencePlugin, { config });
   await app.register(healthPlugin, { engine: deps.engine });
   if (deps.ownsEngine) app.addHook('onClose', async () => deps.engine.close());
   return app;

@@ -83,13 +83,17 @@ export class ModelRunner {
   }
 
   infer(call: InferCall): Promise<InferOutcome> {
-    if (this.closed) return Promise.resolve({ ok: false, code: 'CLOSED', message: 'the model is shutting down' });
+    const refuse = (outcome: InferOutcome): Promise<InferOutcome> => {
+      this.o.events?.answered?.({ outcome, queueMs: 0 });
+      return Promise.resolve(outcome);
+    };
+    if (this.closed) return refuse({ ok: false, code: 'CLOSED', message: 'the model is shutting down' });
     const rows = call.inputs[0]?.shape[0] ?? 0;
     const nowMs = this.now();
-    if (this.pending.has(call.id)) return Promise.resolve({ ok: false, code: 'BAD_ROWS', message: `request id ${call.id} is already queued` });
+    if (this.pending.has(call.id)) return refuse({ ok: false, code: 'BAD_ROWS', message: `request id ${call.id} is already queued` });
+    const refusal = this.queue.enqueue({ id: call.id, rows, arrivalMs: nowMs, priority: call.priority, ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}), deadlineMs: nowMs + this.o.sloMs });
+    if (refusal !== undefined) return refuse({ ok: false, code: refusal.code, message: refusal.message });
     return new Promise<InferOutcome>((resolve) => {
-      const refusal = this.queue.enqueue({ id: call.id, rows, arrivalMs: nowMs, priority: call.priority, ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}), deadlineMs: nowMs + this.o.sloMs });
-      if (refusal !== undefined) return resolve({ ok: false, code: refusal.code, message: refusal.message });
       const max = this.o.queue.maxBatchSize;
       const partRows = Array.from({ length: Math.ceil(rows / max) }, (_, i) => Math.min(max, rows - i * max));
       this.pending.set(call.id, { call, arrivalMs: nowMs, rows, partRows, outputs: partRows.map(() => undefined), left: partRows.length, resolve, retried: new Set(), batchRows: 0 });

@@ -121,6 +121,8 @@ export const CONFIG_VARS = [
   { env: 'HOTPATH_KUBE_LEASE', type: str, default: 'hotpath-gpu-scheduler', doc: 'The Lease of HOTPATH_GPU_ELECTION=lease, as `name` or `namespace/name`; without a namespace, the pod\'s own (the kubeconfig context\'s, else default).' },
   { env: 'HOTPATH_GPU_EXECUTOR', type: { kind: 'enum', values: ['simulated', 'none'] }, default: 'simulated', doc: 'simulated: jobs that give durationSeconds are "run" here (heartbeats, then complete) so the embedded cluster is live; none: workers (Ray) run jobs.' },
   { env: 'HOTPATH_GPU_DEMO_LOAD', type: bool, default: 'false', doc: 'Submit a steady demo stream of simulated jobs (three tenants: ml, serve, research; mixed sizes) so dashboards show a busy cluster.' },
+  { env: 'HOTPATH_INFERENCE_ENABLED', type: bool, default: 'true', doc: 'Serve the Open Inference Protocol v2 door (/v2/*): models batched per HOTPATH_INFERENCE_MODELS.' },
+  { env: 'HOTPATH_INFERENCE_MODELS', type: str, doc: 'The models of the /v2 door and how each is batched (JSON, or HOTPATH_INFERENCE_MODELS_FILE): per model maxBatchSize, preferredBatchSizes, maxQueueDelayMs, priorityLevels, defaultPriorityLevel, defaultQueuePolicy / priorityQueuePolicy (Triton\'s names), batching (slo-aware, fixed, aimd, none), sloP99Ms, replicas. Unset: resnet50, a simulated ResNet-50 on two simulated K80 devices, SLO-aware with a 300 ms objective. See README: Inference.' },
   { env: 'HOTPATH_GPU_RETENTION_SECONDS', type: int(60, 86_400 * 90), default: String(7 * 86_400), doc: 'Finished jobs stay readable this long.' },
 ] as const satisfies readonly VarSpec[];
 

@@ -7,6 +7,7 @@ import { CONFIG_VARS, type VarSpec } from './config-schema.ts';
 import { ConfigError } from './config-error.ts';
 import { readCaBundle, TLS_CERT_VAR, TLS_KEY_VAR } from './tls.ts';
 import { legacyTenants, localTenants, parseTenants, type Tenants } from './tenants.ts';
+import { DEFAULT_MODELS_JSON, parseModels, type ModelSpec } from '../inference/model-config.ts';
 
 export interface CacheRule {
   /** Table patterns `catalog.schema.table`, `*` matches one whole part. */
@@ -104,6 +105,9 @@ export interface Config {
   gpuPreemption: boolean;
   /** HOTPATH_TENANTS parsed (or the local defaults, or the deprecated weights/quotas on them). */
   tenants: Tenants;
+  inferenceEnabled: boolean;
+  /** The /v2 models (HOTPATH_INFERENCE_MODELS, parsed). */
+  inferenceModels: ModelSpec[];
   gpuTenantWeights: string[] | undefined;
   gpuTenantQuotas: string[] | undefined;
   gpuMaxOpenJobsPerUser: number;
@@ -267,6 +271,7 @@ export function loadConfig(env: Env = process.env): Config {
   const rulesText = rulesFile ? rawValue(CONFIG_VARS.find((v) => v.env === 'HOTPATH_CACHE_RULES')!, env) : env.HOTPATH_CACHE_RULES;
   out.cacheRules = rulesText ? parseCacheRules(rulesText, rulesFile ? 'HOTPATH_CACHE_RULES_FILE' : 'HOTPATH_CACHE_RULES') : [];
   out.tenants = tenantsFrom(env, out);
+  out.inferenceModels = parseModels((out.inferenceModels as string | undefined) ?? DEFAULT_MODELS_JSON);
   const config = out as unknown as Config;
 
   if (config.engine === 'trino' && !config.trinoUrl) throw new ConfigError('TRINO_URL: required when HOTPATH_ENGINE=trino');

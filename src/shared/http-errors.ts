@@ -53,8 +53,13 @@ function send(reply: FastifyReply, e: AppError): FastifyReply {
 export function answerFrameworkError(err: FastifyError, request: FastifyRequest<any, any, any, any, any>, reply: FastifyReply<any, any, any, any, any, any, any>): void {
   const e = toHttpError(err);
   logFailure(request.log, e, err);
-  void send(reply, e);
+  // Under /v2 (the Open Inference Protocol door) errors are the protocol's {"error": "…"}, even these.
+  if (isOipPath(request.url)) void reply.code(e.status).type('application/json').send({ error: e.message });
+  else void send(reply, e);
 }
+
+/** The Open Inference Protocol door's paths, whose errors are `{"error": "…"}` (src/inference/plugin.ts). */
+export const isOipPath = (url: string): boolean => url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
 
 interface ParserError extends Error {
   code?: string;
@@ -86,8 +91,8 @@ export function clientErrorOf(err: ParserError): AppError {
 }
 
 /** A whole HTTP/1.1 response on a raw socket (there is no request object to answer through). */
-export function rawErrorResponse(e: AppError): string {
-  const body = JSON.stringify(e.toBody());
+export function rawErrorResponse(e: AppError, oip = false): string {
+  const body = JSON.stringify(oip ? { error: e.message } : e.toBody());
   return (
     `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\n` +
     'content-type: application/json; charset=utf-8\r\n' +
@@ -108,7 +113,9 @@ export function answerClientError(this: FastifyInstance, error: Error, socket: S
   const e = clientErrorOf(err);
   this.log.debug({ code: e.code, parserCode: err.code }, 'malformed request refused');
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && inFlight?.headersSent !== true) socket.write(rawErrorResponse(e));
+  // The path, when the request line got that far (to answer a /v2 request in its protocol's shape).
+  const path = /^[^ \r\n]* ([^ \r\n]+)/.exec(err.rawPacket?.toString('latin1') ?? '')?.[1] ?? '';
+  if (socket.writable && inFlight?.headersSent !== true) socket.write(rawErrorResponse(e, isOipPath(path)));
   socket.destroy();
 }
 

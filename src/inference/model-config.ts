@@ -1,0 +1,117 @@
+// Why: the models hotpath serves on /v2 and how each is batched, from HOTPATH_INFERENCE_MODELS (JSON, or
+// its _FILE): Triton's dynamic-batcher knobs by their Triton names, so an operator who knows Triton knows
+// these, plus the SLO-aware policy and the replicas. Unset: the embedded default, a simulated ResNet-50
+// on two simulated K80 devices. Pure: a bad value is a ConfigError naming the model and the field.
+import { ConfigError } from '../shared/config-error.ts';
+import { NO_TIMEOUT_POLICY, type QueueConfig, type QueuePolicy } from './batching/queue.ts';
+import { aimd, fixedDelay, noBatching, sloAware, type BatchPolicy } from './batching/policies.ts';
+
+export type BatchingKind = 'slo-aware' | 'fixed' | 'aimd' | 'none';
+
+export interface ModelSpec {
+  name: string;
+  version: string;
+  queue: QueueConfig;
+  batching: BatchingKind;
+  preferredBatchSizes: number[];
+  maxQueueDelayMs: number;
+  /** The p99 latency objective: each request's deadline; Infinity for none. */
+  sloP99Ms: number;
+  replicas: { kind: 'simulated'; count: number; deviceShare: number };
+}
+
+export const DEFAULT_MODELS_JSON = JSON.stringify({
+  resnet50: { maxBatchSize: 32, batching: 'slo-aware', sloP99Ms: 300, replicas: { simulated: { count: 2, deviceShare: 1 } } },
+});
+
+const VAR = 'HOTPATH_INFERENCE_MODELS';
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function int(where: string, v: unknown, min: number, max: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(`${VAR}: ${where} must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function queuePolicy(where: string, v: unknown): QueuePolicy {
+  if (v === undefined) return NO_TIMEOUT_POLICY;
+  if (!isObject(v)) throw new ConfigError(`${VAR}: ${where} must be an object {timeoutAction, defaultTimeoutMs, allowTimeoutOverride, maxQueueSize}`);
+  const unknown = Object.keys(v).filter((k) => !['timeoutAction', 'defaultTimeoutMs', 'allowTimeoutOverride', 'maxQueueSize'].includes(k));
+  if (unknown.length > 0) throw new ConfigError(`${VAR}: ${where} has unknown fields ${unknown.join(', ')}`);
+  const action = v.timeoutAction ?? 'reject';
+  if (action !== 'reject' && action !== 'delay') throw new ConfigError(`${VAR}: ${where}.timeoutAction must be "reject" or "delay"`);
+  if (v.allowTimeoutOverride !== undefined && typeof v.allowTimeoutOverride !== 'boolean') throw new ConfigError(`${VAR}: ${where}.allowTimeoutOverride must be true or false`);
+  return {
+    timeoutAction: action,
+    defaultTimeoutMs: int(`${where}.defaultTimeoutMs`, v.defaultTimeoutMs, 0, 3_600_000, 0),
+    allowTimeoutOverride: v.allowTimeoutOverride ?? true,
+    maxQueueSize: int(`${where}.maxQueueSize`, v.maxQueueSize, 0, 1_000_000, 0),
+  };
+}
+
+const MODEL_FIELDS = ['version', 'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayMs', 'batching', 'sloP99Ms', 'priorityLevels', 'defaultPriorityLevel', 'defaultQueuePolicy', 'priorityQueuePolicy', 'replicas'];
+
+export function parseModels(text: string): ModelSpec[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${VAR}: not JSON (${(err as Error).message})`);
+  }
+  if (!isObject(raw)) throw new ConfigError(`${VAR}: expected an object of model name -> settings`);
+  return Object.entries(raw).map(([name, m]) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new ConfigError(`${VAR}: model name ${JSON.stringify(name)} must be 1-64 letters, digits, '.', '_' or '-'`);
+    if (!isObject(m)) throw new ConfigError(`${VAR}: ${name} must be an object`);
+    const unknown = Object.keys(m).filter((k) => !MODEL_FIELDS.includes(k));
+    if (unknown.length > 0) throw new ConfigError(`${VAR}: ${name} has unknown fields ${unknown.join(', ')} (known: ${MODEL_FIELDS.join(', ')})`);
+    const maxBatchSize = int(`${name}.maxBatchSize`, m.maxBatchSize, 1, 4096, 32);
+    const levels = int(`${name}.priorityLevels`, m.priorityLevels, 1, 100, 2);
+    const defaultLevel = int(`${name}.defaultPriorityLevel`, m.defaultPriorityLevel, 1, levels, levels);
+    const preferred = m.preferredBatchSizes ?? [];
+    if (!Array.isArray(preferred) || preferred.some((p) => !Number.isInteger(p) || p < 1 || p > maxBatchSize)) {
+      throw new ConfigError(`${VAR}: ${name}.preferredBatchSizes must be a list of integers 1..maxBatchSize (${maxBatchSize})`);
+    }
+    const batching = m.batching ?? 'slo-aware';
+    if (!['slo-aware', 'fixed', 'aimd', 'none'].includes(batching as string)) throw new ConfigError(`${VAR}: ${name}.batching must be slo-aware, fixed, aimd or none`);
+    const slo = m.sloP99Ms === undefined ? Infinity : int(`${name}.sloP99Ms`, m.sloP99Ms, 1, 3_600_000, 0);
+    if ((batching === 'slo-aware' || batching === 'aimd') && slo === Infinity) throw new ConfigError(`${VAR}: ${name}.sloP99Ms is required with batching ${batching}`);
+    const perLevel = m.priorityQueuePolicy ?? {};
+    if (!isObject(perLevel)) throw new ConfigError(`${VAR}: ${name}.priorityQueuePolicy must be an object of level -> policy`);
+    const defaultPolicy = queuePolicy(`${name}.defaultQueuePolicy`, m.defaultQueuePolicy);
+    const policies = Array.from({ length: levels }, (_, i) => (perLevel[String(i + 1)] !== undefined ? queuePolicy(`${name}.priorityQueuePolicy.${i + 1}`, perLevel[String(i + 1)]) : defaultPolicy));
+    const badLevel = Object.keys(perLevel).find((k) => !(Number(k) >= 1 && Number(k) <= levels && Number.isInteger(Number(k))));
+    if (badLevel !== undefined) throw new ConfigError(`${VAR}: ${name}.priorityQueuePolicy has level ${badLevel}, not one of 1..${levels}`);
+    const reps = m.replicas;
+    if (!isObject(reps) || !isObject(reps.simulated) || Object.keys(reps).length !== 1) {
+      throw new ConfigError(`${VAR}: ${name}.replicas must be {"simulated": {"count", "deviceShare"}} (upstream replicas are not supported yet)`);
+    }
+    const share = reps.simulated.deviceShare ?? 1;
+    if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new ConfigError(`${VAR}: ${name}.replicas.simulated.deviceShare must be in (0, 1]`);
+    const version = m.version ?? '1';
+    if (typeof version !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(version)) throw new ConfigError(`${VAR}: ${name}.version must be a short string`);
+    return {
+      name,
+      version,
+      queue: { maxBatchSize, priorityLevels: levels, defaultPriorityLevel: defaultLevel, policies, defaultPolicy },
+      batching: batching as BatchingKind,
+      preferredBatchSizes: preferred as number[],
+      maxQueueDelayMs: int(`${name}.maxQueueDelayMs`, m.maxQueueDelayMs, 0, 60_000, 0),
+      sloP99Ms: slo,
+      replicas: { kind: 'simulated', count: int(`${name}.replicas.simulated.count`, reps.simulated.count, 1, 1024, 1), deviceShare: share },
+    };
+  });
+}
+
+/** A fresh policy for `m` (policies keep state: one per model). */
+export function policyOf(m: ModelSpec): BatchPolicy {
+  switch (m.batching) {
+    case 'none':
+      return noBatching();
+    case 'fixed':
+      return fixedDelay({ maxQueueDelayMs: m.maxQueueDelayMs, preferredBatchSizes: m.preferredBatchSizes });
+    case 'aimd':
+      return aimd({ sloMs: m.sloP99Ms });
+    case 'slo-aware':
+      return sloAware();
+  }
+}

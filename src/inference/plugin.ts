@@ -1,0 +1,167 @@
+// Why: the Open Inference Protocol v2 door (KServe / Triton REST) under /v2: server and model metadata,
+// liveness and readiness, and infer, which checks the request against the model's signature (oip.ts)
+// and hands it to the model's batcher (runner.ts). Its errors are the protocol's `{"error": "…"}` with
+// 400/404/503, the one exception to the service's `{error:{code,message}}` (README: Inference): this
+// plugin is encapsulated under /v2 with its own error and not-found handlers, so an auth refusal, a
+// malformed body or an unknown path under /v2 answer in the protocol's shape too.
+import { randomUUID } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Config } from '../shared/config.ts';
+import { toHttpError } from '../shared/http-errors.ts';
+import { createInferenceMetrics, type InferenceResult } from './metrics.ts';
+import { policyOf, type ModelSpec } from './model-config.ts';
+import { checkInfer, type Signature } from './oip.ts';
+import { SIMULATED_INPUT, SIMULATED_OUTPUT, SimulatedK80Replica } from './replica.ts';
+import { ModelRunner, type InferOutcome } from './runner.ts';
+
+/** The protocol's error body, and the only error shape under /v2. */
+const OipError = Type.Object({ error: Type.String() }, { $id: 'OipError', description: 'Open Inference Protocol error: {"error": "message"} (not the service\'s {error:{code,message}})' });
+const oipErrors = { '4xx': OipError, '5xx': OipError };
+const TensorSpecSchema = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
+const TensorSchema = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()), data: Type.Array(Type.Unknown()) });
+const ModelMetadata = Type.Object({ name: Type.String(), versions: Type.Array(Type.String()), platform: Type.String(), inputs: Type.Array(TensorSpecSchema), outputs: Type.Array(TensorSpecSchema) });
+const InferResponse = Type.Object({ model_name: Type.String(), model_version: Type.String(), id: Type.String(), parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())), outputs: Type.Array(TensorSchema) });
+const InferRequest = Type.Object(
+  {
+    id: Type.Optional(Type.String()),
+    parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'priority: Triton level (1 the highest, 0 the model default); timeout: queue timeout in microseconds' })),
+    inputs: Type.Array(TensorSchema),
+    outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }))),
+  },
+  { additionalProperties: true },
+);
+const ModelParams = Type.Object({ name: Type.String() });
+const VersionParams = Type.Object({ name: Type.String(), version: Type.String() });
+const tags = ['inference'];
+
+/** HTTP status and result label of a runner refusal (queue full, timeout, failure, closing: 503, try again). */
+const REFUSALS: Record<Exclude<InferOutcome, { ok: true }>['code'], [number, InferenceResult]> = {
+  QUEUE_FULL: [503, 'queue_full'],
+  TIMEOUT: [503, 'timeout'],
+  REPLICA_FAILED: [503, 'replica_failed'],
+  CLOSED: [503, 'closed'],
+  BAD_PRIORITY: [400, 'bad_request'],
+  BAD_ROWS: [400, 'bad_request'],
+};
+
+interface Served {
+  spec: ModelSpec;
+  signature: Signature;
+  runner: ModelRunner;
+}
+
+export interface InferenceDoor {
+  models: ReadonlyMap<string, Served>;
+  close(): void;
+}
+
+/** Registers /v2 (encapsulated) and returns the models it serves. */
+export function registerInference(app: FastifyInstance, deps: { config: Config; registry: Registry }): InferenceDoor {
+  const metrics = createInferenceMetrics(deps.registry);
+  const models = new Map<string, Served>();
+  for (const spec of deps.config.inferenceModels) {
+    const replicas = Array.from({ length: spec.replicas.count }, (_, i) => new SimulatedK80Replica(`${spec.name}-${i}`, spec.replicas.deviceShare));
+    const runner = new ModelRunner({
+      queue: spec.queue,
+      policy: policyOf(spec),
+      replicas,
+      sloMs: spec.sloP99Ms,
+      events: {
+        batch: (e) => {
+          metrics.executionSeconds.observe({ model: spec.name }, e.executionMs / 1000);
+          metrics.batchRows.observe({ model: spec.name }, e.rows);
+        },
+        answered: (e) => {
+          metrics.queueSeconds.observe({ model: spec.name }, e.queueMs / 1000);
+          metrics.requests.inc({ model: spec.name, result: e.outcome.ok ? 'ok' : REFUSALS[e.outcome.code][1] });
+        },
+      },
+    });
+    metrics.replicas.set({ model: spec.name }, replicas.length);
+    for (const result of ['ok', 'bad_request', 'queue_full', 'timeout', 'replica_failed', 'closed'] as const) metrics.requests.inc({ model: spec.name, result }, 0);
+    models.set(spec.name, { spec, signature: { inputs: [SIMULATED_INPUT], outputs: [SIMULATED_OUTPUT] }, runner });
+  }
+  let closing = false;
+  const door: InferenceDoor = {
+    models,
+    close: () => {
+      closing = true;
+      for (const m of models.values()) m.runner.close();
+    },
+  };
+  app.addHook('onClose', async () => door.close());
+
+  void app.register(
+    async (v2) => {
+      v2.addSchema(OipError);
+      v2.setErrorHandler((err: FastifyError, request, reply) => {
+        const e = toHttpError(err);
+        if (e.status >= 500) request.log.error({ err }, 'inference request failed');
+        const status = e.status === 404 ? 404 : e.status >= 500 ? 503 : e.status;
+        if (e.headers) void reply.headers(e.headers);
+        return reply.code(status).type('application/json').send({ error: e.message });
+      });
+      v2.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` }));
+
+      const modelOf = (name: string, version?: string): Served | string => {
+        const m = models.get(name);
+        if (m === undefined) return `unknown model '${name}'`;
+        if (version !== undefined && version !== m.spec.version) return `model '${name}' has no version '${version}' (it serves ${m.spec.version})`;
+        return m;
+      };
+      const metadataOf = (m: Served) => ({ name: m.spec.name, versions: [m.spec.version], platform: 'hotpath-simulated-k80', inputs: m.signature.inputs.map((s) => ({ ...s, shape: [...s.shape] })), outputs: m.signature.outputs.map((s) => ({ ...s, shape: [...s.shape] })) });
+
+      v2.get('/', { prefixTrailingSlash: 'no-slash', schema: { summary: 'Server metadata (Open Inference Protocol v2)', operationId: 'oipServerMetadata', tags, response: { 200: Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) }), ...oipErrors } } }, async () => ({
+        name: 'hotpath',
+        version: '0.1.0',
+        extensions: [],
+      }));
+      v2.get('/health/live', { schema: { summary: 'Liveness', operationId: 'oipLive', tags, response: { 200: Type.Object({ live: Type.Boolean() }), ...oipErrors } } }, async () => ({ live: true }));
+      v2.get('/health/ready', { schema: { summary: 'Readiness: every model can take requests', operationId: 'oipReady', tags, response: { 200: Type.Object({ ready: Type.Boolean() }), ...oipErrors } } }, async (_request, reply) => {
+        if (closing) return reply.code(503).send({ error: 'shutting down' });
+        return { ready: true };
+      });
+
+      for (const versioned of [false, true]) {
+        const base = versioned ? '/models/:name/versions/:version' : '/models/:name';
+        const params = versioned ? VersionParams : ModelParams;
+        const suffix = versioned ? 'Version' : '';
+        v2.get(base, { config: { access: 'user' }, schema: { summary: 'Model metadata: its inputs and outputs', operationId: `oipModelMetadata${suffix}`, tags, params, response: { 200: ModelMetadata, ...oipErrors } } }, async (request, reply) => {
+          const { name, version } = request.params as { name: string; version?: string };
+          const m = modelOf(name, version);
+          if (typeof m === 'string') return reply.code(404).send({ error: m });
+          return metadataOf(m);
+        });
+        v2.get(`${base}/ready`, { config: { access: 'user' }, schema: { summary: 'Model readiness', operationId: `oipModelReady${suffix}`, tags, params, response: { 200: Type.Object({ name: Type.String(), ready: Type.Boolean() }), ...oipErrors } } }, async (request, reply) => {
+          const { name, version } = request.params as { name: string; version?: string };
+          const m = modelOf(name, version);
+          if (typeof m === 'string') return reply.code(404).send({ error: m });
+          if (closing) return reply.code(503).send({ error: 'shutting down' });
+          return { name, ready: true };
+        });
+        v2.post(
+          `${base}/infer`,
+          { config: { access: 'user' }, bodyLimit: 32 * 1024 * 1024, schema: { summary: 'Inference, batched with other requests (parameters.priority, parameters.timeout as Triton)', operationId: `oipInfer${suffix}`, tags, params, body: InferRequest, response: { 200: InferResponse, ...oipErrors } } },
+          async (request, reply) => {
+            const { name, version } = request.params as { name: string; version?: string };
+            const m = modelOf(name, version);
+            if (typeof m === 'string') return reply.code(404).send({ error: m });
+            const checked = checkInfer(request.body, m.signature, 65_536);
+            if (!checked.ok) {
+              metrics.requests.inc({ model: name, result: 'bad_request' });
+              return reply.code(400).send({ error: checked.message });
+            }
+            const outcome = await m.runner.infer({ id: randomUUID(), inputs: checked.inputs, priority: checked.priority, ...(checked.timeoutMs !== undefined ? { timeoutMs: checked.timeoutMs } : {}) });
+            if (!outcome.ok) return reply.code(REFUSALS[outcome.code][0]).send({ error: outcome.message });
+            const outputs = checked.outputs === undefined ? outcome.outputs : outcome.outputs.filter((t) => checked.outputs!.includes(t.name));
+            return { model_name: name, model_version: m.spec.version, id: checked.id ?? randomUUID(), parameters: { batch_rows: outcome.batchRows, queue_ms: Math.round(outcome.queueMs * 1000) / 1000 }, outputs };
+          },
+        );
+      }
+    },
+    { prefix: '/v2' },
+  );
+  return door;
+}
