@@ -5,6 +5,8 @@
 import { ConfigError } from '../shared/config-error.ts';
 import { NO_TIMEOUT_POLICY, type QueueConfig, type QueuePolicy } from './batching/queue.ts';
 import { aimd, fixedDelay, noBatching, sloAware, type BatchPolicy } from './batching/policies.ts';
+import type { Signature, TensorSpec } from './oip.ts';
+import { SIMULATED_INPUT, SIMULATED_OUTPUT } from './replica.ts';
 
 export type BatchingKind = 'slo-aware' | 'fixed' | 'aimd' | 'none';
 
@@ -17,7 +19,9 @@ export interface ModelSpec {
   maxQueueDelayMs: number;
   /** The p99 latency objective: each request's deadline; Infinity for none. */
   sloP99Ms: number;
-  replicas: { kind: 'simulated'; count: number; deviceShare: number };
+  replicas: { kind: 'simulated'; count: number; deviceShare: number } | { kind: 'upstream'; urls: string[]; model: string; version?: string; deviceShare: number; timeoutMs: number };
+  /** The model's inputs and outputs: given for an upstream model, the simulated model's own otherwise. */
+  signature: Signature;
 }
 
 export const DEFAULT_MODELS_JSON = JSON.stringify({
@@ -49,7 +53,52 @@ function queuePolicy(where: string, v: unknown): QueuePolicy {
   };
 }
 
-const MODEL_FIELDS = ['version', 'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayMs', 'batching', 'sloP99Ms', 'priorityLevels', 'defaultPriorityLevel', 'defaultQueuePolicy', 'priorityQueuePolicy', 'replicas'];
+const MODEL_FIELDS = ['version', 'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayMs', 'batching', 'sloP99Ms', 'priorityLevels', 'defaultPriorityLevel', 'defaultQueuePolicy', 'priorityQueuePolicy', 'replicas', 'inputs', 'outputs'];
+const DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'];
+
+function tensorSpecs(where: string, v: unknown): TensorSpec[] {
+  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`${VAR}: ${where} must be a non-empty list of {name, datatype, shape}`);
+  return v.map((t, i) => {
+    if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw new ConfigError(`${VAR}: ${where}[${i}] needs a name`);
+    if (typeof t.datatype !== 'string' || !DATATYPES.includes(t.datatype)) throw new ConfigError(`${VAR}: ${where}[${i}].datatype must be one of ${DATATYPES.join(', ')}`);
+    const shape = t.shape;
+    if (!Array.isArray(shape) || shape.length < 1 || shape[0] !== -1 || shape.slice(1).some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new ConfigError(`${VAR}: ${where}[${i}].shape must start with -1 (the batch) followed by positive sizes, like [-1, 3, 224, 224]`);
+    }
+    return { name: t.name, datatype: t.datatype, shape: shape as number[] };
+  });
+}
+
+function replicasOf(name: string, reps: unknown): ModelSpec['replicas'] {
+  const usage = `${VAR}: ${name}.replicas must be {"simulated": {"count", "deviceShare"}} or {"upstream": {"urls", "model"?, "version"?, "deviceShare"?, "timeoutMs"?}}`;
+  if (!isObject(reps) || Object.keys(reps).length !== 1) throw new ConfigError(usage);
+  const [kind, r] = Object.entries(reps)[0]!;
+  if ((kind !== 'simulated' && kind !== 'upstream') || !isObject(r)) throw new ConfigError(usage);
+  const share = r.deviceShare ?? 1;
+  if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new ConfigError(`${VAR}: ${name}.replicas.${kind}.deviceShare must be in (0, 1]`);
+  if (kind === 'simulated') return { kind, count: int(`${name}.replicas.simulated.count`, r.count, 1, 1024, 1), deviceShare: share };
+  const urls = r.urls;
+  if (!Array.isArray(urls) || urls.length === 0) throw new ConfigError(`${VAR}: ${name}.replicas.upstream.urls must be a non-empty list of http(s) URLs`);
+  for (const u of urls) {
+    let ok = false;
+    try {
+      ok = typeof u === 'string' && ['http:', 'https:'].includes(new URL(u).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigError(`${VAR}: ${name}.replicas.upstream.urls: ${JSON.stringify(u)} is not an http(s) URL`);
+  }
+  if (r.model !== undefined && typeof r.model !== 'string') throw new ConfigError(`${VAR}: ${name}.replicas.upstream.model must be a string`);
+  if (r.version !== undefined && typeof r.version !== 'string') throw new ConfigError(`${VAR}: ${name}.replicas.upstream.version must be a string`);
+  return {
+    kind,
+    urls: urls as string[],
+    model: (r.model as string | undefined) ?? name,
+    ...(r.version !== undefined ? { version: r.version as string } : {}),
+    deviceShare: share,
+    timeoutMs: int(`${name}.replicas.upstream.timeoutMs`, r.timeoutMs, 100, 600_000, 30_000),
+  };
+}
 
 export function parseModels(text: string): ModelSpec[] {
   let raw: unknown;
@@ -81,12 +130,12 @@ export function parseModels(text: string): ModelSpec[] {
     const policies = Array.from({ length: levels }, (_, i) => (perLevel[String(i + 1)] !== undefined ? queuePolicy(`${name}.priorityQueuePolicy.${i + 1}`, perLevel[String(i + 1)]) : defaultPolicy));
     const badLevel = Object.keys(perLevel).find((k) => !(Number(k) >= 1 && Number(k) <= levels && Number.isInteger(Number(k))));
     if (badLevel !== undefined) throw new ConfigError(`${VAR}: ${name}.priorityQueuePolicy has level ${badLevel}, not one of 1..${levels}`);
-    const reps = m.replicas;
-    if (!isObject(reps) || !isObject(reps.simulated) || Object.keys(reps).length !== 1) {
-      throw new ConfigError(`${VAR}: ${name}.replicas must be {"simulated": {"count", "deviceShare"}} (upstream replicas are not supported yet)`);
+    const replicas = replicasOf(name, m.replicas);
+    if (replicas.kind === 'simulated' && (m.inputs !== undefined || m.outputs !== undefined)) {
+      throw new ConfigError(`${VAR}: ${name}: a simulated model has its own inputs and outputs (input FP32 [-1, 8] -> scores FP32 [-1, 4]); leave inputs and outputs out`);
     }
-    const share = reps.simulated.deviceShare ?? 1;
-    if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new ConfigError(`${VAR}: ${name}.replicas.simulated.deviceShare must be in (0, 1]`);
+    const signature: Signature =
+      replicas.kind === 'simulated' ? { inputs: [SIMULATED_INPUT], outputs: [SIMULATED_OUTPUT] } : { inputs: tensorSpecs(`${name}.inputs`, m.inputs), outputs: tensorSpecs(`${name}.outputs`, m.outputs) };
     const version = m.version ?? '1';
     if (typeof version !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(version)) throw new ConfigError(`${VAR}: ${name}.version must be a short string`);
     return {
@@ -97,7 +146,8 @@ export function parseModels(text: string): ModelSpec[] {
       preferredBatchSizes: preferred as number[],
       maxQueueDelayMs: int(`${name}.maxQueueDelayMs`, m.maxQueueDelayMs, 0, 60_000, 0),
       sloP99Ms: slo,
-      replicas: { kind: 'simulated', count: int(`${name}.replicas.simulated.count`, reps.simulated.count, 1, 1024, 1), deviceShare: share },
+      replicas,
+      signature,
     };
   });
 }

@@ -13,7 +13,10 @@ import { toHttpError } from '../shared/http-errors.ts';
 import { createInferenceMetrics, type InferenceResult } from './metrics.ts';
 import { policyOf, type ModelSpec } from './model-config.ts';
 import { checkInfer, type Signature } from './oip.ts';
-import { SIMULATED_INPUT, SIMULATED_OUTPUT, SimulatedK80Replica } from './replica.ts';
+import { Agent } from 'undici';
+import { K80_RESNET50_IMAGES_PER_S, tableCost } from './cost.ts';
+import { SimulatedK80Replica, type Replica } from './replica.ts';
+import { UpstreamReplica } from './upstream.ts';
 import { ModelRunner, type InferOutcome } from './runner.ts';
 
 /** The protocol's error body, and the only error shape under /v2. */
@@ -61,8 +64,15 @@ export interface InferenceDoor {
 export function registerInference(app: FastifyInstance, deps: { config: Config; registry: Registry }): InferenceDoor {
   const metrics = createInferenceMetrics(deps.registry);
   const models = new Map<string, Served>();
+  // One keep-alive pool per upstream origin, for every upstream model.
+  const upstreamAgent = new Agent({ keepAliveTimeout: 10_000 });
   for (const spec of deps.config.inferenceModels) {
-    const replicas = Array.from({ length: spec.replicas.count }, (_, i) => new SimulatedK80Replica(`${spec.name}-${i}`, spec.replicas.deviceShare));
+    const r = spec.replicas;
+    const prior = tableCost(K80_RESNET50_IMAGES_PER_S, r.deviceShare);
+    const replicas: Replica[] =
+      r.kind === 'simulated'
+        ? Array.from({ length: r.count }, (_, i) => new SimulatedK80Replica(`${spec.name}-${i}`, r.deviceShare))
+        : r.urls.map((url, i) => new UpstreamReplica({ id: `${spec.name}-${i}`, url, model: r.model, ...(r.version !== undefined ? { version: r.version } : {}), outputs: spec.signature.outputs, costMs: prior, timeoutMs: r.timeoutMs, agent: upstreamAgent }));
     const runner = new ModelRunner({
       queue: spec.queue,
       policy: policyOf(spec),
@@ -81,7 +91,7 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
     });
     metrics.replicas.set({ model: spec.name }, replicas.length);
     for (const result of ['ok', 'bad_request', 'queue_full', 'timeout', 'replica_failed', 'closed'] as const) metrics.requests.inc({ model: spec.name, result }, 0);
-    models.set(spec.name, { spec, signature: { inputs: [SIMULATED_INPUT], outputs: [SIMULATED_OUTPUT] }, runner });
+    models.set(spec.name, { spec, signature: spec.signature, runner });
   }
   let closing = false;
   const door: InferenceDoor = {
@@ -89,6 +99,7 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
     close: () => {
       closing = true;
       for (const m of models.values()) m.runner.close();
+      void upstreamAgent.close().catch(() => {});
     },
   };
   app.addHook('onClose', async () => door.close());
@@ -111,7 +122,7 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
         if (version !== undefined && version !== m.spec.version) return `model '${name}' has no version '${version}' (it serves ${m.spec.version})`;
         return m;
       };
-      const metadataOf = (m: Served) => ({ name: m.spec.name, versions: [m.spec.version], platform: 'hotpath-simulated-k80', inputs: m.signature.inputs.map((s) => ({ ...s, shape: [...s.shape] })), outputs: m.signature.outputs.map((s) => ({ ...s, shape: [...s.shape] })) });
+      const metadataOf = (m: Served) => ({ name: m.spec.name, versions: [m.spec.version], platform: m.spec.replicas.kind === 'simulated' ? 'hotpath-simulated-k80' : 'hotpath-upstream', inputs: m.signature.inputs.map((s) => ({ ...s, shape: [...s.shape] })), outputs: m.signature.outputs.map((s) => ({ ...s, shape: [...s.shape] })) });
 
       v2.get('/', { prefixTrailingSlash: 'no-slash', schema: { summary: 'Server metadata (Open Inference Protocol v2)', operationId: 'oipServerMetadata', tags, response: { 200: Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) }), ...oipErrors } } }, async () => ({
         name: 'hotpath',

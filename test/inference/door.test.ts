@@ -126,6 +126,55 @@ describe('/v2 (Open Inference Protocol)', () => {
     }
   });
 
+  it('an upstream model forwards its batches to another OIP server, retrying a dead one on the next', async () => {
+    const remote = JSON.stringify({
+      remote: {
+        maxBatchSize: 8, batching: 'fixed', maxQueueDelayMs: 2,
+        replicas: { upstream: { urls: ['http://127.0.0.1:1', t.url], model: 'resnet50', timeoutMs: 5000 } },
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 8] }],
+        outputs: [{ name: 'scores', datatype: 'FP32', shape: [-1, 4] }],
+      },
+    });
+    const front = await startApp(testConfig(redis.url, { HOTPATH_INFERENCE_MODELS: remote }), engine);
+    try {
+      expect(((await (await fetch(`${front.url}/v2/models/remote`, { headers: { 'x-trino-user': 'alice' } })).json()) as { platform: string }).platform).toBe('hotpath-upstream');
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const rows = rowsOf(1 + (i % 4), i);
+          const res = await fetch(`${front.url}/v2/models/remote/infer`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-trino-user': 'alice' }, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 8], data: rows }] }) });
+          return { rows, status: res.status, body: (await res.json()) as { outputs: { data: number[] }[] } };
+        }),
+      );
+      for (const a of answers) {
+        expect(a.status, JSON.stringify(a.body)).toBe(200);
+        expect(a.body.outputs[0]!.data).toEqual(a.rows.flatMap((r) => simulatedScores(r)));
+      }
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('an upstream that answers wrongly fails the batch: 503 in the protocol\'s shape', async () => {
+    // The "upstream" is this app's tiny model, which answers scores for 8-wide rows: declared here as a
+    // model whose output has another name, the answer lacks it.
+    const wrong = JSON.stringify({
+      wrong: {
+        batching: 'none',
+        replicas: { upstream: { urls: [t.url], model: 'resnet50', timeoutMs: 5000 } },
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 8] }],
+        outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 4] }],
+      },
+    });
+    const front = await startApp(testConfig(redis.url, { HOTPATH_INFERENCE_MODELS: wrong }), engine);
+    try {
+      const res = await fetch(`${front.url}/v2/models/wrong/infer`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-trino-user': 'alice' }, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 8], data: rowsOf(1, 0) }] }) });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: string }).error).toMatch(/unexpected output 'logits'/);
+    } finally {
+      await front.close();
+    }
+  });
+
   it('exports the inference metrics, by model and result', async () => {
     const text = await (await fetch(`${t.url}/metrics`)).text();
     expect(text).toMatch(/hotpath_inference_requests_total\{model="resnet50",result="ok"\} [1-9]/);
