@@ -203,7 +203,8 @@ const gpuJobsPlugin = fp(
 /** The Open Inference Protocol v2 door: /v2, models batched onto their replicas (app.inference). */
 const inferencePlugin = fp(
   async (app: FastifyInstance, opts: { config: Config }) => {
-    app.decorate('inference', registerInference(app, { config: opts.config, registry: app.metricsRegistry }));
+    const gpu = app.hasDecorator('gpuJobs') ? app.gpuJobs.service : undefined;
+    app.decorate('inference', registerInference(app, { config: opts.config, registry: app.metricsRegistry, ...(gpu !== undefined ? { gpu } : {}) }));
   },
   { name: 'hotpath-inference', dependencies: ['hotpath-telemetry', 'hotpath-access', 'hotpath-docs'] },
 );

@@ -22,6 +22,8 @@ export interface ModelSpec {
   replicas: { kind: 'simulated'; count: number; deviceShare: number } | { kind: 'upstream'; urls: string[]; model: string; version?: string; deviceShare: number; timeoutMs: number };
   /** The model's inputs and outputs: given for an upstream model, the simulated model's own otherwise. */
   signature: Signature;
+  /** Each replica as a GPU job of hotpath's scheduler (its share: deviceShare of a device). */
+  gpu?: { tenant: string; gpuMemoryMiB: number; priority: number; preemptible: boolean };
 }
 
 export const DEFAULT_MODELS_JSON = JSON.stringify({
@@ -53,7 +55,7 @@ function queuePolicy(where: string, v: unknown): QueuePolicy {
   };
 }
 
-const MODEL_FIELDS = ['version', 'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayMs', 'batching', 'sloP99Ms', 'priorityLevels', 'defaultPriorityLevel', 'defaultQueuePolicy', 'priorityQueuePolicy', 'replicas', 'inputs', 'outputs'];
+const MODEL_FIELDS = ['version', 'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayMs', 'batching', 'sloP99Ms', 'priorityLevels', 'defaultPriorityLevel', 'defaultQueuePolicy', 'priorityQueuePolicy', 'replicas', 'inputs', 'outputs', 'gpu'];
 const DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'];
 
 function tensorSpecs(where: string, v: unknown): TensorSpec[] {
@@ -138,7 +140,20 @@ export function parseModels(text: string): ModelSpec[] {
       replicas.kind === 'simulated' ? { inputs: [SIMULATED_INPUT], outputs: [SIMULATED_OUTPUT] } : { inputs: tensorSpecs(`${name}.inputs`, m.inputs), outputs: tensorSpecs(`${name}.outputs`, m.outputs) };
     const version = m.version ?? '1';
     if (typeof version !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(version)) throw new ConfigError(`${VAR}: ${name}.version must be a short string`);
+    let gpu: ModelSpec['gpu'];
+    if (m.gpu !== undefined) {
+      const g = m.gpu;
+      if (!isObject(g) || typeof g.tenant !== 'string' || g.tenant === '') throw new ConfigError(`${VAR}: ${name}.gpu must be {"tenant", "gpuMemoryMiB", "priority"?, "preemptible"?}`);
+      if (g.preemptible !== undefined && typeof g.preemptible !== 'boolean') throw new ConfigError(`${VAR}: ${name}.gpu.preemptible must be true or false`);
+      gpu = {
+        tenant: g.tenant,
+        gpuMemoryMiB: int(`${name}.gpu.gpuMemoryMiB`, g.gpuMemoryMiB, 1, 1_048_576, 4096),
+        priority: int(`${name}.gpu.priority`, g.priority, -1000, 1000, 0),
+        preemptible: g.preemptible ?? false,
+      };
+    }
     return {
+      ...(gpu !== undefined ? { gpu } : {}),
       name,
       version,
       queue: { maxBatchSize, priorityLevels: levels, defaultPriorityLevel: defaultLevel, policies, defaultPolicy },

@@ -17,6 +17,8 @@ import { Agent } from 'undici';
 import { K80_RESNET50_IMAGES_PER_S, tableCost } from './cost.ts';
 import { SimulatedK80Replica, type Replica } from './replica.ts';
 import { UpstreamReplica } from './upstream.ts';
+import { ReplicaLease, type GpuAsk } from './gpu-replicas.ts';
+import type { GpuJobService } from '../gpu/jobs/service.ts';
 import { ModelRunner, type InferOutcome } from './runner.ts';
 
 /** The protocol's error body, and the only error shape under /v2. */
@@ -57,15 +59,17 @@ interface Served {
 
 export interface InferenceDoor {
   models: ReadonlyMap<string, Served>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Registers /v2 (encapsulated) and returns the models it serves. */
-export function registerInference(app: FastifyInstance, deps: { config: Config; registry: Registry }): InferenceDoor {
+export function registerInference(app: FastifyInstance, deps: { config: Config; registry: Registry; gpu?: GpuJobService }): InferenceDoor {
   const metrics = createInferenceMetrics(deps.registry);
   const models = new Map<string, Served>();
   // One keep-alive pool per upstream origin, for every upstream model.
   const upstreamAgent = new Agent({ keepAliveTimeout: 10_000 });
+  const leases: ReplicaLease[] = [];
+  const instance = randomUUID().slice(0, 8);
   for (const spec of deps.config.inferenceModels) {
     const r = spec.replicas;
     const prior = tableCost(K80_RESNET50_IMAGES_PER_S, r.deviceShare);
@@ -73,7 +77,9 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
       r.kind === 'simulated'
         ? Array.from({ length: r.count }, (_, i) => new SimulatedK80Replica(`${spec.name}-${i}`, r.deviceShare))
         : r.urls.map((url, i) => new UpstreamReplica({ id: `${spec.name}-${i}`, url, model: r.model, ...(r.version !== undefined ? { version: r.version } : {}), outputs: spec.signature.outputs, costMs: prior, timeoutMs: r.timeoutMs, agent: upstreamAgent }));
-    const runner = new ModelRunner({
+    const gpuBacked = spec.gpu !== undefined && deps.gpu !== undefined;
+    const runner: ModelRunner = new ModelRunner({
+      startAvailable: !gpuBacked,
       queue: spec.queue,
       policy: policyOf(spec),
       replicas,
@@ -89,20 +95,44 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
         },
       },
     });
-    metrics.replicas.set({ model: spec.name }, replicas.length);
+    if (gpuBacked) {
+      const ask: GpuAsk = { ...spec.gpu!, gpuMilli: r.deviceShare < 1 ? Math.max(1, Math.round(r.deviceShare * 1000)) : undefined };
+      replicas.forEach((_, i) => {
+        const lease = new ReplicaLease({
+          service: deps.gpu!,
+          model: spec.name,
+          replica: i,
+          ask,
+          instance,
+          leaseTtlMs: deps.config.gpuLeaseTtlSeconds * 1000,
+          onAvailable: (on) => {
+            runner.setAvailable(i, on);
+            metrics.replicas.set({ model: spec.name }, runner.availableReplicas);
+          },
+          log: app.log,
+        });
+        leases.push(lease);
+      });
+      metrics.replicas.set({ model: spec.name }, 0);
+    } else metrics.replicas.set({ model: spec.name }, replicas.length);
     for (const result of ['ok', 'bad_request', 'queue_full', 'timeout', 'replica_failed', 'closed'] as const) metrics.requests.inc({ model: spec.name, result }, 0);
     models.set(spec.name, { spec, signature: spec.signature, runner });
   }
   let closing = false;
   const door: InferenceDoor = {
     models,
-    close: () => {
+    close: async () => {
       closing = true;
       for (const m of models.values()) m.runner.close();
-      void upstreamAgent.close().catch(() => {});
+      await Promise.all(leases.map((l) => l.close()));
+      await upstreamAgent.close().catch(() => {});
     },
   };
-  app.addHook('onClose', async () => door.close());
+  app.addHook('onReady', async () => {
+    for (const l of leases) l.start();
+  });
+  // preClose: while Redis and the GPU service still run, so the replicas' jobs are completed (freed).
+  app.addHook('preClose', async () => door.close());
 
   void app.register(
     async (v2) => {
@@ -132,6 +162,8 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
       v2.get('/health/live', { schema: { summary: 'Liveness', operationId: 'oipLive', tags, response: { 200: Type.Object({ live: Type.Boolean() }), ...oipErrors } } }, async () => ({ live: true }));
       v2.get('/health/ready', { schema: { summary: 'Readiness: every model can take requests', operationId: 'oipReady', tags, response: { 200: Type.Object({ ready: Type.Boolean() }), ...oipErrors } } }, async (_request, reply) => {
         if (closing) return reply.code(503).send({ error: 'shutting down' });
+        const waiting = [...models.values()].filter((m) => m.runner.availableReplicas === 0).map((m) => m.spec.name);
+        if (waiting.length > 0) return reply.code(503).send({ error: `no replica placed yet for ${waiting.join(', ')}` });
         return { ready: true };
       });
 
@@ -150,6 +182,7 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
           const m = modelOf(name, version);
           if (typeof m === 'string') return reply.code(404).send({ error: m });
           if (closing) return reply.code(503).send({ error: 'shutting down' });
+          if (m.runner.availableReplicas === 0) return reply.code(503).send({ error: `model '${name}' has no replica placed on a GPU yet` });
           return { name, ready: true };
         });
         v2.post(

@@ -39,6 +39,8 @@ export interface RunnerOptions {
   sloMs: number;
   events?: RunnerEvents;
   now?: () => number;
+  /** Whether replicas take batches from the start (false: each waits for setAvailable). */
+  startAvailable?: boolean;
 }
 
 interface Pending {
@@ -61,6 +63,8 @@ export class ModelRunner {
   private readonly rate = new RateEstimator();
   private readonly pending = new Map<string, Pending>();
   private readonly busy = new Set<number>();
+  /** Replicas that may take batches (a GPU-backed one only while its job holds its GPU share). */
+  private readonly available: boolean[];
   private readonly costs: MeasuredCost[];
   private readonly aborts = new Set<AbortController>();
   /** Parts of a failed batch, waiting for a free replica other than the one that failed them. */
@@ -75,11 +79,24 @@ export class ModelRunner {
     this.o = o;
     this.queue = new BatchQueue(o.queue);
     this.costs = o.replicas.map((r) => new MeasuredCost(r.costMs));
+    this.available = o.replicas.map(() => o.startAvailable ?? true);
     this.now = o.now ?? (() => performance.now());
   }
 
   get queuedParts(): number {
     return this.queue.size;
+  }
+
+  /** Replicas that may take batches now. */
+  get availableReplicas(): number {
+    return this.available.filter(Boolean).length;
+  }
+
+  /** Lets replica `i` take batches, or stops giving it new ones (a batch it runs finishes). */
+  setAvailable(i: number, on: boolean): void {
+    if (this.available[i] === on) return;
+    this.available[i] = on;
+    if (on) this.pump();
   }
 
   infer(call: InferCall): Promise<InferOutcome> {
@@ -126,13 +143,13 @@ export class ModelRunner {
     }
     let wakeMs = this.queue.nextTimeoutMs();
     this.retries = this.retries.filter((retry) => {
-      const r = this.o.replicas.findIndex((_, i) => i !== retry.notOn && !this.busy.has(i));
+      const r = this.o.replicas.findIndex((_, i) => i !== retry.notOn && !this.busy.has(i) && this.available[i]);
       if (r < 0) return true;
       this.dispatch(r, retry.parts, nowMs);
       return false;
     });
     for (let r = 0; r < this.o.replicas.length; r++) {
-      if (this.busy.has(r)) continue;
+      if (this.busy.has(r) || !this.available[r]) continue;
       if (this.queue.size === 0) break;
       const decision = this.o.policy.decide({
         nowMs,
@@ -141,7 +158,7 @@ export class ModelRunner {
         maxBatchSize: this.o.queue.maxBatchSize,
         costMs: this.costs[r]!.cost,
         arrivalRowsPerMs: this.rate.rowsPerMs(nowMs),
-        replicas: this.o.replicas.length,
+        replicas: Math.max(1, this.availableReplicas),
       });
       if (decision.kind === 'idle') break;
       if (decision.kind === 'wait') {

@@ -272,6 +272,10 @@ export function loadConfig(env: Env = process.env): Config {
   out.cacheRules = rulesText ? parseCacheRules(rulesText, rulesFile ? 'HOTPATH_CACHE_RULES_FILE' : 'HOTPATH_CACHE_RULES') : [];
   out.tenants = tenantsFrom(env, out);
   out.inferenceModels = parseModels((out.inferenceModels as string | undefined) ?? DEFAULT_MODELS_JSON);
+  const gpuBacked = (out.inferenceModels as ModelSpec[]).find((m) => m.gpu !== undefined);
+  if (gpuBacked !== undefined && out.gpuEnabled === false) {
+    throw new ConfigError(`HOTPATH_INFERENCE_MODELS: ${gpuBacked.name}.gpu places its replicas as GPU jobs, which needs HOTPATH_GPU_ENABLED=true`);
+  }
   const config = out as unknown as Config;
 
   if (config.engine === 'trino' && !config.trinoUrl) throw new ConfigError('TRINO_URL: required when HOTPATH_ENGINE=trino');

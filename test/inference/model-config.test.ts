@@ -2,6 +2,7 @@
 // names the model and the field, and the defaults must be Triton's.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS_JSON, parseModels } from '../../src/inference/model-config.ts';
+import { loadConfig } from '../../src/shared/config.ts';
 
 describe('parseModels', () => {
   it('the embedded default: resnet50 on two simulated K80s, SLO-aware, Triton-like queue defaults', () => {
@@ -27,6 +28,12 @@ describe('parseModels', () => {
     expect(m!.signature.outputs[0]!.shape).toEqual([-1, 1000]);
   });
 
+  it('GPU-backed replicas need the GPU service', () => {
+    const models = JSON.stringify({ m: { batching: 'none', replicas: { simulated: { deviceShare: 0.25 } }, gpu: { tenant: 'serve', gpuMemoryMiB: 2048 } } });
+    expect(() => loadConfig({ HOTPATH_INFERENCE_MODELS: models, HOTPATH_GPU_ENABLED: 'false' })).toThrow(/m\.gpu places its replicas as GPU jobs, which needs HOTPATH_GPU_ENABLED=true/);
+    expect(loadConfig({ HOTPATH_INFERENCE_MODELS: models }).inferenceModels[0]!.gpu).toEqual({ tenant: 'serve', gpuMemoryMiB: 2048, priority: 0, preemptible: false });
+  });
+
   it.each([
     ['not JSON', '{', /not JSON/],
     ['a list', '[]', /expected an object/],
@@ -44,6 +51,7 @@ describe('parseModels', () => {
     ['an upstream URL that is not http', JSON.stringify({ m: { batching: 'none', replicas: { upstream: { urls: ['ftp://x'] } }, inputs: [{ name: 'a', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'b', datatype: 'FP32', shape: [-1, 1] }] } }), /ftp:\/\/x" is not an http\(s\) URL/],
     ['an upstream model without its signature', JSON.stringify({ m: { batching: 'none', replicas: { upstream: { urls: ['http://x'] } } } }), /m\.inputs must be a non-empty list/],
     ['a shape without the batch dimension', JSON.stringify({ m: { batching: 'none', replicas: { upstream: { urls: ['http://x'] } }, inputs: [{ name: 'a', datatype: 'FP32', shape: [2] }], outputs: [{ name: 'b', datatype: 'FP32', shape: [-1] }] } }), /must start with -1/],
+    ['a GPU ask without a tenant', JSON.stringify({ m: { batching: 'none', replicas: { simulated: {} }, gpu: { gpuMemoryMiB: 10 } } }), /m\.gpu must be/],
     ['a simulated model given a signature', JSON.stringify({ m: { batching: 'none', replicas: { simulated: {} }, inputs: [] } }), /simulated model has its own inputs/],
   ])('refuses %s', (_what, text, message) => expect(() => parseModels(text)).toThrow(message));
 });
