@@ -24,7 +24,12 @@ export interface ModelSpec {
   signature: Signature;
   /** Each replica as a GPU job of hotpath's scheduler (its share: deviceShare of a device). */
   gpu?: { tenant: string; gpuMemoryMiB: number; priority: number; preemptible: boolean };
+  /** Replicas between min and max by load (autoscale.ts); the pool is maxReplicas. */
+  autoscaling?: { minReplicas: number; maxReplicas: number; targetUtilization: number; scaleDownDelayMs: number };
 }
+
+/** Replicas the model's pool holds (the most that may serve). */
+export const poolSize = (m: ModelSpec): number => m.autoscaling?.maxReplicas ?? (m.replicas.kind === 'simulated' ? m.replicas.count : m.replicas.urls.length);
 
 export const DEFAULT_MODELS_JSON = JSON.stringify({
   resnet50: { maxBatchSize: 32, batching: 'slo-aware', sloP99Ms: 300, replicas: { simulated: { count: 2, deviceShare: 1 } } },
@@ -55,7 +60,7 @@ function queuePolicy(where: string, v: unknown): QueuePolicy {
   };
 }
 
-const MODEL_FIELDS = ['version', 'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayMs', 'batching', 'sloP99Ms', 'priorityLevels', 'defaultPriorityLevel', 'defaultQueuePolicy', 'priorityQueuePolicy', 'replicas', 'inputs', 'outputs', 'gpu'];
+const MODEL_FIELDS = ['version', 'maxBatchSize', 'preferredBatchSizes', 'maxQueueDelayMs', 'batching', 'sloP99Ms', 'priorityLevels', 'defaultPriorityLevel', 'defaultQueuePolicy', 'priorityQueuePolicy', 'replicas', 'inputs', 'outputs', 'gpu', 'autoscaling'];
 const DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'];
 
 function tensorSpecs(where: string, v: unknown): TensorSpec[] {
@@ -152,7 +157,19 @@ export function parseModels(text: string): ModelSpec[] {
         preemptible: g.preemptible ?? false,
       };
     }
+    let autoscaling: ModelSpec['autoscaling'];
+    if (m.autoscaling !== undefined) {
+      const a = m.autoscaling;
+      if (!isObject(a)) throw new ConfigError(`${VAR}: ${name}.autoscaling must be {"minReplicas", "maxReplicas", "targetUtilization"?, "scaleDownDelayMs"?}`);
+      const most = replicas.kind === 'upstream' ? replicas.urls.length : 1024;
+      const max = int(`${name}.autoscaling.maxReplicas`, a.maxReplicas, 1, most, most === 1024 ? 1 : most);
+      const min = int(`${name}.autoscaling.minReplicas`, a.minReplicas, 0, max, Math.min(1, max));
+      const target = a.targetUtilization ?? 0.7;
+      if (typeof target !== 'number' || !(target > 0 && target <= 1)) throw new ConfigError(`${VAR}: ${name}.autoscaling.targetUtilization must be in (0, 1]`);
+      autoscaling = { minReplicas: min, maxReplicas: max, targetUtilization: target, scaleDownDelayMs: int(`${name}.autoscaling.scaleDownDelayMs`, a.scaleDownDelayMs, 0, 86_400_000, 60_000) };
+    }
     return {
+      ...(autoscaling !== undefined ? { autoscaling } : {}),
       ...(gpu !== undefined ? { gpu } : {}),
       name,
       version,

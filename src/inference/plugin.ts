@@ -11,13 +11,17 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config.ts';
 import { toHttpError } from '../shared/http-errors.ts';
 import { createInferenceMetrics, type InferenceResult } from './metrics.ts';
-import { policyOf, type ModelSpec } from './model-config.ts';
+import { policyOf, poolSize, type ModelSpec } from './model-config.ts';
+
+/** How often autoscaled models look at their load. */
+const AUTOSCALE_TICK_MS = 1000;
 import { checkInfer, type Signature } from './oip.ts';
 import { Agent } from 'undici';
 import { K80_RESNET50_IMAGES_PER_S, tableCost } from './cost.ts';
 import { SimulatedK80Replica, type Replica } from './replica.ts';
 import { UpstreamReplica } from './upstream.ts';
-import { ReplicaLease, type GpuAsk } from './gpu-replicas.ts';
+import { Autoscaler } from './autoscale.ts';
+import { ReplicaSet } from './replica-set.ts';
 import type { GpuJobService } from '../gpu/jobs/service.ts';
 import { ModelRunner, type InferOutcome } from './runner.ts';
 
@@ -68,18 +72,21 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
   const models = new Map<string, Served>();
   // One keep-alive pool per upstream origin, for every upstream model.
   const upstreamAgent = new Agent({ keepAliveTimeout: 10_000 });
-  const leases: ReplicaLease[] = [];
+  const sets: ReplicaSet[] = [];
+  const starts: (() => void)[] = [];
+  const timers: NodeJS.Timeout[] = [];
   const instance = randomUUID().slice(0, 8);
   for (const spec of deps.config.inferenceModels) {
     const r = spec.replicas;
+    const size = poolSize(spec);
     const prior = tableCost(K80_RESNET50_IMAGES_PER_S, r.deviceShare);
     const replicas: Replica[] =
       r.kind === 'simulated'
-        ? Array.from({ length: r.count }, (_, i) => new SimulatedK80Replica(`${spec.name}-${i}`, r.deviceShare))
-        : r.urls.map((url, i) => new UpstreamReplica({ id: `${spec.name}-${i}`, url, model: r.model, ...(r.version !== undefined ? { version: r.version } : {}), outputs: spec.signature.outputs, costMs: prior, timeoutMs: r.timeoutMs, agent: upstreamAgent }));
-    const gpuBacked = spec.gpu !== undefined && deps.gpu !== undefined;
+        ? Array.from({ length: size }, (_, i) => new SimulatedK80Replica(`${spec.name}-${i}`, r.deviceShare))
+        : r.urls.slice(0, size).map((url, i) => new UpstreamReplica({ id: `${spec.name}-${i}`, url, model: r.model, ...(r.version !== undefined ? { version: r.version } : {}), outputs: spec.signature.outputs, costMs: prior, timeoutMs: r.timeoutMs, agent: upstreamAgent }));
+    let misses = 0;
     const runner: ModelRunner = new ModelRunner({
-      startAvailable: !gpuBacked,
+      startAvailable: false,
       queue: spec.queue,
       policy: policyOf(spec),
       replicas,
@@ -90,31 +97,42 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
           metrics.batchRows.observe({ model: spec.name }, e.rows);
         },
         answered: (e) => {
+          if (e.late || (!e.outcome.ok && e.outcome.code === 'TIMEOUT')) misses++;
           metrics.queueSeconds.observe({ model: spec.name }, e.queueMs / 1000);
           metrics.requests.inc({ model: spec.name, result: e.outcome.ok ? 'ok' : REFUSALS[e.outcome.code][1] });
         },
       },
     });
-    if (gpuBacked) {
-      const ask: GpuAsk = { ...spec.gpu!, gpuMilli: r.deviceShare < 1 ? Math.max(1, Math.round(r.deviceShare * 1000)) : undefined };
-      replicas.forEach((_, i) => {
-        const lease = new ReplicaLease({
-          service: deps.gpu!,
-          model: spec.name,
-          replica: i,
-          ask,
-          instance,
-          leaseTtlMs: deps.config.gpuLeaseTtlSeconds * 1000,
-          onAvailable: (on) => {
-            runner.setAvailable(i, on);
-            metrics.replicas.set({ model: spec.name }, runner.availableReplicas);
-          },
-          log: app.log,
-        });
-        leases.push(lease);
+    const gpuBacked = spec.gpu !== undefined && deps.gpu !== undefined;
+    const set = new ReplicaSet({
+      runner,
+      size,
+      ...(gpuBacked
+        ? { gpu: { service: deps.gpu!, model: spec.name, ask: { ...spec.gpu!, gpuMilli: r.deviceShare < 1 ? Math.max(1, Math.round(r.deviceShare * 1000)) : undefined }, instance, leaseTtlMs: deps.config.gpuLeaseTtlSeconds * 1000, log: app.log } }
+        : {}),
+      onChange: (available) => metrics.replicas.set({ model: spec.name }, available),
+    });
+    metrics.replicas.set({ model: spec.name }, 0);
+    const startActive = spec.autoscaling?.minReplicas ?? size;
+    starts.push(() => set.setActive(startActive));
+    sets.push(set);
+    if (spec.autoscaling !== undefined) {
+      const scaler = new Autoscaler(spec.autoscaling);
+      const full = spec.queue.maxBatchSize;
+      const replicaRowsPerMs = full / prior(full);
+      starts.push(() => {
+        const timer = setInterval(() => {
+          const desired = scaler.desired({ nowMs: performance.now(), replicas: set.active, arrivalRowsPerMs: runner.arrivalRowsPerMs(), replicaRowsPerMs, queuedRows: runner.queuedRows, maxBatchSize: full, recentMisses: misses });
+          misses = 0;
+          if (desired !== set.active) {
+            app.log.info({ model: spec.name, from: set.active, to: desired }, 'inference: scaling replicas');
+            set.setActive(desired);
+          }
+        }, AUTOSCALE_TICK_MS);
+        timer.unref();
+        timers.push(timer);
       });
-      metrics.replicas.set({ model: spec.name }, 0);
-    } else metrics.replicas.set({ model: spec.name }, replicas.length);
+    }
     for (const result of ['ok', 'bad_request', 'queue_full', 'timeout', 'replica_failed', 'closed'] as const) metrics.requests.inc({ model: spec.name, result }, 0);
     models.set(spec.name, { spec, signature: spec.signature, runner });
   }
@@ -123,13 +141,14 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
     models,
     close: async () => {
       closing = true;
+      for (const t of timers) clearInterval(t);
       for (const m of models.values()) m.runner.close();
-      await Promise.all(leases.map((l) => l.close()));
+      await Promise.all(sets.map((x) => x.close()));
       await upstreamAgent.close().catch(() => {});
     },
   };
   app.addHook('onReady', async () => {
-    for (const l of leases) l.start();
+    for (const start of starts) start();
   });
   // preClose: while Redis and the GPU service still run, so the replicas' jobs are completed (freed).
   app.addHook('preClose', async () => door.close());

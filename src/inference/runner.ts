@@ -27,8 +27,8 @@ export type InferOutcome =
 export interface RunnerEvents {
   /** A batch ended on a replica (ok or not). */
   batch?(e: { replica: string; rows: number; executionMs: number; ok: boolean }): void;
-  /** A request was answered (queueMs: from its arrival to its first part's dispatch, or to its refusal). */
-  answered?(e: { outcome: InferOutcome; queueMs: number }): void;
+  /** A request was answered (queueMs: from its arrival to its first part's dispatch, or to its refusal; late: after its deadline). */
+  answered?(e: { outcome: InferOutcome; queueMs: number; late: boolean }): void;
 }
 
 export interface RunnerOptions {
@@ -87,6 +87,21 @@ export class ModelRunner {
     return this.queue.size;
   }
 
+  /** Whether replica `i` runs a batch now. */
+  isBusy(i: number): boolean {
+    return this.busy.has(i);
+  }
+
+  /** Rows waiting in the queue. */
+  get queuedRows(): number {
+    return this.queue.rows;
+  }
+
+  /** Recent arrivals, rows per ms. */
+  arrivalRowsPerMs(): number {
+    return this.rate.rowsPerMs(this.now());
+  }
+
   /** Replicas that may take batches now. */
   get availableReplicas(): number {
     return this.available.filter(Boolean).length;
@@ -101,7 +116,7 @@ export class ModelRunner {
 
   infer(call: InferCall): Promise<InferOutcome> {
     const refuse = (outcome: InferOutcome): Promise<InferOutcome> => {
-      this.o.events?.answered?.({ outcome, queueMs: 0 });
+      this.o.events?.answered?.({ outcome, queueMs: 0, late: false });
       return Promise.resolve(outcome);
     };
     if (this.closed) return refuse({ ok: false, code: 'CLOSED', message: 'the model is shutting down' });
@@ -131,7 +146,8 @@ export class ModelRunner {
     if (!this.pending.delete(id)) return; // answered already
     this.queue.remove(id);
     p.resolve(outcome);
-    this.o.events?.answered?.({ outcome, queueMs: (p.startedMs ?? this.now()) - p.arrivalMs });
+    const nowMs = this.now();
+    this.o.events?.answered?.({ outcome, queueMs: (p.startedMs ?? nowMs) - p.arrivalMs, late: nowMs > p.arrivalMs + this.o.sloMs });
   }
 
   private pump(): void {
