@@ -1,30 +1,17 @@
 // Why: autoscaling end to end: a model at its floor of one replica grows under a sustained load and,
 // once the load stops, gives replicas back one at a time; the replicas gauge follows; requests are
 // answered correctly throughout.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlledEngine, startApp, testConfig, type TestApp } from '../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { useInferenceApp } from './helpers.ts';
 import { simulatedScores } from '../../src/inference/replica.ts';
 
-let redis: TestRedis;
-let engine: ControlledEngine;
-let t: TestApp;
 const MODELS = JSON.stringify({
   elastic: { maxBatchSize: 2, batching: 'none', replicas: { simulated: {} }, autoscaling: { minReplicas: 1, maxReplicas: 3, targetUtilization: 0.5, scaleDownDelayMs: 300 } },
 });
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-  t = await startApp(testConfig(redis.url, { HOTPATH_INFERENCE_MODELS: MODELS }), engine);
-});
-afterAll(async () => {
-  await t?.close();
-  await engine?.close();
-  await redis?.stop();
-});
+const app = useInferenceApp({ HOTPATH_INFERENCE_MODELS: MODELS });
 
-const replicas = async (): Promise<number> => Number(/hotpath_inference_replicas\{model="elastic"\} (\d+)/.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+const replicas = async (): Promise<number> => Number(/hotpath_inference_replicas\{model="elastic"\} (\d+)/.exec(await (await fetch(`${app.t.url}/metrics`)).text())?.[1]);
 const row = [1, -2, 3, -4, 5, -6, 7, -8];
 
 describe('autoscaling', () => {
@@ -36,7 +23,7 @@ describe('autoscaling', () => {
     await Promise.all(
       Array.from({ length: 24 }, async () => {
         while (Date.now() < stopAt) {
-          const res = await fetch(`${t.url}/v2/models/elastic/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 8], data: [row] }] }) });
+          const res = await fetch(`${app.t.url}/v2/models/elastic/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 8], data: [row] }] }) });
           expect(res.status).toBe(200);
           expect(((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data).toEqual(simulatedScores(row));
         }

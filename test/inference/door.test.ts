@@ -5,33 +5,21 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlledEngine, startApp, testConfig, type TestApp } from '../helpers/app.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { startApp, testConfig } from '../helpers/app.ts';
+import { useInferenceApp } from './helpers.ts';
 import { simulatedScores } from '../../src/inference/replica.ts';
 
-let redis: TestRedis;
-let t: TestApp;
-let engine: ControlledEngine;
 const MODELS = JSON.stringify({
   resnet50: { maxBatchSize: 16, batching: 'slo-aware', sloP99Ms: 2000, replicas: { simulated: { count: 2 } } },
   tiny: { maxBatchSize: 4, batching: 'fixed', maxQueueDelayMs: 1, priorityLevels: 2, defaultQueuePolicy: { maxQueueSize: 1 }, replicas: { simulated: { count: 1, deviceShare: 0.5 } } },
 });
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  engine = await ControlledEngine.create();
-  t = await startApp(testConfig(redis.url, { HOTPATH_INFERENCE_MODELS: MODELS }), engine);
-});
-afterAll(async () => {
-  await t?.close();
-  await engine?.close();
-  await redis?.stop();
-});
+const app = useInferenceApp({ HOTPATH_INFERENCE_MODELS: MODELS });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = { 'x-trino-user': 'alice' }) =>
-  fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-const get = (path: string, headers: Record<string, string> = { 'x-trino-user': 'alice' }) => fetch(`${t.url}${path}`, { headers });
+  fetch(`${app.t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+const get = (path: string, headers: Record<string, string> = { 'x-trino-user': 'alice' }) => fetch(`${app.t.url}${path}`, { headers });
 const rowsOf = (n: number, seed: number) => Array.from({ length: n }, (_, r) => Array.from({ length: 8 }, (_, i) => ((r * 8 + i + seed) % 9) - 4));
 
 describe('/v2 (Open Inference Protocol)', () => {
@@ -109,7 +97,7 @@ describe('/v2 (Open Inference Protocol)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hotpath-v2-auth-'));
     const tokens = join(dir, 'tokens.json');
     writeFileSync(tokens, JSON.stringify([{ user: 'alice', tokenSha256: createHash('sha256').update('s3cret').digest('hex') }]));
-    const authed = await startApp(testConfig(redis.url, { HOTPATH_AUTH: 'token', HOTPATH_AUTH_TOKENS_FILE: tokens, HOTPATH_INFERENCE_MODELS: MODELS }), engine);
+    const authed = await startApp(testConfig(app.redis.url, { HOTPATH_AUTH: 'token', HOTPATH_AUTH_TOKENS_FILE: tokens, HOTPATH_INFERENCE_MODELS: MODELS }), app.engine);
     try {
       const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 8], data: rowsOf(1, 0) }] });
       const anonymous = await fetch(`${authed.url}/v2/models/resnet50/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -130,12 +118,12 @@ describe('/v2 (Open Inference Protocol)', () => {
     const remote = JSON.stringify({
       remote: {
         maxBatchSize: 8, batching: 'fixed', maxQueueDelayMs: 2,
-        replicas: { upstream: { urls: ['http://127.0.0.1:1', t.url], model: 'resnet50', timeoutMs: 5000 } },
+        replicas: { upstream: { urls: ['http://127.0.0.1:1', app.t.url], model: 'resnet50', timeoutMs: 5000 } },
         inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 8] }],
         outputs: [{ name: 'scores', datatype: 'FP32', shape: [-1, 4] }],
       },
     });
-    const front = await startApp(testConfig(redis.url, { HOTPATH_INFERENCE_MODELS: remote }), engine);
+    const front = await startApp(testConfig(app.redis.url, { HOTPATH_INFERENCE_MODELS: remote }), app.engine);
     try {
       expect(((await (await fetch(`${front.url}/v2/models/remote`, { headers: { 'x-trino-user': 'alice' } })).json()) as { platform: string }).platform).toBe('hotpath-upstream');
       const answers = await Promise.all(
@@ -160,12 +148,12 @@ describe('/v2 (Open Inference Protocol)', () => {
     const wrong = JSON.stringify({
       wrong: {
         batching: 'none',
-        replicas: { upstream: { urls: [t.url], model: 'resnet50', timeoutMs: 5000 } },
+        replicas: { upstream: { urls: [app.t.url], model: 'resnet50', timeoutMs: 5000 } },
         inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 8] }],
         outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 4] }],
       },
     });
-    const front = await startApp(testConfig(redis.url, { HOTPATH_INFERENCE_MODELS: wrong }), engine);
+    const front = await startApp(testConfig(app.redis.url, { HOTPATH_INFERENCE_MODELS: wrong }), app.engine);
     try {
       const res = await fetch(`${front.url}/v2/models/wrong/infer`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-trino-user': 'alice' }, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 8], data: rowsOf(1, 0) }] }) });
       expect(res.status).toBe(503);
@@ -176,7 +164,7 @@ describe('/v2 (Open Inference Protocol)', () => {
   });
 
   it('exports the inference metrics, by model and result', async () => {
-    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const text = await (await fetch(`${app.t.url}/metrics`)).text();
     expect(text).toMatch(/hotpath_inference_requests_total\{model="resnet50",result="ok"\} [1-9]/);
     expect(text).toMatch(/hotpath_inference_requests_total\{model="tiny",result="queue_full"\} [1-9]/);
     expect(text).toMatch(/hotpath_inference_requests_total\{model="resnet50",result="bad_request"\} [1-9]/);
