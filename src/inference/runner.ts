@@ -7,6 +7,7 @@
 import { MeasuredCost } from './cost.ts';
 import { BatchQueue, type Part, type QueueConfig } from './batching/queue.ts';
 import type { BatchPolicy } from './batching/policies.ts';
+import { planBatches } from './batching/plan.ts';
 import { RateEstimator } from './batching/rate.ts';
 import type { Replica } from './replica.ts';
 import { concatRows, sliceRows, type Tensor } from './tensors.ts';
@@ -164,25 +165,18 @@ export class ModelRunner {
       this.dispatch(r, retry.parts, nowMs);
       return false;
     });
-    for (let r = 0; r < this.o.replicas.length; r++) {
-      if (this.busy.has(r) || !this.available[r]) continue;
-      if (this.queue.size === 0) break;
-      const decision = this.o.policy.decide({
-        nowMs,
-        queued: this.queue.head(this.o.queue.maxBatchSize + 1),
-        queuedParts: this.queue.size,
-        maxBatchSize: this.o.queue.maxBatchSize,
-        costMs: this.costs[r]!.cost,
-        arrivalRowsPerMs: this.rate.rowsPerMs(nowMs),
-        replicas: Math.max(1, this.availableReplicas),
-      });
-      if (decision.kind === 'idle') break;
-      if (decision.kind === 'wait') {
-        wakeMs = Math.min(wakeMs, decision.untilMs);
-        break;
-      }
-      this.dispatch(r, this.queue.take(decision.maxRows), nowMs);
-    }
+    const plan = planBatches({
+      nowMs,
+      queue: this.queue,
+      policy: this.o.policy,
+      maxBatchSize: this.o.queue.maxBatchSize,
+      free: this.o.replicas.map((_, i) => i).filter((i) => !this.busy.has(i) && this.available[i]),
+      costOf: (r) => this.costs[r]!.cost,
+      arrivalRowsPerMs: this.rate.rowsPerMs(nowMs),
+      replicas: Math.max(1, this.availableReplicas),
+    });
+    for (const b of plan.batches) this.dispatch(b.replica, b.parts, nowMs);
+    wakeMs = Math.min(wakeMs, plan.wakeMs);
     this.arm(wakeMs);
   }
 

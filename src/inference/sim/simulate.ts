@@ -5,6 +5,7 @@
 import type { CostCurve } from '../cost.ts';
 import { BatchQueue, type Arrival, type Part, type QueueConfig } from '../batching/queue.ts';
 import type { BatchPolicy } from '../batching/policies.ts';
+import { planBatches } from '../batching/plan.ts';
 import { RateEstimator } from '../batching/rate.ts';
 
 export interface SimReplica {
@@ -60,7 +61,7 @@ export function simulate(o: SimOptions): SimResult {
   const batches: SimBatch[] = [];
   let deviceMs = 0;
   let next = 0;
-  let wakeMs = Infinity;
+  let wakeMs: number;
   let now = o.arrivals[0]?.arrivalMs ?? 0;
   const firstMs = now;
 
@@ -98,27 +99,20 @@ export function simulate(o: SimOptions): SimResult {
       arrivalOf.delete(id);
     }
 
-    // Free replicas ask the policy, in order, until it waits or the queue is empty.
-    wakeMs = Infinity;
-    for (let r = 0; r < o.replicas.length; r++) {
-      if (freeAt[r]! > now) continue;
+    // Free replicas take what the policy gives them (the live batcher's own planning: batching/plan.ts).
+    const plan = planBatches({
+      nowMs: now,
+      queue,
+      policy: o.policy,
+      maxBatchSize: o.queue.maxBatchSize,
+      free: o.replicas.map((_, r) => r).filter((r) => freeAt[r]! <= now),
+      costOf: (r) => o.replicas[r]!.costMs,
+      arrivalRowsPerMs: rate.rowsPerMs(now),
+      replicas: o.replicas.length,
+    });
+    wakeMs = plan.wakeMs;
+    for (const { replica: r, parts } of plan.batches) {
       const replica = o.replicas[r]!;
-      const decision = o.policy.decide({
-        nowMs: now,
-        // A part holds at least one row, so maxBatchSize + 1 parts are always enough to decide on.
-        queued: queue.head(o.queue.maxBatchSize + 1),
-        queuedParts: queue.size,
-        maxBatchSize: o.queue.maxBatchSize,
-        costMs: replica.costMs,
-        arrivalRowsPerMs: rate.rowsPerMs(now),
-        replicas: o.replicas.length,
-      });
-      if (decision.kind === 'idle') break;
-      if (decision.kind === 'wait') {
-        wakeMs = Math.min(wakeMs, decision.untilMs);
-        break;
-      }
-      const parts = queue.take(decision.maxRows);
       const rows = parts.reduce((n, p) => n + p.rows, 0);
       const executionMs = replica.costMs(rows);
       const startMs = now + dispatchMs;
