@@ -61,12 +61,15 @@ export class BatchQueue {
   /** Parts with a finite timeout that have not timed out (so most queues never scan for timeouts). */
   private timed = 0;
   private count = 0;
+  /** Per level: request id -> its parts queued there (its size is the level's requests, for maxQueueSize). */
+  private readonly requests: Map<string, number>[];
 
   constructor(config: QueueConfig) {
     this.config = config;
     if (!(config.maxBatchSize >= 1)) throw new RangeError('maxBatchSize must be at least 1');
     if (!(config.defaultPriorityLevel >= 1 && config.defaultPriorityLevel <= config.priorityLevels)) throw new RangeError('defaultPriorityLevel must be one of the levels');
     this.levels = Array.from({ length: config.priorityLevels }, () => []);
+    this.requests = Array.from({ length: config.priorityLevels }, () => new Map());
   }
 
   policyOf(level: number): QueuePolicy {
@@ -82,7 +85,7 @@ export class BatchQueue {
     }
     const policy = this.policyOf(level);
     const queue = this.levels[level - 1]!;
-    if (policy.maxQueueSize > 0 && new Set(queue.map((p) => p.requestId)).size >= policy.maxQueueSize) {
+    if (policy.maxQueueSize > 0 && this.requests[level - 1]!.size >= policy.maxQueueSize) {
       return { code: 'QUEUE_FULL', message: `the queue of priority level ${level} holds its maximum of ${policy.maxQueueSize} requests` };
     }
     const timeoutMs = a.timeoutMs !== undefined && a.timeoutMs > 0 && policy.allowTimeoutOverride ? a.timeoutMs : policy.defaultTimeoutMs;
@@ -94,6 +97,7 @@ export class BatchQueue {
     }
     this.count += parts;
     if (timeoutAtMs !== Infinity) this.timed += parts;
+    this.requests[level - 1]!.set(a.id, (this.requests[level - 1]!.get(a.id) ?? 0) + parts);
     return undefined;
   }
 
@@ -158,12 +162,15 @@ export class BatchQueue {
   private recount(): void {
     this.count = 0;
     this.timed = 0;
-    for (const queue of this.levels) {
+    this.levels.forEach((queue, i) => {
+      const requests = this.requests[i]!;
+      requests.clear();
       for (const p of queue) {
+        requests.set(p.requestId, (requests.get(p.requestId) ?? 0) + 1);
         this.count++;
         if (!p.delayed && p.timeoutAtMs !== Infinity) this.timed++;
       }
-    }
+    });
   }
 
   /**
@@ -181,6 +188,10 @@ export class BatchQueue {
         rows += p.rows;
         this.count--;
         if (!p.delayed && p.timeoutAtMs !== Infinity) this.timed--;
+        const requests = this.requests[p.level - 1]!;
+        const left = (requests.get(p.requestId) ?? 1) - 1;
+        if (left > 0) requests.set(p.requestId, left);
+        else requests.delete(p.requestId);
       }
       if (queue.length > 0) break;
     }
