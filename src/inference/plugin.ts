@@ -10,7 +10,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config.ts';
 import { toHttpError } from '../shared/http-errors.ts';
-import { createInferenceMetrics, type InferenceResult } from './metrics.ts';
+import { createInferenceMetrics, INFERENCE_RESULTS, type InferenceResult } from './metrics.ts';
 import { policyOf, poolSize, type ModelSpec } from './model-config.ts';
 
 /** How often autoscaled models look at their load. */
@@ -86,7 +86,6 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
         : r.urls.slice(0, size).map((url, i) => new UpstreamReplica({ id: `${spec.name}-${i}`, url, model: r.model, ...(r.version !== undefined ? { version: r.version } : {}), outputs: spec.signature.outputs, costMs: prior, timeoutMs: r.timeoutMs, agent: upstreamAgent }));
     let misses = 0;
     const runner: ModelRunner = new ModelRunner({
-      startAvailable: false,
       queue: spec.queue,
       policy: policyOf(spec),
       replicas,
@@ -133,7 +132,7 @@ export function registerInference(app: FastifyInstance, deps: { config: Config; 
         timers.push(timer);
       });
     }
-    for (const result of ['ok', 'bad_request', 'queue_full', 'timeout', 'replica_failed', 'closed'] as const) metrics.requests.inc({ model: spec.name, result }, 0);
+    for (const result of INFERENCE_RESULTS) metrics.requests.inc({ model: spec.name, result }, 0);
     models.set(spec.name, { spec, signature: spec.signature, runner });
   }
   let closing = false;

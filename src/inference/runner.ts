@@ -40,8 +40,6 @@ export interface RunnerOptions {
   sloMs: number;
   events?: RunnerEvents;
   now?: () => number;
-  /** Whether replicas take batches from the start (false: each waits for setAvailable). */
-  startAvailable?: boolean;
 }
 
 interface Pending {
@@ -80,7 +78,7 @@ export class ModelRunner {
     this.o = o;
     this.queue = new BatchQueue(o.queue);
     this.costs = o.replicas.map((r) => new MeasuredCost(r.costMs));
-    this.available = o.replicas.map(() => o.startAvailable ?? true);
+    this.available = o.replicas.map(() => true);
     this.now = o.now ?? (() => performance.now());
   }
 

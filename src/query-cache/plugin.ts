@@ -80,6 +80,9 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
     busyClientTimeoutMs: config.trinoDoorBusyClientTimeoutSeconds * 1000,
     now,
   });
+  // Configuration, not state: set once.
+  metrics.queueCapacity.set(config.maxQueued);
+  metrics.runningCapacity.set(config.maxConcurrentExecutions);
   const queryCache: QueryCache = {
     service,
     store,
@@ -91,8 +94,6 @@ export function registerQueryCache(app: FastifyInstance, deps: { config: Config;
       metrics.trinoStatementBytes.set(statements.usage.bytes);
       metrics.queueDepth.set(admission.queuedCount);
       metrics.running.set(admission.runningCount);
-      metrics.queueCapacity.set(config.maxQueued);
-      metrics.runningCapacity.set(config.maxConcurrentExecutions);
       metrics.l1Bytes.set(store.l1Bytes());
       metrics.redisAvailable.set(store.available() ? 1 : 0);
       metrics.invalidationChannelUp.set(store.invalidationChannelUp() ? 1 : 0);
